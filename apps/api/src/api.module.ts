@@ -1,0 +1,29 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DomainModule, KatSettings, Organization, Plugin } from '@kat/domain';
+import { QueueModule } from '@kat/queue';
+import { AuthGuard } from './auth/auth.guard';
+import { HealthController } from './health/health.controller';
+import { OrganizationsController } from './organizations/organizations.controller';
+import { PluginsController } from './plugins/plugins.controller';
+import { TasksController } from './tasks/tasks.controller';
+import { TasksService } from './tasks/tasks.service';
+
+@Module({})
+export class ApiModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        DomainModule.forRoot(settings),
+        QueueModule.forRoot(settings),
+        TypeOrmModule.forFeature([Plugin, Organization]),
+        TerminusModule,
+      ],
+      controllers: [TasksController, PluginsController, OrganizationsController, HealthController],
+      providers: [TasksService, { provide: APP_GUARD, useClass: AuthGuard }],
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { TenantScope } from '@kat/domain';
+
+/** Who is calling: set on the request by the AuthGuard. */
+export interface Caller {
+  tokenId: number;
+  isAdmin: boolean;
+  /** The token's own organization; null for admin tokens. */
+  organizationId: number | null;
+  organizationCode: string | null;
+  /** What the caller may see on this request (an admin's `?organization=` narrows it). */
+  scope: TenantScope & { organizationCode: string | null };
+}
+
+export const IS_PUBLIC = 'kat:public';
+export const ADMIN_ONLY = 'kat:admin-only';
+
+/** A route anyone may call (health, docs). */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+/** A route only admin tokens may call. */
+export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
+
+export const CurrentCaller = createParamDecorator((_: unknown, ctx: ExecutionContext): Caller => {
+  return ctx.switchToHttp().getRequest().caller;
+});

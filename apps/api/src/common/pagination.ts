@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { badRequest } from './errors';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
+/** `count` is exact up to this many matches; counting further would make a list as slow as the table is big. */
+export const COUNT_CAP = 10_000;
+
+/** `?organization=<code>`: admin tokens act for that organization (read by the AuthGuard). */
+export class ScopedQuery {
+  @ApiPropertyOptional({ description: 'admin tokens: the organization code to act for' })
+  @IsOptional() @IsString()
+  organization?: string;
+}
+
+export class PageQuery extends ScopedQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'opaque, from a previous page\'s next_cursor' })
+  @IsOptional() @IsString()
+  cursor?: string;
+}
+
+export class Page<T> {
+  @ApiProperty({ isArray: true })
+  results: T[];
+
+  @ApiProperty({ nullable: true, type: String })
+  next_cursor: string | null;
+
+  @ApiProperty({ description: `matches of the filters, exact up to ${COUNT_CAP}` })
+  count: number;
+}
+
+export function encodeCursor(position: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+/** Reads a cursor made by encodeCursor, checking its fields with `isValid`. */
+export function decodeCursor<T>(cursor: string, isValid: (value: Record<string, unknown>) => boolean): T {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (value && typeof value === 'object' && isValid(value)) return value as T;
+  } catch {
+    // reported below
+  }
+  throw badRequest('cursor must be a next_cursor value from a previous page');
+}

@@ -1,0 +1,6 @@
+import { ParseUUIDPipe } from '@nestjs/common';
+import { badRequest } from './errors';
+
+/** A path parameter that must be a UUID: a malformed one is a 400 naming it, not a 404. */
+export const uuidParam = (name: string) =>
+  new ParseUUIDPipe({ exceptionFactory: () => badRequest(`${name} must be a UUID`) });

@@ -1,0 +1,45 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { TaskType } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
+import { Public } from '../auth/authenticated';
+
+const CHECK_TIMEOUT_MS = 1500;
+
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly dispatcher: TaskDispatcher,
+  ) {}
+
+  /** Liveness: the process answers. */
+  @Get()
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Readiness: PostgreSQL and Redis answer. */
+  @Get('ready')
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }), () => this.redis()]);
+  }
+
+  private async redis() {
+    const indicator = this.indicators.check('redis');
+    const client = this.dispatcher.queueFor(TaskType.PLUGIN).client;
+    if (client.status !== 'ready') return indicator.down({ message: `Redis connection is ${client.status}` });
+    try {
+      await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), CHECK_TIMEOUT_MS))]);
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
+  }
+}

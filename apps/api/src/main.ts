@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { loadSettings } from '@kat/domain';
+import { ApiModule } from './api.module';
+import { configureApp } from './configure-app';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const app = await NestFactory.create(ApiModule.forRoot(settings), { logger: ['fatal', 'error', 'warn', 'log'] });
+  configureApp(app);
+  app.enableShutdownHooks();
+  await app.listen(settings.PORT, '0.0.0.0');
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

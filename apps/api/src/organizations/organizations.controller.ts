@@ -1,0 +1,38 @@
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsString, Matches, MaxLength } from 'class-validator';
+import { Organization, ORGANIZATION_CODE_PATTERN } from '@kat/domain';
+import { Repository } from 'typeorm';
+import { AdminOnly } from '../auth/authenticated';
+import { conflict } from '../common/errors';
+
+export class CreateOrganizationDto {
+  @ApiProperty({ example: 'acme' })
+  @Matches(ORGANIZATION_CODE_PATTERN, { message: 'code must be a lower-case slug: letters, digits and -, at most 63' })
+  code: string;
+
+  @ApiProperty({ example: 'Acme Corporation' }) @IsString() @MaxLength(200)
+  name: string;
+}
+
+@ApiTags('organizations')
+@ApiBearerAuth()
+@AdminOnly()
+@Controller('organizations')
+export class OrganizationsController {
+  constructor(@InjectRepository(Organization) private readonly organizations: Repository<Organization>) {}
+
+  @Get()
+  async list(): Promise<{ results: Organization[]; next_cursor: null; count: number }> {
+    const results = await this.organizations.find({ order: { code: 'ASC' } });
+    return { results, next_cursor: null, count: results.length };
+  }
+
+  @Post()
+  async create(@Body() dto: CreateOrganizationDto): Promise<Organization> {
+    if (await this.organizations.existsBy({ code: dto.code })) throw conflict(`code: organization ${dto.code} exists already`);
+    await this.organizations.insert(dto);
+    return this.organizations.findOneByOrFail({ code: dto.code });
+  }
+}

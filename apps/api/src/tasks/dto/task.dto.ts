@@ -1,0 +1,90 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '@kat/domain';
+import { PageQuery } from '../../common/pagination';
+
+export class CreateTaskDto {
+  @ApiProperty({ enum: TASK_TYPES, example: 'plugin' })
+  @IsIn(TASK_TYPES, { message: `type must be one of: ${TASK_TYPES.join(', ')}` })
+  type: TaskType;
+
+  @ApiProperty({
+    description: 'plugin: {plugin_id, input_data}; business_rule: {rule_id}; report: {report_type, object_set_id}',
+    example: { plugin_id: 'dns_records', input_data: 'internet|example.com' },
+  })
+  @IsObject()
+  data: Record<string, unknown>;
+}
+
+/** `data` of a plugin task, checked after the type is known. */
+export class PluginTaskDataDto {
+  @IsString() @IsNotEmpty() @MaxLength(64)
+  plugin_id: string;
+
+  @IsString() @IsNotEmpty() @MaxLength(2048)
+  input_data: string;
+}
+
+export class ListTasksQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: TASK_STATUSES })
+  @IsOptional() @IsIn(TASK_STATUSES, { message: `status must be one of: ${TASK_STATUSES.join(', ')}` })
+  status?: TaskStatus;
+
+  @ApiPropertyOptional({ enum: TASK_TYPES })
+  @IsOptional() @IsIn(TASK_TYPES, { message: `type must be one of: ${TASK_TYPES.join(', ')}` })
+  type?: TaskType;
+
+  @ApiPropertyOptional() @IsOptional() @IsString()
+  plugin_id?: string;
+
+  @ApiPropertyOptional({ description: 'the input object\'s primary key, e.g. internet|example.com' })
+  @IsOptional() @IsString()
+  input_data?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsUUID('all', { message: 'schedule_id must be a UUID' })
+  schedule_id?: string;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time' })
+  @IsOptional() @Transform(({ value }) => toDate(value)) @IsDate({ message: 'created_after must be an ISO 8601 date-time' })
+  created_after?: Date;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time' })
+  @IsOptional() @Transform(({ value }) => toDate(value)) @IsDate({ message: 'created_before must be an ISO 8601 date-time' })
+  created_before?: Date;
+}
+
+function toDate(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? value : date;
+}
+
+/** A task as the contract shows it. */
+export class TaskResponse {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ example: 'acme' }) organization: string;
+  @ApiProperty({ enum: TASK_TYPES }) type: TaskType;
+  @ApiProperty({ enum: TASK_STATUSES }) status: TaskStatus;
+  @ApiProperty({ example: { plugin_id: 'dns_records', input_data: 'internet|example.com' } }) data: Record<string, unknown>;
+  @ApiProperty() @Type(() => Date) created_at: Date;
+  @ApiProperty({ nullable: true, type: Date }) started_at: Date | null;
+  @ApiProperty({ nullable: true, type: Date }) ended_at: Date | null;
+  @ApiProperty() attempts: number;
+  @ApiProperty({ nullable: true, format: 'uuid', type: String }) schedule_id: string | null;
+  @ApiProperty({ nullable: true, format: 'uuid', type: String }) parent_task_id: string | null;
+}
+
+export class TaskPage {
+  @ApiProperty({ type: [TaskResponse] }) results: TaskResponse[];
+  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
+  @ApiProperty() count: number;
+}
+
+export class TaskLogsResponse {
+  @ApiProperty() stdout: string;
+  @ApiProperty() stderr: string;
+  @ApiProperty({ description: 'true when stdout or stderr was longer than the cap and was cut' }) truncated: boolean;
+  @ApiProperty() stdout_truncated: boolean;
+  @ApiProperty() stderr_truncated: boolean;
+}

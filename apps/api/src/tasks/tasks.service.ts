@@ -1,0 +1,138 @@
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { parseObjectKey, Plugin, TaskCursor, TaskRepository, TaskStatus, TaskType, TaskView, TenantScope } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { QueryFailedError, Repository } from 'typeorm';
+import { badRequest, conflict, notFound } from '../common/errors';
+import { COUNT_CAP, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page } from '../common/pagination';
+import { CreateTaskDto, ListTasksQuery, PluginTaskDataDto, TaskLogsResponse } from './dto/task.dto';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Task use cases of the API: create and queue, read, and the run / retry / cancel actions. */
+@Injectable()
+export class TasksService {
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly dispatcher: TaskDispatcher,
+    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
+  ) {}
+
+  async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
+    const organizationId = requireOrganization(scope);
+    const data = await this.validData(dto.type, dto.data);
+    const result = await this.tasks.create({ organization_id: organizationId, type: dto.type, data });
+    if (result.created) await this.dispatcher.enqueue([result.task]);
+    return result;
+  }
+
+  async list(scope: TenantScope, query: ListTasksQuery): Promise<Page<TaskView>> {
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const after = query.cursor
+      ? decodeCursor<{ c: string; i: string }>(query.cursor, (v) => typeof v.c === 'string' && UUID.test(String(v.i)))
+      : undefined;
+    const position: TaskCursor | undefined = after && { created_at: new Date(after.c), id: after.i };
+    const [rows, count] = await Promise.all([
+      this.tasks.list(scope, query, limit + 1, position),
+      this.tasks.count(scope, query, COUNT_CAP),
+    ]);
+    const results = rows.slice(0, limit);
+    const last = results[results.length - 1];
+    const next_cursor = rows.length > limit ? encodeCursor({ c: last.created_at.toISOString(), i: last.id }) : null;
+    return { results, next_cursor, count };
+  }
+
+  async get(scope: TenantScope, id: string): Promise<TaskView> {
+    const task = await this.tasks.findById(id, scope);
+    if (!task) throw notFound(`task ${id} does not exist`);
+    delete task.heartbeat_at;
+    return task;
+  }
+
+  /** The admin's "Run task": make sure a PENDING task is on its queue now. */
+  async run(scope: TenantScope, id: string): Promise<TaskView> {
+    const task = await this.get(scope, id);
+    if (task.status !== TaskStatus.PENDING) throw conflict(`task ${id} is ${task.status}; only a PENDING task can be run`);
+    if ((await this.dispatcher.enqueue([task])) === 0) {
+      throw new ServiceUnavailableException(['the queue is unreachable; the task stays PENDING and is queued when it is back']);
+    }
+    return task;
+  }
+
+  async retry(scope: TenantScope, id: string): Promise<TaskView> {
+    let task: TaskView | null;
+    try {
+      task = await this.tasks.retry(id, scope);
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505') {
+        throw conflict(`task ${id} cannot be retried: another task of this plugin on this input is active`);
+      }
+      throw error;
+    }
+    if (!task) throw await this.refusal(scope, id, 'retried', 'FAILED or CANCELLED');
+    await this.dispatcher.enqueue([task]);
+    return task;
+  }
+
+  async cancel(scope: TenantScope, id: string): Promise<TaskView> {
+    const task = await this.tasks.cancel(id, scope);
+    if (!task) throw await this.refusal(scope, id, 'cancelled', 'PENDING or RUNNING');
+    return task;
+  }
+
+  async logs(scope: TenantScope, id: string): Promise<TaskLogsResponse> {
+    await this.get(scope, id);
+    const log = await this.tasks.findLog(id);
+    const stdout_truncated = log?.stdout_truncated ?? false;
+    const stderr_truncated = log?.stderr_truncated ?? false;
+    return {
+      stdout: log?.stdout ?? '',
+      stderr: log?.stderr ?? '',
+      truncated: stdout_truncated || stderr_truncated,
+      stdout_truncated,
+      stderr_truncated,
+    };
+  }
+
+  /** 404 when the task is not visible, else 409 saying which statuses the action needs. */
+  private async refusal(scope: TenantScope, id: string, action: string, allowed: string): Promise<Error> {
+    const task = await this.get(scope, id);
+    return conflict(`task ${id} is ${task.status}; only a ${allowed} task can be ${action}`);
+  }
+
+  private async validData(type: TaskType, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+    switch (type) {
+      case TaskType.PLUGIN:
+        return this.validPluginData(raw);
+      case TaskType.BUSINESS_RULE:
+        // No business rules are registered yet (they arrive with the rules engine).
+        throw badRequest(`data.rule_id: unknown business rule ${JSON.stringify(raw.rule_id ?? null)}`);
+      case TaskType.REPORT:
+        throw badRequest(`data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}`);
+    }
+  }
+
+  private async validPluginData(raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const data = plainToInstance(PluginTaskDataDto, raw);
+    const errors = await validate(data, { whitelist: true, forbidNonWhitelisted: true });
+    if (errors.length > 0) {
+      throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)).join('; '));
+    }
+    const plugin = await this.plugins.findOneBy({ plugin_id: data.plugin_id });
+    if (!plugin) throw badRequest(`data.plugin_id: unknown plugin ${data.plugin_id}`);
+    if (!plugin.enabled) throw badRequest(`data.plugin_id: plugin ${data.plugin_id} is disabled`);
+    const input = parseObjectKey(data.input_data, plugin.consumes);
+    if ('error' in input) {
+      throw badRequest(`data.input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`);
+    }
+    return { plugin_id: data.plugin_id, input_data: data.input_data };
+  }
+}
+
+/** The organization a write acts for: the token's own, or an admin's `?organization=`. */
+export function requireOrganization(scope: TenantScope): number {
+  if (scope.organizationId === null) throw badRequest('organization: an admin token must name one with ?organization=<code>');
+  return scope.organizationId;
+}

@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { loadSettings } from '@kat/domain';
+import { SchedulerModule } from './scheduler.module';
+
+async function main(): Promise<void> {
+  const settings = loadSettings();
+  const app = await NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), {
+    logger: ['fatal', 'error', 'warn', 'log'],
+  });
+  app.enableShutdownHooks();
+}
+
+main().catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { DomainModule, KatSettings } from '@kat/domain';
+import { QueueModule } from '@kat/queue';
+import { JobRunner } from './jobs/job-runner';
+import { PERIODIC_JOBS } from './jobs/periodic-job';
+import { ReconcileTasksJob } from './jobs/reconcile-tasks.job';
+
+@Module({})
+export class SchedulerModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: SchedulerModule,
+      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), ScheduleModule.forRoot()],
+      providers: [
+        ReconcileTasksJob,
+        { provide: PERIODIC_JOBS, useFactory: (...jobs) => jobs, inject: [ReconcileTasksJob] },
+        JobRunner,
+      ],
+      exports: [JobRunner, ReconcileTasksJob],
+    };
+  }
+}

@@ -1,0 +1,98 @@
+import { NestFactory } from '@nestjs/core';
+import {
+  ApiToken, dataSourceOptions, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
+  runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
+} from '@kat/domain';
+import { DataSource } from 'typeorm';
+import { TaskExecutionModule } from '../worker.module';
+import { PluginTaskExecutor } from '../plugin-tasks/plugin-task.executor';
+
+const USAGE = `usage: npm run kat -- <command>
+  migrate                                        apply database migrations
+  seed                                           built-in plugins and a demo organization
+  create-token --org <code> [--admin] [--name <name>]
+                                                 print a new API token (creates the organization if needed)
+  run-task <task id>                             run a PENDING task here, in the foreground, and print it`;
+
+/** The `kat` command line; returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const settings = loadSettings();
+  switch (command) {
+    case 'migrate': {
+      const applied = await runMigrations(settings.DATABASE_URL);
+      console.log(applied.length ? `Applied ${applied.join(', ')}` : 'The database is up to date');
+      return 0;
+    }
+    case 'seed':
+      return withDataSource(settings.DATABASE_URL, async (db) => {
+        for (const line of await seed(db)) console.log(line);
+        return 0;
+      });
+    case 'create-token':
+      return withDataSource(settings.DATABASE_URL, (db) => createToken(db, args));
+    case 'run-task':
+      return runTask(args[0]);
+    default:
+      console.error(command ? `unknown command ${command}\n${USAGE}` : USAGE);
+      return 2;
+  }
+}
+
+async function withDataSource(url: string, work: (db: DataSource) => Promise<number>): Promise<number> {
+  const db = await new DataSource(dataSourceOptions(url, 1)).initialize();
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function createToken(db: DataSource, args: string[]): Promise<number> {
+  const code = option(args, '--org');
+  const admin = args.includes('--admin');
+  if (!code || !ORGANIZATION_CODE_PATTERN.test(code)) {
+    console.error('create-token needs --org <code>, a lower-case slug (letters, digits, -)');
+    return 2;
+  }
+  const organizations = db.getRepository(Organization);
+  let organization = await organizations.findOneBy({ code });
+  if (!organization) {
+    await organizations.insert({ code, name: code });
+    organization = await organizations.findOneByOrFail({ code });
+    console.error(`Organization ${code} did not exist and was created`);
+  }
+  const secret = generateTokenSecret();
+  await db.getRepository(ApiToken).insert({
+    name: option(args, '--name') ?? (admin ? 'admin' : `${code} token`),
+    organization_id: admin ? null : organization.id,
+    is_admin: admin,
+    token_hash: hashTokenSecret(secret),
+  });
+  console.error(admin ? 'Admin token (any organization, pass ?organization=<code>):' : `Token for organization ${code}:`);
+  console.log(secret);
+  return 0;
+}
+
+async function runTask(taskId: string | undefined): Promise<number> {
+  if (!taskId || !/^[0-9a-f-]{36}$/i.test(taskId)) {
+    console.error('run-task needs a task id (a UUID)');
+    return 2;
+  }
+  const settings = loadSettings();
+  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
+  try {
+    console.error(`Running task ${taskId}…`);
+    const result = await app.get(PluginTaskExecutor).execute(taskId);
+    const task = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
+    console.log(JSON.stringify({ result, task }, null, 2));
+    return result.outcome === 'COMPLETED' ? 0 : 1;
+  } finally {
+    await app.close();
+  }
+}

@@ -1,0 +1,145 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { KAT_SETTINGS, KatSettings } from '@kat/domain';
+import Docker from 'dockerode';
+import { OutputCapture } from './output-capture';
+import { PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
+
+const PIDS_LIMIT = 256;
+const NANO_CPUS = 1_000_000_000; // one CPU
+const NOBODY = '65534:65534';
+
+/** Connects to the engine named by DOCKER_HOST, or else by DOCKER_SOCKET (Docker or Podman's Docker API). */
+export function dockerClient(settings: KatSettings): Docker {
+  if (settings.DOCKER_HOST) {
+    const url = new URL(settings.DOCKER_HOST);
+    if (url.protocol === 'unix:') return new Docker({ socketPath: url.pathname });
+    return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+  }
+  return new Docker({ socketPath: settings.DOCKER_SOCKET });
+}
+
+/**
+ * Runs a plugin as a container through the Docker API: unprivileged, read-only, limited, killed
+ * at its timeout, and removed whatever happens.
+ */
+@Injectable()
+export class ContainerPluginRunner implements PluginRunner {
+  private readonly logger = new Logger(ContainerPluginRunner.name);
+  private readonly docker: Docker;
+
+  constructor(@Inject(KAT_SETTINGS) private readonly settings: KatSettings) {
+    this.docker = dockerClient(settings);
+  }
+
+  async run(spec: PluginRunSpec, signal: AbortSignal): Promise<PluginRunResult> {
+    const started = Date.now();
+    const stdout = new OutputCapture(this.settings.LOG_CAP_BYTES, 'head');
+    const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
+    const container = await this.createContainer(spec);
+    try {
+      // Attach and wait before start: a short-lived plugin could otherwise exit unseen.
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const streamEnded = new Promise<void>((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', () => resolve());
+      });
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      await container.start();
+
+      let stopReason: 'timed_out' | string | null = null;
+      const stop = async (reason: string) => {
+        if (stopReason !== null) return;
+        stopReason = reason;
+        await container.kill({ signal: 'SIGKILL' }).catch(() => undefined); // already gone is fine
+      };
+      const timer = setTimeout(() => void stop('timed_out'), spec.timeoutSeconds * 1000);
+      const onAbort = () => void stop(String(signal.reason ?? 'aborted'));
+      if (signal.aborted) onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let exitCode: number;
+      try {
+        exitCode = (await exited).StatusCode;
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      }
+      // The exit can arrive before the last bytes of output: give the stream a moment to drain.
+      await Promise.race([streamEnded, delay(1000)]);
+      const finalReason = stopReason as string | null;
+      return {
+        outcome:
+          finalReason === null
+            ? { kind: 'exited', exitCode }
+            : finalReason === 'timed_out'
+              ? { kind: 'timed_out' }
+              : { kind: 'aborted', reason: finalReason },
+        stdout: stdout.result(),
+        stderr: stderr.result(),
+        durationMs: Date.now() - started,
+      };
+    } finally {
+      await container.remove({ force: true, v: true }).catch((error: Error) => {
+        this.logger.error(`Could not remove container ${container.id}: ${error.message}`);
+      });
+    }
+  }
+
+  private async createContainer(spec: PluginRunSpec): Promise<Docker.Container> {
+    const options: Docker.ContainerCreateOptions = {
+      Image: spec.image,
+      Cmd: spec.command,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      User: NOBODY,
+      Tty: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      HostConfig: {
+        NetworkMode: spec.network,
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        CapAdd: spec.capAdd,
+        SecurityOpt: ['no-new-privileges'],
+        Tmpfs: { '/tmp': 'rw,size=64m' },
+        Memory: spec.memoryMb * 1024 * 1024,
+        MemorySwap: spec.memoryMb * 1024 * 1024,
+        PidsLimit: PIDS_LIMIT,
+        NanoCpus: NANO_CPUS,
+      },
+    };
+    try {
+      return await this.docker.createContainer(options);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw new PluginStartError(errorText(error));
+    }
+    await this.pull(spec.image);
+    try {
+      return await this.docker.createContainer(options);
+    } catch (error) {
+      throw new PluginStartError(errorText(error));
+    }
+  }
+
+  /** Images are pulled on first use, as `docker run` does; here a failed pull explains itself. */
+  private async pull(image: string): Promise<void> {
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
+      );
+    } catch (error) {
+      throw new PluginStartError(`image ${image} is not on the container engine and could not be pulled: ${errorText(error)}`);
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  const e = error as { json?: { message?: string }; message?: string };
+  return (e.json?.message ?? e.message ?? String(error)).split('\n')[0];
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

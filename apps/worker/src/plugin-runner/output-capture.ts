@@ -1,0 +1,47 @@
+import { Writable } from 'node:stream';
+import { CapturedOutput } from './plugin-runner';
+
+/** Collects a stream up to `cap` bytes, keeping either its first or its last bytes. */
+export class OutputCapture extends Writable {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private dropped = false;
+
+  constructor(
+    private readonly cap: number,
+    private readonly keep: 'head' | 'tail',
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    if (this.keep === 'head') {
+      const room = this.cap - this.size;
+      if (room > 0) this.push_(chunk.subarray(0, room));
+      if (chunk.length > room) this.dropped = true;
+    } else {
+      this.push_(chunk);
+      while (this.size - this.chunks[0].length >= this.cap) {
+        this.size -= this.chunks.shift()!.length;
+        this.dropped = true;
+      }
+    }
+    done();
+  }
+
+  private push_(chunk: Buffer): void {
+    this.chunks.push(Buffer.from(chunk));
+    this.size += chunk.length;
+  }
+
+  result(): CapturedOutput {
+    let buffer = Buffer.concat(this.chunks);
+    let truncated = this.dropped;
+    if (buffer.length > this.cap) {
+      buffer = buffer.subarray(buffer.length - this.cap);
+      truncated = true;
+    }
+    // toString replaces a multi-byte character cut at the edge, so the text stays valid UTF-8.
+    return { text: buffer.toString('utf8').replace(/\u0000/g, ''), truncated };
+  }
+}

@@ -1,0 +1,41 @@
+/** What it takes to run one plugin once. */
+export interface PluginRunSpec {
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+  capAdd: string[];
+  network: string;
+  /** Labels on the container, so an operator can tell which task it belongs to. */
+  labels: Record<string, string>;
+}
+
+/** A stream kept up to a byte cap: stdout keeps its head, stderr its tail (where errors are). */
+export interface CapturedOutput {
+  text: string;
+  truncated: boolean;
+}
+
+export type PluginRunOutcome =
+  | { kind: 'exited'; exitCode: number }
+  | { kind: 'timed_out' }
+  /** Stopped on purpose: the task was cancelled, or the worker is shutting down. */
+  | { kind: 'aborted'; reason: string };
+
+export interface PluginRunResult {
+  outcome: PluginRunOutcome;
+  stdout: CapturedOutput;
+  stderr: CapturedOutput;
+  durationMs: number;
+}
+
+/** Runs a plugin to its end. Aborting the signal stops the plugin; the run then resolves as aborted. */
+export interface PluginRunner {
+  run(spec: PluginRunSpec, signal: AbortSignal): Promise<PluginRunResult>;
+}
+
+export const PLUGIN_RUNNER = Symbol('PLUGIN_RUNNER');
+
+/** An error in starting the plugin (e.g. its image is missing), as opposed to the plugin failing. */
+export class PluginStartError extends Error {}

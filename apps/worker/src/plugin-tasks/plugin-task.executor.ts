@@ -1,0 +1,128 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { ClaimedTask, KAT_SETTINGS, KatSettings, parseObjectKey, Plugin, TaskRepository, TaskStatus } from '@kat/domain';
+import { Repository } from 'typeorm';
+import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
+import { pluginRunSpec } from './plugin-run-spec';
+
+export type ExecutionResult =
+  | { outcome: 'skipped'; reason: string }
+  | { outcome: TaskStatus.COMPLETED | TaskStatus.FAILED; error?: string }
+  /** The worker lost the task while running it: cancelled, handed back, or claimed again after a stall. */
+  | { outcome: 'lost'; reason: string };
+
+/** Why a run was stopped on purpose. */
+export const SHUTDOWN = 'worker shutting down';
+const LOST = 'task no longer owned by this run';
+
+/**
+ * Runs one plugin task from claim to final status: the single code path of the worker's queue
+ * consumer and of `kat run-task`.
+ */
+@Injectable()
+export class PluginTaskExecutor {
+  private readonly logger = new Logger(PluginTaskExecutor.name);
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
+    @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
+    @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
+  ) {}
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async execute(taskId: string): Promise<ExecutionResult> {
+    const task = await this.tasks.claim(taskId);
+    if (!task) return { outcome: 'skipped', reason: 'not PENDING (already taken, cancelled or finished)' };
+    const context = `task ${task.id} plugin ${task.plugin_id} organization ${task.organization} attempt ${task.attempts}`;
+    this.logger.log(`Running ${context}`);
+    const abort = new AbortController();
+    this.running.set(task.id, abort);
+    const heartbeat = setInterval(() => void this.beat(task, abort), this.settings.HEARTBEAT_INTERVAL_MS);
+    try {
+      const result = await this.run(task, abort.signal);
+      this.logger.log(`Finished ${context}: ${result.outcome}${'error' in result && result.error ? ` (${result.error})` : ''}`);
+      return result;
+    } catch (error) {
+      // A failure of our own (database, engine): the task fails with it rather than hanging.
+      const message = `worker error: ${(error as Error).message}`;
+      this.logger.error(`${context}: ${message}`, (error as Error).stack);
+      await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
+      return { outcome: TaskStatus.FAILED, error: message };
+    } finally {
+      clearInterval(heartbeat);
+      this.running.delete(task.id);
+    }
+  }
+
+  /** Stops every running plugin; each of their tasks goes back to PENDING for another worker. */
+  abortAll(reason = SHUTDOWN): void {
+    for (const abort of this.running.values()) abort.abort(reason);
+  }
+
+  private async beat(task: ClaimedTask, abort: AbortController): Promise<void> {
+    try {
+      if (!(await this.tasks.heartbeat(task.id, task.attempts))) abort.abort(LOST);
+    } catch (error) {
+      this.logger.warn(`Heartbeat of task ${task.id} failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async run(task: ClaimedTask, signal: AbortSignal): Promise<ExecutionResult> {
+    const fail = (error: string, traceback = '') => this.finish(task, TaskStatus.FAILED, error, traceback);
+    const plugin = await this.plugins.findOneBy({ plugin_id: String(task.plugin_id) });
+    if (!plugin) return fail(`plugin ${task.plugin_id} does not exist (any more)`);
+    if (!plugin.enabled) return fail(`plugin ${plugin.plugin_id} is disabled`);
+    const input = parseObjectKey(String(task.data.input_data), plugin.consumes);
+    if ('error' in input) return fail(`input_data ${task.data.input_data} is not valid for ${plugin.plugin_id}: ${input.error}`);
+
+    let result: PluginRunResult;
+    try {
+      result = await this.runner.run(pluginRunSpec(task, plugin, input, this.settings), signal);
+    } catch (error) {
+      if (error instanceof PluginStartError) return fail(`plugin ${plugin.plugin_id} could not start: ${error.message}`);
+      throw error;
+    }
+    await this.tasks.saveLog({
+      task_id: task.id,
+      stdout: result.stdout.text,
+      stderr: result.stderr.text,
+      stdout_truncated: result.stdout.truncated,
+      stderr_truncated: result.stderr.truncated,
+    });
+    const traceback = result.stderr.text;
+    switch (result.outcome.kind) {
+      case 'aborted':
+        if (result.outcome.reason === SHUTDOWN && (await this.tasks.handBack(task.id, task.attempts))) {
+          return { outcome: 'lost', reason: 'handed back to the queue: worker shutting down' };
+        }
+        return { outcome: 'lost', reason: result.outcome.reason };
+      case 'timed_out':
+        return fail(`plugin ${plugin.plugin_id} timed out after ${plugin.timeout_seconds} s and was killed`, traceback);
+      case 'exited': {
+        const { exitCode } = result.outcome;
+        if (exitCode === 0) return this.finish(task, TaskStatus.COMPLETED);
+        if (exitCode === 137) return fail(`plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`, traceback);
+        const lastLine = lastNonEmptyLine(traceback);
+        return fail(`plugin ${plugin.plugin_id} exited with code ${exitCode}${lastLine ? `: ${lastLine}` : ''}`, traceback);
+      }
+    }
+  }
+
+  private async finish(task: ClaimedTask, status: TaskStatus.COMPLETED | TaskStatus.FAILED, error?: string, traceback?: string): Promise<ExecutionResult> {
+    const data = status === TaskStatus.FAILED ? { error, traceback: traceback ?? '' } : {};
+    if (!(await this.tasks.finish(task.id, task.attempts, status, data))) {
+      return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
+    }
+    return { outcome: status, error };
+  }
+}
+
+function lastNonEmptyLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}

@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DomainModule, KatSettings, Plugin } from '@kat/domain';
+import { QueueModule } from '@kat/queue';
+import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
+import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
+import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
+import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
+
+/** Everything that runs tasks, without consuming a queue (the CLI's `run-task` uses this alone). */
+@Module({})
+export class TaskExecutionModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: TaskExecutionModule,
+      imports: [DomainModule.forRoot(settings), TypeOrmModule.forFeature([Plugin])],
+      providers: [PluginTaskExecutor, { provide: PLUGIN_RUNNER, useClass: ContainerPluginRunner }],
+      exports: [PluginTaskExecutor],
+    };
+  }
+}
+
+/** The worker app: consumes the task queues and runs each task. */
+@Module({})
+export class WorkerModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [TaskExecutionModule.forRoot(settings), QueueModule.forRoot(settings)],
+      providers: [PluginTaskConsumer],
+    };
+  }
+}

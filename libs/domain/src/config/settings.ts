@@ -1,0 +1,100 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toBool = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase());
+
+/**
+ * Every setting the three apps and the CLI read, from the environment, validated at start-up:
+ * a bad value stops the process with a message naming the variable.
+ */
+export class KatSettings {
+  @IsString()
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/kat';
+
+  @IsString()
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Prefix of every Bull key in Redis, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_-]+$/)
+  QUEUE_PREFIX = 'kat';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  PORT = 3000;
+
+  /** Worker and scheduler: port of their optional health endpoint; 0 opens none. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  HEALTH_PORT = 0;
+
+  /** The container engine: a Docker-API socket path, or DOCKER_HOST (tcp://… or unix://…). */
+  @IsString()
+  DOCKER_SOCKET = '/var/run/docker.sock';
+
+  @IsOptional() @IsString()
+  DOCKER_HOST?: string;
+
+  /** Base URL plugins use to call the API back, ending in /api/v1. */
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PLUGIN_API_URL = 'http://127.0.0.1:3000/api/v1';
+
+  /** Docker network mode of plugin containers: a network name, `bridge`, `host` or `none`. */
+  @IsString()
+  PLUGIN_NETWORK = 'bridge';
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  WORKER_CONCURRENCY = 4;
+
+  @Transform(toInt) @IsInt() @Min(100)
+  HEARTBEAT_INTERVAL_MS = 5000;
+
+  /** A RUNNING task whose heartbeat is older than this is handed back (or failed) by the reconciler. */
+  @Transform(toInt) @IsInt() @Min(1)
+  STALE_AFTER_SECONDS = 60;
+
+  /** A PENDING task older than this that is missing from the queue is queued again. */
+  @Transform(toInt) @IsInt() @Min(0)
+  REQUEUE_AFTER_SECONDS = 30;
+
+  /** Claims of one task before a dead worker's task is failed instead of handed back. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  MAX_ATTEMPTS = 3;
+
+  /** Bytes of a plugin's stdout and of its stderr that are stored (the rest is dropped, flagged). */
+  @Transform(toInt) @IsInt() @Min(1024)
+  LOG_CAP_BYTES = 1024 * 1024;
+
+  /** On SIGTERM the worker waits this long for running plugins before handing them back. */
+  @Transform(toInt) @IsInt() @Min(0)
+  SHUTDOWN_GRACE_SECONDS = 30;
+
+  /** Set false to run no periodic job in this deployment (a scheduler kept for its health port, say). */
+  @Transform(toBool) @IsBoolean()
+  SCHEDULER_ENABLED = true;
+
+  /** Cron of reconcile-tasks (5 or 6 fields, seconds first); empty keeps the default, every minute. */
+  @IsOptional() @IsString()
+  RECONCILE_CRON?: string;
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL = 'log';
+}
+
+const OPTIONAL = ['DOCKER_HOST', 'RECONCILE_CRON'];
+
+/** Reads and validates settings; throws one error that lists every bad variable. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): KatSettings {
+  const known = Object.keys(new KatSettings());
+  const given = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => (known.includes(k) || OPTIONAL.includes(k)) && v !== undefined && v !== ''),
+  );
+  const settings = plainToInstance(KatSettings, { ...new KatSettings(), ...given });
+  const errors = validateSync(settings, { forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return settings;
+}
+
+export const KAT_SETTINGS = Symbol('KAT_SETTINGS');

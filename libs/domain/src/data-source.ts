@@ -1,0 +1,35 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { ApiToken } from './auth/api-token.entity';
+import { Organization } from './organization/organization.entity';
+import { Plugin } from './plugin/plugin.entity';
+import { Task, TaskLog } from './task/task.entity';
+import { Spine1764144000000 } from './migrations/1764144000000-spine';
+
+// Classes, not globs: each app is one webpack bundle, so there are no entity files to find at run time.
+export const ENTITIES = [Organization, ApiToken, Plugin, Task, TaskLog];
+export const MIGRATIONS = [Spine1764144000000];
+
+export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'kat_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    extra: { max: poolSize },
+  };
+}
+
+/** Applies pending migrations; returns the names of those applied. */
+export async function runMigrations(databaseUrl: string): Promise<string[]> {
+  const dataSource = new DataSource(dataSourceOptions(databaseUrl, 1));
+  await dataSource.initialize();
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await dataSource.destroy();
+  }
+}

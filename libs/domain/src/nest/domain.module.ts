@@ -1,0 +1,19 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { KAT_SETTINGS, KatSettings } from '../config/settings';
+import { dataSourceOptions } from '../data-source';
+import { TaskRepository } from '../task/task.repository';
+
+/** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
+@Module({})
+export class DomainModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: DomainModule,
+      global: true,
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository],
+      exports: [KAT_SETTINGS, TaskRepository],
+    };
+  }
+}

@@ -1,0 +1,261 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TenantScope } from '../auth/tenant-scope';
+import { Task, TaskData, TaskLog } from './task.entity';
+import { TaskStatus, TaskType } from './task-state';
+
+/** A task as the API shows it: the row plus its organization's code. */
+export type TaskView = Omit<Task, 'organization_id' | 'heartbeat_at' | 'plugin_id' | 'input_object'> & {
+  organization: string;
+  heartbeat_at?: Date | null;
+};
+
+export interface NewTask {
+  organization_id: number;
+  type: TaskType;
+  data: TaskData;
+  schedule_id?: string | null;
+  parent_task_id?: string | null;
+}
+
+export interface TaskFilters {
+  status?: TaskStatus;
+  type?: TaskType;
+  plugin_id?: string;
+  input_data?: string;
+  schedule_id?: string;
+  created_after?: Date;
+  created_before?: Date;
+}
+
+/** Keyset position in the newest-first list. */
+export interface TaskCursor {
+  created_at: Date;
+  id: string;
+}
+
+/** What a worker holds while it runs a task: the attempt number identifies its claim. */
+export interface ClaimedTask extends Task {
+  organization: string;
+}
+
+const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.created_at, t.started_at,
+  t.ended_at, t.attempts, t.schedule_id, t.parent_task_id`;
+
+/**
+ * Every statement of the task lifecycle. Each write is conditional on the status it expects (and,
+ * for a worker, on its attempt), so a redelivered job, a second replica or a late worker changes
+ * nothing; the database's transition trigger backs this up. Indexes: see the Spine migration.
+ */
+@Injectable()
+export class TaskRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Inserts a PENDING task, unless an active plugin task for the same (organization, plugin, input)
+   * exists: then that one is returned with `created` false (task_one_active_plugin_task).
+   */
+  async create(task: NewTask): Promise<{ task: TaskView; created: boolean }> {
+    for (;;) {
+      const inserted: TaskView[] = await this.db.query(
+        `WITH t AS (
+           INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (organization_id, plugin_id, input_object)
+             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+           RETURNING *)
+         SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
+        [task.organization_id, task.type, task.data, task.schedule_id ?? null, task.parent_task_id ?? null],
+      );
+      if (inserted.length > 0) return { task: inserted[0], created: true };
+      const existing = await this.findActivePluginTask(task.organization_id, String(task.data.plugin_id), String(task.data.input_data));
+      // The conflicting task may have ended in between: then inserting succeeds on the next pass.
+      if (existing) return { task: existing, created: false };
+    }
+  }
+
+  async findActivePluginTask(organizationId: number, pluginId: string, input: string): Promise<TaskView | null> {
+    const rows: TaskView[] = await this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+       WHERE t.organization_id = $1 AND t.plugin_id = $2 AND t.input_object = $3
+         AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')`,
+      [organizationId, pluginId, input],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
+    const rows: TaskView[] = await this.db.query(
+      `SELECT ${VIEW_COLUMNS}, t.heartbeat_at FROM task t JOIN organization o ON o.id = t.organization_id
+       WHERE t.id = $1 AND ($2::int IS NULL OR t.organization_id = $2)`,
+      [id, scope.organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id): served by task_org_created / task_org_status_created. */
+  async list(scope: TenantScope, filters: TaskFilters, limit: number, after?: TaskCursor): Promise<TaskView[]> {
+    const { where, params } = this.filterSql(scope, filters);
+    if (after) {
+      params.push(after.created_at, after.id);
+      where.push(`(t.created_at, t.id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit);
+    return this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
+  async count(scope: TenantScope, filters: TaskFilters, cap: number): Promise<number> {
+    const { where, params } = this.filterSql(scope, filters);
+    params.push(cap);
+    const rows = await this.db.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM task t ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       LIMIT $${params.length}) matches`,
+      params,
+    );
+    return rows[0].n;
+  }
+
+  private filterSql(scope: TenantScope, filters: TaskFilters): { where: string[]; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (scope.organizationId !== null) add('t.organization_id = ?', scope.organizationId);
+    if (filters.status) add('t.status = ?', filters.status);
+    if (filters.type) add('t.type = ?', filters.type);
+    if (filters.plugin_id) add('t.plugin_id = ?', filters.plugin_id);
+    if (filters.input_data) add('t.input_object = ?', filters.input_data);
+    if (filters.schedule_id) add('t.schedule_id = ?', filters.schedule_id);
+    if (filters.created_after) add('t.created_at >= ?', filters.created_after);
+    if (filters.created_before) add('t.created_at < ?', filters.created_before);
+    return { where, params };
+  }
+
+  /** PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done). */
+  async claim(id: string): Promise<ClaimedTask | null> {
+    const rows: ClaimedTask[] = await this.db.query(
+      `WITH t AS (
+         UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
+                         attempts = attempts + 1
+         WHERE id = $1 AND status = 'PENDING' RETURNING *)
+       SELECT t.*, o.code AS organization FROM t JOIN organization o ON o.id = t.organization_id`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Refreshes the heartbeat; false when this attempt no longer owns the task (cancelled or handed back). */
+  async heartbeat(id: string, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE task SET heartbeat_at = now() WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
+      [id, attempt],
+    );
+    return rows[0].length > 0;
+  }
+
+  /** RUNNING → COMPLETED or FAILED for the attempt that ran it; false if it no longer owns the task. */
+  async finish(id: string, attempt: number, status: TaskStatus.COMPLETED | TaskStatus.FAILED, data: TaskData): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE task SET status = $3, ended_at = now(), data = data || $4::jsonb
+       WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
+      [id, attempt, status, data],
+    );
+    return rows[0].length > 0;
+  }
+
+  /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */
+  async handBack(id: string, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE task SET status = 'PENDING', started_at = NULL, heartbeat_at = NULL
+       WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
+      [id, attempt],
+    );
+    return rows[0].length > 0;
+  }
+
+  /** PENDING or RUNNING → CANCELLED; null when no such active task is visible in the scope. */
+  async cancel(id: string, scope: TenantScope): Promise<TaskView | null> {
+    return this.transitionInScope(
+      id,
+      scope,
+      `status = 'CANCELLED', ended_at = now(), data = data || '{"error": "cancelled by a user"}'::jsonb`,
+      `status IN ('PENDING', 'RUNNING')`,
+    );
+  }
+
+  /** FAILED or CANCELLED → PENDING with the same id; attempts are kept and grow on the next claim. */
+  async retry(id: string, scope: TenantScope): Promise<TaskView | null> {
+    return this.transitionInScope(
+      id,
+      scope,
+      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, data = data - 'error' - 'traceback'`,
+      `status IN ('FAILED', 'CANCELLED')`,
+    );
+  }
+
+  private async transitionInScope(id: string, scope: TenantScope, set: string, from: string): Promise<TaskView | null> {
+    const rows: TaskView[] = await this.db.query(
+      `WITH t AS (
+         UPDATE task SET ${set}
+         WHERE id = $1 AND ($2::int IS NULL OR organization_id = $2) AND ${from} RETURNING *)
+       SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
+      [id, scope.organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * RUNNING tasks whose worker stopped heartbeating go back to PENDING, or to FAILED once they have
+   * used `maxAttempts` claims. One statement for all of them (served by task_running).
+   */
+  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<Array<{ id: string; type: TaskType; status: TaskStatus }>> {
+    const rows = await this.db.query(
+      `UPDATE task SET
+         status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'PENDING' END,
+         ended_at = CASE WHEN attempts >= $2 THEN now() END,
+         started_at = CASE WHEN attempts >= $2 THEN started_at END,
+         heartbeat_at = NULL,
+         data = CASE WHEN attempts >= $2 THEN data || jsonb_build_object(
+           'error', format('worker stopped responding during each of %s attempts', attempts),
+           'traceback', format('last heartbeat at %s; no worker finished the task', heartbeat_at))
+           ELSE data END
+       WHERE status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $1)
+       RETURNING id, type, status`,
+      [staleSeconds, maxAttempts],
+    );
+    return rows[0];
+  }
+
+  /** One page of PENDING tasks created over `olderThanSeconds` ago, oldest first (served by task_pending). */
+  async pendingPage(olderThanSeconds: number, after: TaskCursor | null, limit: number): Promise<Array<TaskCursor & { type: TaskType }>> {
+    return this.db.query(
+      `SELECT id, type, created_at FROM task
+       WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
+         AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+       ORDER BY created_at, id LIMIT $4`,
+      [olderThanSeconds, after?.created_at ?? null, after?.id ?? null, limit],
+    );
+  }
+
+  async saveLog(log: Omit<TaskLog, 'updated_at'>): Promise<void> {
+    await this.db.query(
+      `INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (task_id) DO UPDATE SET stdout = $2, stderr = $3, stdout_truncated = $4,
+         stderr_truncated = $5, updated_at = now()`,
+      [log.task_id, log.stdout, log.stderr, log.stdout_truncated, log.stderr_truncated],
+    );
+  }
+
+  async findLog(taskId: string): Promise<TaskLog | null> {
+    const rows: TaskLog[] = await this.db.query(`SELECT * FROM task_log WHERE task_id = $1`, [taskId]);
+    return rows[0] ?? null;
+  }
+}

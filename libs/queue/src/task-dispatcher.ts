@@ -1,0 +1,66 @@
+import { getQueueToken } from '@nestjs/bull';
+import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { TaskType } from '@kat/domain';
+import type { JobOptions, Queue } from 'bull';
+import { TASK_QUEUES, TaskJob } from './queues';
+
+const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** Options of every task job. The job id is the task id, so queueing a task twice is a no-op. */
+function jobOptions(taskId: string): JobOptions {
+  // Removed when done: a kept job record would also make a later re-queue of the same id a no-op.
+  return { jobId: taskId, removeOnComplete: true, removeOnFail: true, attempts: 1 };
+}
+
+/**
+ * The one way tasks reach Bull. Queueing is best effort: the task row is the truth, and the
+ * scheduler's reconcile-tasks job queues any PENDING task that is missing from its queue.
+ */
+@Injectable()
+export class TaskDispatcher {
+  private readonly logger = new Logger(TaskDispatcher.name);
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  queueFor(type: TaskType): Queue<TaskJob> {
+    return this.moduleRef.get<Queue<TaskJob>>(getQueueToken(TASK_QUEUES[type]), { strict: false });
+  }
+
+  /** Adds jobs for the tasks; returns how many were handed to Redis (0 when Redis is unreachable). */
+  async enqueue(tasks: ReadonlyArray<{ id: string; type: TaskType }>): Promise<number> {
+    let queued = 0;
+    for (const type of new Set(tasks.map((t) => t.type))) {
+      const queue = this.queueFor(type);
+      const jobs = tasks.filter((t) => t.type === type).map((t) => ({ data: { task_id: t.id }, opts: jobOptions(t.id) }));
+      if (queue.client.status !== 'ready') {
+        this.logger.warn(`Redis is not reachable: ${jobs.length} ${type} task(s) stay PENDING until reconcile-tasks queues them`);
+        continue;
+      }
+      try {
+        await withTimeout(queue.addBulk(jobs), ENQUEUE_TIMEOUT_MS);
+        queued += jobs.length;
+      } catch (error) {
+        this.logger.warn(`Could not queue ${jobs.length} ${type} task(s), reconcile-tasks will: ${(error as Error).message}`);
+      }
+    }
+    return queued;
+  }
+
+  /** Of the given task ids, those with no job record in their queue (Redis EXISTS, one round trip). */
+  async missingFromQueue(type: TaskType, taskIds: string[]): Promise<string[]> {
+    const queue = this.queueFor(type);
+    const pipeline = queue.client.pipeline();
+    for (const id of taskIds) pipeline.exists(queue.toKey(id));
+    const results = (await withTimeout(pipeline.exec(), ENQUEUE_TIMEOUT_MS)) ?? [];
+    return taskIds.filter((_, i) => results[i]?.[1] === 0);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
