@@ -118,7 +118,7 @@ export class TasksService {
     const data = plainToInstance(PluginTaskDataDto, raw);
     const errors = await validate(data, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
-      throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)).join('; '));
+      throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
     const plugin = await this.plugins.findOneBy({ plugin_id: data.plugin_id });
     if (!plugin) throw badRequest(`data.plugin_id: unknown plugin ${data.plugin_id}`);

@@ -1,0 +1,54 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { KatSettings } from '@kat/domain';
+import { ApiModule } from '../../apps/api/src/api.module';
+import { configureApp } from '../../apps/api/src/configure-app';
+import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
+import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import request from 'supertest';
+
+const LOGGER = process.env.TEST_LOGS ? undefined : (['error'] as const);
+
+/** The API on a free port of 127.0.0.1, with the same configuration as main.ts. */
+export async function startApi(settings: KatSettings): Promise<INestApplication> {
+  const app = await NestFactory.create(ApiModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+  configureApp(app);
+  await app.listen(0, '127.0.0.1');
+  return app;
+}
+
+export async function startWorker(settings: KatSettings): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(WorkerModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+}
+
+export async function startScheduler(settings: KatSettings): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+}
+
+/** An HTTP client of the API acting with `token`. */
+export function client(app: INestApplication, token: string) {
+  const http = request(app.getHttpServer());
+  const auth = { Authorization: `Bearer ${token}` };
+  return {
+    get: (path: string) => http.get(`/api/v1${path}`).set(auth),
+    post: (path: string, body?: object) => http.post(`/api/v1${path}`).set(auth).send(body ?? {}),
+    patch: (path: string, body: object) => http.patch(`/api/v1${path}`).set(auth).send(body),
+  };
+}
+export type ApiClient = ReturnType<typeof client>;
+
+/** One of the built apps (`npm run build`) as its own process, as it runs in production. */
+export function spawnApp(entry: 'api/main' | 'worker/main' | 'scheduler/main' | 'worker/cli', env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [join(__dirname, '../../dist/apps', `${entry}.js`), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  return Object.assign(child, { output: () => output });
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}

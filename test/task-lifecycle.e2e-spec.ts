@@ -1,0 +1,268 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { ApiClient, client, startApi, startWorker } from './support/apps';
+import { TestEnvironment, waitFor } from './support/environment';
+import { containersOfTask, registerShellPlugin } from './support/plugins';
+
+/**
+ * The task lifecycle end to end on real PostgreSQL, Redis and the container engine: the API
+ * creates and queues, the worker runs plugin containers, the row records the outcome.
+ */
+describe('task lifecycle', () => {
+  let environment: TestEnvironment;
+  let api: INestApplication;
+  let worker: INestApplicationContext;
+  let acme: ApiClient;
+  let admin: ApiClient;
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    const settings = environment.settings();
+    api = await startApi(settings);
+    worker = await startWorker(settings);
+    acme = client(api, await environment.token('acme'));
+    admin = client(api, await environment.token('acme', { admin: true }));
+    await registerShellPlugin(admin, 'echo', 'echo "scanned {name} in {network} as {input}"; echo "to stderr" >&2');
+    await registerShellPlugin(admin, 'broken', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3');
+    await registerShellPlugin(admin, 'sleeper', 'sleep 60', { timeout_seconds: 2 });
+    await registerShellPlugin(admin, 'slow', 'sleep 30');
+  });
+
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await environment?.destroy();
+  });
+
+  const create = (plugin_id: string, input_data = 'internet|example.com') =>
+    acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data } });
+
+  const finished = (id: string, as: ApiClient = acme) =>
+    waitFor(`task ${id} to end`, async () => {
+      const { body } = await as.get(`/tasks/${id}/`);
+      return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(body.status) && body;
+    });
+
+  it('runs a plugin task to COMPLETED and stores its output', async () => {
+    const created = await create('echo');
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ organization: 'acme', type: 'plugin', status: 'PENDING', attempts: 0 });
+    expect(created.body.data).toEqual({ plugin_id: 'echo', input_data: 'internet|example.com' });
+
+    const task = await finished(created.body.id);
+    expect(task).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    expect(new Date(task.started_at).getTime()).toBeGreaterThanOrEqual(new Date(task.created_at).getTime());
+    expect(new Date(task.ended_at).getTime()).toBeGreaterThanOrEqual(new Date(task.started_at).getTime());
+
+    const logs = await acme.get(`/tasks/${task.id}/logs/`);
+    expect(logs.body).toEqual({
+      stdout: 'scanned example.com in internet as internet|example.com\n',
+      stderr: 'to stderr\n',
+      truncated: false,
+      stdout_truncated: false,
+      stderr_truncated: false,
+    });
+    expect(await containersOfTask(task.id)).toEqual([]);
+  });
+
+  it('fails a task whose plugin exits non-zero, with the stderr in data.traceback', async () => {
+    const { body } = await create('broken');
+    const task = await finished(body.id);
+    expect(task.status).toBe('FAILED');
+    expect(task.data.error).toBe('plugin broken exited with code 3: resolver unreachable: 192.0.2.53');
+    expect(task.data.traceback).toContain('resolver unreachable: 192.0.2.53');
+    expect(await containersOfTask(task.id)).toEqual([]);
+  });
+
+  it('kills a plugin at its timeout, fails the task and removes the container', async () => {
+    const { body } = await create('sleeper');
+    const task = await finished(body.id);
+    expect(task.status).toBe('FAILED');
+    expect(task.data.error).toBe('plugin sleeper timed out after 2 s and was killed');
+    expect(new Date(task.ended_at).getTime() - new Date(task.started_at).getTime()).toBeLessThan(15_000);
+    expect(await containersOfTask(task.id)).toEqual([]);
+  });
+
+  it('retries a failed task under the same id, counting attempts, until it completes', async () => {
+    const { body } = await create('broken', 'internet|retry.example.com');
+    const failed = await finished(body.id);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
+
+    // The operator fixes the plugin, then retries the task.
+    await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo fixed'] }).expect(200);
+    const retried = await acme.post(`/tasks/${body.id}/retry/`).expect(200);
+    expect(retried.body).toMatchObject({ id: body.id, status: 'PENDING', attempts: 1 });
+    expect(retried.body.data.error).toBeUndefined();
+
+    const task = await finished(body.id);
+    expect(task).toMatchObject({ id: body.id, status: 'COMPLETED', attempts: 2 });
+    expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stdout).toBe('fixed\n');
+    await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
+  });
+
+  it('stops the container of a running task that is cancelled', async () => {
+    const { body } = await create('slow');
+    await waitFor('the plugin container to run', async () => {
+      const containers = await containersOfTask(body.id);
+      return containers.some((c) => c.State === 'running');
+    });
+    const cancelled = await acme.post(`/tasks/${body.id}/cancel/`).expect(200);
+    expect(cancelled.body.status).toBe('CANCELLED');
+    await waitFor('the container to be removed', async () => (await containersOfTask(body.id)).length === 0, 10_000);
+    const task = (await acme.get(`/tasks/${body.id}/`)).body;
+    expect(task).toMatchObject({ status: 'CANCELLED', data: { error: 'cancelled by a user' } });
+    await acme.post(`/tasks/${body.id}/cancel/`).expect(409);
+  });
+
+  it('cancels a PENDING task before any worker runs it', async () => {
+    await worker.close();
+    try {
+      const { body } = await create('echo', 'internet|pending.example.com');
+      await acme.post(`/tasks/${body.id}/cancel/`).expect(200);
+      worker = await startWorker(environment.settings());
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const task = (await acme.get(`/tasks/${body.id}/`)).body;
+      expect(task).toMatchObject({ status: 'CANCELLED', attempts: 0, started_at: null });
+    } finally {
+      if (!worker) worker = await startWorker(environment.settings());
+    }
+  });
+
+  it('returns the existing active task instead of creating a duplicate', async () => {
+    const first = await create('slow', 'internet|dup.example.com');
+    expect(first.status).toBe(201);
+    const second = await create('slow', 'internet|dup.example.com');
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    // Another input, or the same input after the first ended, makes a new task.
+    expect((await create('slow', 'internet|other.example.com')).status).toBe(201);
+    await acme.post(`/tasks/${first.body.id}/cancel/`).expect(200);
+    const third = await create('slow', 'internet|dup.example.com');
+    expect(third.status).toBe(201);
+    expect(third.body.id).not.toBe(first.body.id);
+    await acme.post(`/tasks/${third.body.id}/cancel/`).expect(200);
+    await acme.post(`/tasks/${(await create('slow', 'internet|other.example.com')).body.id}/cancel/`).expect(200);
+  });
+
+  it('lists tasks newest first with filters and cursor pagination', async () => {
+    const all = (await acme.get('/tasks/?limit=500')).body;
+    expect(all.count).toBe(all.results.length);
+    const times = all.results.map((t: { created_at: string }) => t.created_at);
+    expect([...times].sort().reverse()).toEqual(times);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { results: Array<{ id: string }>; next_cursor: string | null } } = await acme.get(`/tasks/?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body.results.map((t) => t.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual(all.results.map((t: { id: string }) => t.id));
+
+    const failed = (await acme.get('/tasks/?status=FAILED&plugin_id=sleeper')).body;
+    expect(failed.results.length).toBeGreaterThan(0);
+    expect(failed.results.every((t: { status: string; data: { plugin_id: string } }) => t.status === 'FAILED' && t.data.plugin_id === 'sleeper')).toBe(true);
+    const byInput = (await acme.get('/tasks/?input_data=internet|retry.example.com')).body;
+    expect(byInput.results.map((t: { data: { input_data: string } }) => t.data.input_data)).toEqual(['internet|retry.example.com']);
+    expect((await acme.get(`/tasks/?created_after=${new Date(Date.now() + 60_000).toISOString()}`)).body.results).toEqual([]);
+  });
+
+  describe('a second tenant', () => {
+    let other: ApiClient;
+    let acmeTaskId: string;
+
+    beforeAll(async () => {
+      other = client(api, await environment.token('globex'));
+      acmeTaskId = (await acme.get('/tasks/?limit=1')).body.results[0].id;
+    });
+
+    it('cannot see or act on the first tenant\'s tasks', async () => {
+      expect((await other.get('/tasks/')).body).toEqual({ results: [], next_cursor: null, count: 0 });
+      for (const path of ['', 'logs/']) await other.get(`/tasks/${acmeTaskId}/${path}`).expect(404);
+      for (const action of ['run', 'retry', 'cancel']) await other.post(`/tasks/${acmeTaskId}/${action}/`).expect(404);
+      await other.get('/tasks/?organization=acme').expect(403);
+    });
+
+    it('an admin token sees every organization, or one with ?organization=', async () => {
+      const created = await other.post('/tasks/', { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|globex.example' } }).expect(201);
+      await finished(created.body.id, other);
+      const everyone = (await admin.get('/tasks/?limit=500')).body.results.map((t: { organization: string }) => t.organization);
+      expect(new Set(everyone)).toEqual(new Set(['acme', 'globex']));
+      const globex = (await admin.get('/tasks/?organization=globex')).body.results;
+      expect(globex.map((t: { id: string }) => t.id)).toEqual([created.body.id]);
+      await admin.get(`/tasks/${acmeTaskId}/?organization=globex`).expect(404);
+      await admin.get('/tasks/?organization=nope').expect(400);
+    });
+  });
+
+  describe('bad input', () => {
+    it('needs a valid token', async () => {
+      await client(api, 'kat_not-a-token').get('/tasks/').expect(401);
+      const response = await client(api, '').get('/tasks/').set('Authorization', 'Basic x');
+      expect(response.status).toBe(401);
+      expect(response.body.message).toEqual(['Authorization header must be "Bearer <token>"']);
+    });
+
+    it.each([
+      [{ type: 'scan', data: {} }, 'type must be one of: plugin, business_rule, report'],
+      [{ type: 'plugin' }, 'data must be an object'],
+      [{ type: 'plugin', data: { plugin_id: 'echo' } }, 'data.input_data must be a string'],
+      [{ type: 'plugin', data: { plugin_id: 'nmap', input_data: 'internet|example.com' } }, 'data.plugin_id: unknown plugin nmap'],
+      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'example.com' } }, 'data.input_data: echo consumes hostname, and "example.com" is none: a hostname key has 2 fields (network|name)'],
+      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|bad host!' } }, 'data.input_data: echo consumes hostname, and "internet|bad host!" is none: hostname field name must be a DNS name'],
+      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example', extra: 1 } }, 'data.property extra should not exist'],
+      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' }, status: 'COMPLETED' }, 'property status should not exist'],
+      [{ type: 'business_rule', data: { rule_id: 'nope' } }, 'data.rule_id: unknown business rule "nope"'],
+      [{ type: 'report', data: {} }, 'data.report_type: unknown report type null'],
+    ])('rejects %j with 400', async (body, message) => {
+      const before = (await acme.get('/tasks/?limit=500')).body.count;
+      const response = await acme.post('/tasks/', body);
+      expect(response.status).toBe(400);
+      expect(response.body.message).toContain(message);
+      expect((await acme.get('/tasks/?limit=500')).body.count).toBe(before);
+    });
+
+    it('answers 400 for a malformed id, 404 for an unknown one, 409 for a wrong status', async () => {
+      expect((await acme.get('/tasks/not-a-uuid/')).body).toEqual({ statusCode: 400, error: 'Bad Request', message: ['id must be a UUID'] });
+      const unknown = '00000000-0000-4000-8000-000000000000';
+      expect((await acme.get(`/tasks/${unknown}/`)).body.message).toEqual([`task ${unknown} does not exist`]);
+      await acme.post(`/tasks/${unknown}/cancel/`).expect(404);
+      const completed = (await acme.get('/tasks/?status=COMPLETED&limit=1')).body.results[0];
+      const conflict = await acme.post(`/tasks/${completed.id}/cancel/`).expect(409);
+      expect(conflict.body.message).toEqual([`task ${completed.id} is COMPLETED; only a PENDING or RUNNING task can be cancelled`]);
+      await acme.post(`/tasks/${completed.id}/retry/`).expect(409);
+      await acme.post(`/tasks/${completed.id}/run/`).expect(409);
+      await acme.get('/tasks/?status=DONE').expect(400);
+      await acme.get('/tasks/?limit=501').expect(400);
+      expect((await acme.get('/tasks/?cursor=garbage')).body.message).toEqual(['cursor must be a next_cursor value from a previous page']);
+    });
+
+    it('keeps the plugin catalogue to admins and validates it', async () => {
+      await acme.post('/plugins/', { plugin_id: 'x', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] }).expect(403);
+      const bad = await admin.post('/plugins/', { plugin_id: 'Bad Id', name: 'x', image: 'i', command: [], consumes: ['planet'], timeout_seconds: 0 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.message).toEqual(expect.arrayContaining([
+        'plugin_id must be lower-case letters, digits, _ or - (at most 64)',
+        'command must contain at least 1 elements',
+        expect.stringContaining('consumes must contain only'),
+        'timeout_seconds must not be less than 1',
+      ]));
+      await admin.post('/plugins/', { plugin_id: 'echo', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] }).expect(409);
+      expect((await acme.get('/plugins/')).body.results.map((p: { plugin_id: string }) => p.plugin_id)).toContain('echo');
+      await acme.get('/plugins/nope/').expect(404);
+    });
+
+    it('keeps organizations to admins', async () => {
+      await acme.get('/organizations/').expect(403);
+      await admin.post('/organizations/', { code: 'Not A Slug', name: 'x' }).expect(400);
+      await admin.post('/organizations/', { code: 'initech', name: 'Initech' }).expect(201);
+      await admin.post('/organizations/', { code: 'initech', name: 'Initech' }).expect(409);
+      expect((await admin.get('/organizations/')).body.results.map((o: { code: string }) => o.code)).toEqual(['acme', 'globex', 'initech']);
+    });
+
+    it('makes an admin name the organization a task is for', async () => {
+      const response = await admin.post('/tasks/', { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' } });
+      expect(response.status).toBe(400);
+      expect(response.body.message).toEqual(['organization: an admin token must name one with ?organization=<code>']);
+    });
+  });
+});
