@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { loadSettings } from '@kat/domain';
+import { closeOnSignals, loadSettings } from '@kat/domain';
 import { ApiModule } from './api.module';
 import { configureApp } from './configure-app';
 
@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const settings = loadSettings();
   const app = await NestFactory.create(ApiModule.forRoot(settings), { logger: ['fatal', 'error', 'warn', 'log'] });
   configureApp(app);
-  app.enableShutdownHooks();
+  closeOnSignals(app, 'api');
   await app.listen(settings.PORT, '0.0.0.0');
 }
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { loadSettings } from '@kat/domain';
+import { closeOnSignals, loadSettings } from '@kat/domain';
 import { SchedulerModule } from './scheduler.module';
 
 async function main(): Promise<void> {
@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), {
     logger: ['fatal', 'error', 'warn', 'log'],
   });
-  app.enableShutdownHooks();
+  closeOnSignals(app, 'scheduler');
 }
 
 main().catch((error) => {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { loadSettings } from '@kat/domain';
+import { closeOnSignals, loadSettings } from '@kat/domain';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -8,8 +8,7 @@ async function main(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(settings), {
     logger: ['fatal', 'error', 'warn', 'log'],
   });
-  // SIGTERM: stop taking jobs, finish or hand back running plugins, then close connections.
-  app.enableShutdownHooks();
+  closeOnSignals(app, 'worker');
 }
 
 main().catch((error) => {

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DomainModule, KatSettings, Plugin } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
+import { OrphanContainerReaper } from './plugin-runner/orphan-container-reaper';
 import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
 import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
 import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
@@ -27,7 +28,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [TaskExecutionModule.forRoot(settings), QueueModule.forRoot(settings)],
-      providers: [PluginTaskConsumer],
+      providers: [PluginTaskConsumer, OrphanContainerReaper],
     };
   }
 }

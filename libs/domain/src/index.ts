@@ -11,3 +11,4 @@ export * from './task/task.entity';
 export * from './task/task.repository';
 export * from './nest/domain.module';
 export * from './seed/seed';
+export * from './nest/graceful-shutdown';

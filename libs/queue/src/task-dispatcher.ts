@@ -7,10 +7,25 @@ import { TASK_QUEUES, TaskJob } from './queues';
 
 const ENQUEUE_TIMEOUT_MS = 2000;
 
-/** Options of every task job. The job id is the task id, so queueing a task twice is a no-op. */
-function jobOptions(taskId: string): JobOptions {
+/** A task as far as queueing goes: `attempts` tells a first delivery from a re-delivery. */
+export interface QueueableTask {
+  id: string;
+  type: TaskType;
+  attempts: number;
+}
+
+/**
+ * The job id is the task id, so queueing a task twice is a no-op. A task that was claimed before
+ * (handed back by a dead or stopping worker, or retried) gets the attempt as a suffix: the old
+ * job may still sit in Redis, locked by a dead worker, and must not swallow the new one.
+ */
+export function jobIdFor(task: Pick<QueueableTask, 'id' | 'attempts'>): string {
+  return task.attempts === 0 ? task.id : `${task.id}.${task.attempts}`;
+}
+
+function jobOptions(task: QueueableTask): JobOptions {
   // Removed when done: a kept job record would also make a later re-queue of the same id a no-op.
-  return { jobId: taskId, removeOnComplete: true, removeOnFail: true, attempts: 1 };
+  return { jobId: jobIdFor(task), removeOnComplete: true, removeOnFail: true, attempts: 1 };
 }
 
 /**
@@ -28,11 +43,11 @@ export class TaskDispatcher {
   }
 
   /** Adds jobs for the tasks; returns how many were handed to Redis (0 when Redis is unreachable). */
-  async enqueue(tasks: ReadonlyArray<{ id: string; type: TaskType }>): Promise<number> {
+  async enqueue(tasks: ReadonlyArray<QueueableTask>): Promise<number> {
     let queued = 0;
     for (const type of new Set(tasks.map((t) => t.type))) {
       const queue = this.queueFor(type);
-      const jobs = tasks.filter((t) => t.type === type).map((t) => ({ data: { task_id: t.id }, opts: jobOptions(t.id) }));
+      const jobs = tasks.filter((t) => t.type === type).map((t) => ({ data: { task_id: t.id }, opts: jobOptions(t) }));
       if (queue.client.status !== 'ready') {
         this.logger.warn(`Redis is not reachable: ${jobs.length} ${type} task(s) stay PENDING until reconcile-tasks queues them`);
         continue;
@@ -47,13 +62,13 @@ export class TaskDispatcher {
     return queued;
   }
 
-  /** Of the given task ids, those with no job record in their queue (Redis EXISTS, one round trip). */
-  async missingFromQueue(type: TaskType, taskIds: string[]): Promise<string[]> {
+  /** Of the given tasks (of one type), those with no job record in their queue (Redis EXISTS, one round trip). */
+  async missingFromQueue<T extends QueueableTask>(type: TaskType, tasks: T[]): Promise<T[]> {
     const queue = this.queueFor(type);
     const pipeline = queue.client.pipeline();
-    for (const id of taskIds) pipeline.exists(queue.toKey(id));
+    for (const task of tasks) pipeline.exists(queue.toKey(jobIdFor(task)));
     const results = (await withTimeout(pipeline.exec(), ENQUEUE_TIMEOUT_MS)) ?? [];
-    return taskIds.filter((_, i) => results[i]?.[1] === 0);
+    return tasks.filter((_, i) => results[i]?.[1] === 0);
   }
 }
 

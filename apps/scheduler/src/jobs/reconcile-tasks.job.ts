@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { KAT_SETTINGS, KatSettings, TaskCursor, TaskRepository, TaskStatus, TaskType } from '@kat/domain';
+import { KAT_SETTINGS, KatSettings, TaskCursor, TaskRepository, TaskStatus } from '@kat/domain';
 import { TaskDispatcher } from '@kat/queue';
 import { PeriodicJob } from './periodic-job';
 
@@ -40,9 +40,8 @@ export class ReconcileTasksJob implements PeriodicJob {
       const page = await this.tasks.pendingPage(this.settings.REQUEUE_AFTER_SECONDS, after, PAGE_SIZE);
       if (page.length === 0) break;
       for (const type of new Set(page.map((t) => t.type))) {
-        const ids = page.filter((t) => t.type === type).map((t) => t.id);
-        const missing = await this.dispatcher.missingFromQueue(type as TaskType, ids);
-        if (missing.length > 0) requeued += await this.dispatcher.enqueue(missing.map((id) => ({ id, type })));
+        const missing = await this.dispatcher.missingFromQueue(type, page.filter((t) => t.type === type));
+        if (missing.length > 0) requeued += await this.dispatcher.enqueue(missing);
       }
       if (page.length < PAGE_SIZE) break;
       after = page[page.length - 1];

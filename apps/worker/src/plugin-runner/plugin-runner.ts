@@ -37,5 +37,12 @@ export interface PluginRunner {
 
 export const PLUGIN_RUNNER = Symbol('PLUGIN_RUNNER');
 
+/** Labels on every plugin container: which deployment (queue prefix), task and attempt it runs. */
+export const CONTAINER_LABELS = {
+  deployment: 'kat.deployment',
+  taskId: 'kat.task_id',
+  attempt: 'kat.attempt',
+} as const;
+
 /** An error in starting the plugin (e.g. its image is missing), as opposed to the plugin failing. */
 export class PluginStartError extends Error {}

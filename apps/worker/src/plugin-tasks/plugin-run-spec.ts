@@ -1,5 +1,5 @@
 import { ClaimedTask, KatSettings, ParsedObjectKey, Plugin } from '@kat/domain';
-import { PluginRunSpec } from '../plugin-runner/plugin-runner';
+import { CONTAINER_LABELS, PluginRunSpec } from '../plugin-runner/plugin-runner';
 
 /** The container a plugin task runs as: the contract's environment and `{field}` substitution. */
 export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedObjectKey, settings: KatSettings): PluginRunSpec {
@@ -25,6 +25,12 @@ export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedOb
     memoryMb: plugin.memory_mb,
     capAdd: plugin.cap_add,
     network: settings.PLUGIN_NETWORK,
-    labels: { 'kat.task_id': task.id, 'kat.plugin_id': plugin.plugin_id, 'kat.organization': task.organization },
+    labels: {
+      [CONTAINER_LABELS.deployment]: settings.QUEUE_PREFIX,
+      [CONTAINER_LABELS.taskId]: task.id,
+      [CONTAINER_LABELS.attempt]: String(task.attempts),
+      'kat.plugin_id': plugin.plugin_id,
+      'kat.organization': task.organization,
+    },
   };
 }

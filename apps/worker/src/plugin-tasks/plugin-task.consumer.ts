@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
-import { TASK_QUEUES, TaskJob } from '@kat/queue';
+import { TASK_QUEUES, TaskDispatcher, TaskJob } from '@kat/queue';
 import type { Queue } from 'bull';
 import { PluginTaskExecutor } from './plugin-task.executor';
 
@@ -13,6 +13,7 @@ export class PluginTaskConsumer implements OnApplicationBootstrap, BeforeApplica
   constructor(
     @InjectQueue(TASK_QUEUES.plugin) private readonly queue: Queue<TaskJob>,
     private readonly executor: PluginTaskExecutor,
+    private readonly dispatcher: TaskDispatcher,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
 
@@ -20,6 +21,8 @@ export class PluginTaskConsumer implements OnApplicationBootstrap, BeforeApplica
     // queue.process rather than @Process: the concurrency is a setting, not a constant.
     void this.queue.process(this.settings.WORKER_CONCURRENCY, async (job) => {
       const result = await this.executor.execute(job.data.task_id);
+      // Queued again at once under a new job id, so another worker need not wait for reconcile-tasks.
+      if (result.outcome === 'handed_back') await this.dispatcher.enqueue([result.task]);
       return result.outcome;
     });
     this.logger.log(`Consuming the ${this.queue.name} queue, ${this.settings.WORKER_CONCURRENCY} at a time`);

@@ -8,7 +8,9 @@ import { pluginRunSpec } from './plugin-run-spec';
 export type ExecutionResult =
   | { outcome: 'skipped'; reason: string }
   | { outcome: TaskStatus.COMPLETED | TaskStatus.FAILED; error?: string }
-  /** The worker lost the task while running it: cancelled, handed back, or claimed again after a stall. */
+  /** This worker stopped and gave the task back (PENDING) for another worker. */
+  | { outcome: 'handed_back'; task: ClaimedTask }
+  /** The worker lost the task while running it: cancelled, or recovered by the reconciler after a stall. */
   | { outcome: 'lost'; reason: string };
 
 /** Why a run was stopped on purpose. */
@@ -98,7 +100,7 @@ export class PluginTaskExecutor {
     switch (result.outcome.kind) {
       case 'aborted':
         if (result.outcome.reason === SHUTDOWN && (await this.tasks.handBack(task.id, task.attempts))) {
-          return { outcome: 'lost', reason: 'handed back to the queue: worker shutting down' };
+          return { outcome: 'handed_back', task };
         }
         return { outcome: 'lost', reason: result.outcome.reason };
       case 'timed_out':

@@ -216,7 +216,7 @@ export class TaskRepository {
    * RUNNING tasks whose worker stopped heartbeating go back to PENDING, or to FAILED once they have
    * used `maxAttempts` claims. One statement for all of them (served by task_running).
    */
-  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<Array<{ id: string; type: TaskType; status: TaskStatus }>> {
+  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<Array<{ id: string; type: TaskType; status: TaskStatus; attempts: number }>> {
     const rows = await this.db.query(
       `UPDATE task SET
          status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'PENDING' END,
@@ -228,21 +228,26 @@ export class TaskRepository {
            'traceback', format('last heartbeat at %s; no worker finished the task', heartbeat_at))
            ELSE data END
        WHERE status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $1)
-       RETURNING id, type, status`,
+       RETURNING id, type, status, attempts`,
       [staleSeconds, maxAttempts],
     );
     return rows[0];
   }
 
   /** One page of PENDING tasks created over `olderThanSeconds` ago, oldest first (served by task_pending). */
-  async pendingPage(olderThanSeconds: number, after: TaskCursor | null, limit: number): Promise<Array<TaskCursor & { type: TaskType }>> {
+  async pendingPage(olderThanSeconds: number, after: TaskCursor | null, limit: number): Promise<Array<TaskCursor & { type: TaskType; attempts: number }>> {
     return this.db.query(
-      `SELECT id, type, created_at FROM task
+      `SELECT id, type, attempts, created_at FROM task
        WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
          AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
        ORDER BY created_at, id LIMIT $4`,
       [olderThanSeconds, after?.created_at ?? null, after?.id ?? null, limit],
     );
+  }
+
+  /** Status and attempt of each task (one statement for a whole list of containers). */
+  async runStates(ids: string[]): Promise<Array<{ id: string; status: TaskStatus; attempts: number }>> {
+    return this.db.query(`SELECT id, status, attempts FROM task WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
   async saveLog(log: Omit<TaskLog, 'updated_at'>): Promise<void> {

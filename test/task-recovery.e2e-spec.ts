@@ -1,0 +1,135 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { TaskRepository, TaskType } from '@kat/domain';
+import { ApiClient, client, exited, spawnApp, startApi, startScheduler, startWorker } from './support/apps';
+import { TestEnvironment, waitFor } from './support/environment';
+import { PrivateRedis } from './support/private-redis';
+import { containersOfTask, registerShellPlugin } from './support/plugins';
+
+/**
+ * No task is lost or run twice when Redis goes away or a worker dies: the row is the truth, and
+ * reconcile-tasks brings the queue back in line with it.
+ */
+describe('task recovery', () => {
+  let environment: TestEnvironment;
+  let redis: PrivateRedis;
+  let api: INestApplication;
+  let scheduler: INestApplicationContext;
+  let acme: ApiClient;
+  // Fast clocks: heartbeats every 300 ms, stale after 2 s, reconcile every second.
+  const fast = () => ({ REDIS_URL: redis.url, STALE_AFTER_SECONDS: '2', REQUEUE_AFTER_SECONDS: '1', RECONCILE_CRON: '* * * * * *' });
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    redis = await PrivateRedis.start();
+    api = await startApi(environment.settings(fast()));
+    scheduler = await startScheduler(environment.settings(fast()));
+    acme = client(api, await environment.token('acme'));
+    const admin = client(api, await environment.token('ops', { admin: true }));
+    await registerShellPlugin(admin, 'quick', 'echo "done {name}"');
+    await registerShellPlugin(admin, 'four_seconds', 'sleep 4; echo "done {name}"');
+  });
+
+  afterAll(async () => {
+    await scheduler?.close();
+    await api?.close();
+    await redis?.stop();
+    await environment?.destroy();
+  });
+
+  const createTask = async (plugin_id: string, name: string) =>
+    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201)).body;
+  const taskStatus = async (id: string) => (await acme.get(`/tasks/${id}/`)).body;
+  const reachesStatus = (id: string, status: string, timeoutMs = 60_000) =>
+    waitFor(`task ${id} to be ${status}`, async () => {
+      const task = await taskStatus(id);
+      return task.status === status && task;
+    }, timeoutMs);
+
+  it('completes a task created while Redis was down once Redis is back', async () => {
+    const worker = await startWorker(environment.settings(fast()));
+    try {
+      await redis.stop();
+      const started = Date.now();
+      const task = await createTask('quick', 'outage.example.com');
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(task.status).toBe('PENDING');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await taskStatus(task.id)).status).toBe('PENDING');
+
+      await redis.start();
+      const done = await reachesStatus(task.id, 'COMPLETED');
+      expect(done.attempts).toBe(1);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('recovers the task of a worker killed with SIGKILL and runs it to completion once', async () => {
+    const killed = spawnApp('worker/main', environment.processEnv(fast()));
+    try {
+      const task = await createTask('four_seconds', 'sigkill.example.com');
+      await reachesStatus(task.id, 'RUNNING', 20_000);
+      killed.kill('SIGKILL');
+      await exited(killed);
+
+      // Its container is left running; the task goes stale, is handed back and runs again.
+      const worker = await startWorker(environment.settings(fast()));
+      try {
+        const done = await reachesStatus(task.id, 'COMPLETED');
+        expect(done.attempts).toBe(2);
+        const log = (await acme.get(`/tasks/${task.id}/logs/`)).body;
+        expect(log.stdout).toBe('done sigkill.example.com\n');
+        await waitFor('the orphaned container to be removed', async () => (await containersOfTask(task.id)).length === 0, 20_000);
+        // Nothing runs it a third time.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(await taskStatus(task.id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      killed.kill('SIGKILL');
+    }
+  });
+
+  it('hands running tasks back on SIGTERM, and another worker completes them', async () => {
+    const stopping = spawnApp('worker/main', environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1' }));
+    const task = await createTask('four_seconds', 'sigterm.example.com');
+    await reachesStatus(task.id, 'RUNNING', 20_000);
+    stopping.kill('SIGTERM');
+    expect(await exited(stopping)).toBe(0);
+    expect(await taskStatus(task.id)).toMatchObject({ status: 'PENDING', attempts: 1, started_at: null });
+    expect(await containersOfTask(task.id)).toEqual([]);
+
+    const worker = await startWorker(environment.settings(fast()));
+    try {
+      expect(await reachesStatus(task.id, 'COMPLETED')).toMatchObject({ attempts: 2 });
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('fails a task whose workers keep dying once its attempts are used up', async () => {
+    const task = await createTask('four_seconds', 'doomed.example.com');
+    const repository = scheduler.get(TaskRepository);
+    // Simulate MAX_ATTEMPTS (3) claims whose workers all died: claim, and never heartbeat again.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await waitFor('the task to be claimable', async () => (await repository.claim(task.id)) !== null, 20_000);
+      const failedOrBack = attempt < 3 ? 'PENDING' : 'FAILED';
+      await reachesStatus(task.id, failedOrBack, 20_000);
+    }
+    const failed = await taskStatus(task.id);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 3 });
+    expect(failed.data.error).toBe('worker stopped responding during each of 3 attempts');
+  });
+
+  it('runs a task in the foreground with `kat run-task` through the worker\'s code path', async () => {
+    const repository = scheduler.get(TaskRepository);
+    const organizationId = (await environment.withDataSource((db) => db.query(`SELECT id FROM organization WHERE code = 'acme'`)))[0].id;
+    const { task } = await repository.create({ organization_id: organizationId, type: TaskType.PLUGIN, data: { plugin_id: 'quick', input_data: 'internet|cli.example.com' } });
+    const cli = spawnApp('worker/cli', environment.processEnv(fast()), ['run-task', task.id]);
+    expect(await exited(cli)).toBe(0);
+    const printed = JSON.parse(cli.output().slice(cli.output().indexOf('{')));
+    expect(printed.result).toEqual({ outcome: 'COMPLETED' });
+    expect(printed.task).toMatchObject({ id: task.id, status: 'COMPLETED', attempts: 1 });
+  });
+});
