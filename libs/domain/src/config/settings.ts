@@ -91,7 +91,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const settings = plainToInstance(KatSettings, { ...new KatSettings(), ...given });
   const errors = validateSync(settings, { forbidUnknownValues: true });
   if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    const lines = errors.map((e) => `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`);
     throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return settings;

@@ -1,0 +1,46 @@
+import { TASK_STATUSES, TaskStatus, canTransition } from '@kat/domain';
+import { DataSource } from 'typeorm';
+import { TestEnvironment } from './support/environment';
+
+/** The database enforces the same state machine as task-state.ts, whatever code writes the row. */
+describe('task status transitions in PostgreSQL', () => {
+  let environment: TestEnvironment;
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    await environment.token('acme');
+  });
+  afterAll(() => environment?.destroy());
+
+  const pairs = TASK_STATUSES.flatMap((from) => TASK_STATUSES.filter((to) => to !== from || from === TaskStatus.COMPLETED).map((to) => [from, to] as const));
+
+  it.each(pairs)('%s → %s is allowed exactly when task-state.ts allows it', async (from, to) => {
+    await environment.withDataSource(async (db: DataSource) => {
+      const [{ id }] = await db.query(
+        `INSERT INTO task (organization_id, type, status, data)
+         SELECT id, 'plugin', 'PENDING', jsonb_build_object('plugin_id', 'p', 'input_data', gen_random_uuid()::text)
+         FROM organization WHERE code = 'acme' RETURNING id`,
+      );
+      // Reach `from` through allowed steps (the trigger checks each).
+      const path: Record<TaskStatus, TaskStatus[]> = {
+        PENDING: [],
+        RUNNING: [TaskStatus.RUNNING],
+        COMPLETED: [TaskStatus.RUNNING, TaskStatus.COMPLETED],
+        FAILED: [TaskStatus.RUNNING, TaskStatus.FAILED],
+        CANCELLED: [TaskStatus.CANCELLED],
+      };
+      for (const step of path[from]) await db.query(`UPDATE task SET status = $2 WHERE id = $1`, [id, step]);
+      const attempt = db.query(`UPDATE task SET status = $2 WHERE id = $1`, [id, to]);
+      if (canTransition(from, to)) await expect(attempt).resolves.toBeDefined();
+      else await expect(attempt).rejects.toThrow(`status ${from} -> ${to} is not allowed`);
+    });
+  });
+
+  it('rejects a status outside the five', async () => {
+    await environment.withDataSource(async (db) => {
+      await expect(
+        db.query(`INSERT INTO task (organization_id, type, status, data) SELECT id, 'report', 'DONE', '{}' FROM organization LIMIT 1`),
+      ).rejects.toThrow('task_status_valid');
+    });
+  });
+});
