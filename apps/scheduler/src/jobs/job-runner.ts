@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { PERIODIC_JOBS, PeriodicJob } from './periodic-job';
 
 /** Each job's tick holds a PostgreSQL advisory lock named after it, so replicas never run one tick twice. */
-function lockKey(jobName: string): string {
+export function lockKey(jobName: string): string {
   return createHash('sha256').update(`kat:${jobName}`).digest().readBigInt64BE().toString();
 }
 

@@ -1,0 +1,63 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { TaskType } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
+import { JobRunner, lockKey } from '../apps/scheduler/src/jobs/job-runner';
+import { ReconcileTasksJob } from '../apps/scheduler/src/jobs/reconcile-tasks.job';
+import { startScheduler } from './support/apps';
+import { TestEnvironment } from './support/environment';
+
+/** Several scheduler replicas may run at once; a tick's work is done once. */
+describe('scheduler replicas', () => {
+  let environment: TestEnvironment;
+  let replicas: INestApplicationContext[];
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    await environment.token('acme');
+    // Ticks are driven by the test, not by the cron.
+    const settings = environment.settings({ SCHEDULER_ENABLED: 'false', STALE_AFTER_SECONDS: '60' });
+    replicas = [await startScheduler(settings), await startScheduler(settings)];
+  });
+
+  afterAll(async () => {
+    for (const replica of replicas ?? []) await replica.close();
+    await environment?.destroy();
+  });
+
+  const tickAll = () => Promise.all(replicas.map((r) => r.get(JobRunner).tick(r.get(ReconcileTasksJob))));
+
+  it('hands back each stale task once when two replicas reconcile at the same time', async () => {
+    await environment.withDataSource((db) =>
+      db.query(
+        `INSERT INTO task (organization_id, type, status, data, started_at, heartbeat_at, attempts)
+         SELECT o.id, 'plugin', 'RUNNING', jsonb_build_object('plugin_id', 'p', 'input_data', 'internet|h' || i || '.example'),
+                now() - interval '1 hour', now() - interval '1 hour', 1
+         FROM organization o, generate_series(1, 50) i WHERE o.code = 'acme'`,
+      ),
+    );
+    const results = await tickAll();
+    const done = results.filter((r) => r !== null);
+    expect(done.length).toBeGreaterThanOrEqual(1);
+    expect(done.reduce((sum, r) => sum + r!.handed_back, 0)).toBe(50);
+
+    const rows = await environment.withDataSource((db) => db.query(`SELECT status, attempts, count(*)::int AS n FROM task GROUP BY 1, 2`));
+    expect(rows).toEqual([{ status: 'PENDING', attempts: 1, n: 50 }]);
+    const queue = replicas[0].get(TaskDispatcher).queueFor(TaskType.PLUGIN);
+    expect(await queue.getWaitingCount()).toBe(50);
+  });
+
+  it('skips a tick while another replica holds the job\'s lock', async () => {
+    await environment.withDataSource(async (db) => {
+      const runner = db.createQueryRunner();
+      await runner.connect();
+      try {
+        await runner.query(`SELECT pg_advisory_lock($1::bigint)`, [lockKey('reconcile-tasks')]);
+        expect(await tickAll()).toEqual([null, null]);
+        await runner.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey('reconcile-tasks')]);
+        expect((await tickAll()).some((r) => r !== null)).toBe(true);
+      } finally {
+        await runner.release();
+      }
+    });
+  });
+});
