@@ -4,11 +4,13 @@ import {
   runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
+import { checkServices, createDatabaseIfMissing } from './services';
 import { TaskExecutionModule } from '../worker.module';
 import { PluginTaskExecutor } from '../plugin-tasks/plugin-task.executor';
 
 const USAGE = `usage: npm run kat -- <command>
-  migrate                                        apply database migrations
+  check                                          can PostgreSQL, Redis and the container engine be reached?
+  migrate                                        create the database if needed and apply migrations
   seed                                           built-in plugins and a demo organization
   create-token --org <code> [--admin] [--name <name>]
                                                  print a new API token (creates the organization if needed)
@@ -19,7 +21,10 @@ export async function runCli(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   const settings = loadSettings();
   switch (command) {
+    case 'check':
+      return checkServices(settings);
     case 'migrate': {
+      if (await createDatabaseIfMissing(settings.DATABASE_URL)) console.log('Created the database');
       const applied = await runMigrations(settings.DATABASE_URL);
       console.log(applied.length ? `Applied ${applied.join(', ')}` : 'The database is up to date');
       return 0;
