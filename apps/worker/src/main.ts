@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { closeOnSignals, loadSettings } from '@kat/domain';
+import { closeOnSignals, loadSettings, logLevels } from '@kat/domain';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(settings), {
-    logger: ['fatal', 'error', 'warn', 'log'],
+    logger: logLevels(settings),
   });
   closeOnSignals(app, 'worker');
 }

@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import {
   ApiToken, dataSourceOptions, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
-  runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
+  logLevels, runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { checkServices, createDatabaseIfMissing } from './services';
@@ -90,7 +90,7 @@ async function runTask(taskId: string | undefined): Promise<number> {
     return 2;
   }
   const settings = loadSettings();
-  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: ['error', 'warn', 'log'] });
+  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: logLevels(settings) });
   try {
     console.error(`Running task ${taskId}…`);
     const result = await app.get(PluginTaskExecutor).execute(taskId);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
+import type { Duplex } from 'node:stream';
 import { OutputCapture } from './output-capture';
 import { PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
@@ -37,16 +38,16 @@ export class ContainerPluginRunner implements PluginRunner {
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
     const container = await this.createContainer(spec);
     try {
-      // Attach and wait before start: a short-lived plugin could otherwise exit unseen.
+      // Attach before start, or a short-lived plugin's output is lost. Wait for the next exit,
+      // asked before start (Podman answers it at once, where its default wait polls slowly);
+      // polling the state backs it up should the engine have seen the exit first.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      const streamEnded = new Promise<void>((resolve) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', () => resolve());
-      });
+      const quiet = quietWatcher(stream);
       this.docker.modem.demuxStream(stream, stdout, stderr);
-      const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
+      const nextExit = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
       await container.start();
+      const polling = new AbortController();
+      const exited = Promise.race([nextExit, pollExitCode(container, polling.signal)]).finally(() => polling.abort());
 
       let stopReason: 'timed_out' | string | null = null;
       const stop = async (reason: string) => {
@@ -65,8 +66,10 @@ export class ContainerPluginRunner implements PluginRunner {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
       }
-      // The exit can arrive before the last bytes of output: give the stream a moment to drain.
-      await Promise.race([streamEnded, delay(1000)]);
+      // The exit can be reported before the last bytes of output arrive, and Podman never ends
+      // the attach stream: wait until it has been quiet for a moment.
+      await quiet.settled();
+      (stream as Duplex).destroy(); // the hijacked HTTP connection of the attach
       const finalReason = stopReason as string | null;
       return {
         outcome:
@@ -140,6 +143,32 @@ function errorText(error: unknown): string {
   return (e.json?.message ?? e.message ?? String(error)).split('\n')[0];
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+const EXIT_POLL_MS = 2000;
+
+async function pollExitCode(container: Docker.Container, stop: AbortSignal): Promise<{ StatusCode: number }> {
+  while (!stop.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
+    const state = (await container.inspect().catch(() => null))?.State;
+    if (state && !state.Running && state.Status === 'exited') return { StatusCode: state.ExitCode };
+  }
+  return new Promise(() => undefined); // the other racer won
+}
+
+const QUIET_MS = 50;
+const MAX_DRAIN_MS = 2000;
+
+/** Tracks a stream's last data; `settled` resolves once it ended, or had no data for QUIET_MS since the call. */
+function quietWatcher(stream: NodeJS.ReadableStream) {
+  let lastData = Date.now();
+  let ended = false;
+  stream.on('data', () => (lastData = Date.now()));
+  for (const event of ['end', 'close', 'error']) stream.on(event, () => (ended = true));
+  return {
+    async settled(): Promise<void> {
+      const since = Date.now();
+      while (!ended && Date.now() - Math.max(lastData, since) < QUIET_MS && Date.now() < since + MAX_DRAIN_MS) {
+        await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 2));
+      }
+    },
+  };
 }

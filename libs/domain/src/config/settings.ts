@@ -77,7 +77,7 @@ export class KatSettings {
   RECONCILE_CRON?: string;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
-  LOG_LEVEL = 'log';
+  LOG_LEVEL: string = 'log';
 }
 
 const OPTIONAL = ['DOCKER_HOST', 'RECONCILE_CRON'];
@@ -98,3 +98,11 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
 }
 
 export const KAT_SETTINGS = Symbol('KAT_SETTINGS');
+
+const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LEVELS)[number];
+
+/** Nest's logger levels for LOG_LEVEL: that level and every more severe one. */
+export function logLevels(settings: KatSettings): LogLevel[] {
+  return LEVELS.slice(0, LEVELS.indexOf(settings.LOG_LEVEL as LogLevel) + 1);
+}

@@ -1,0 +1,90 @@
+// Shared by the benchmarks: a private database and queue prefix, the built apps as processes.
+const { execFileSync, spawn } = require('node:child_process');
+const { mkdirSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { Client } = require('pg');
+
+const ROOT = join(__dirname, '..');
+const SERVER_URL = process.env.BENCH_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+function engineSocket() {
+  return execFileSync('bash', [join(ROOT, 'scripts/container-engine.sh')], { encoding: 'utf8' }).trim();
+}
+
+/** A fresh database and queue prefix named `name`, migrated, with settings for the apps. */
+async function createEnvironment(name, overrides = {}) {
+  const admin = new Client({ connectionString: `${SERVER_URL}/postgres` });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const env = {
+    PATH: process.env.PATH,
+    DATABASE_URL: `${SERVER_URL}/${name}`,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: name,
+    DOCKER_SOCKET: process.env.DOCKER_SOCKET ?? engineSocket(),
+    PLUGIN_NETWORK: 'none',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+  kat(env, ['migrate']);
+  return {
+    env,
+    kat: (args) => kat(env, args),
+    start: (app, extra = {}) => startApp(app, { ...env, ...extra }),
+    query: async (sql, params) => {
+      const client = new Client({ connectionString: env.DATABASE_URL });
+      await client.connect();
+      try {
+        return (await client.query(sql, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    drop: async () => {
+      const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+function kat(env, args) {
+  return execFileSync(process.execPath, [join(ROOT, 'dist/apps/worker/cli.js'), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function startApp(app, env) {
+  const child = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/main.js`)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  return child;
+}
+
+async function waitFor(what, probe, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Prints a line of progress on stderr, overwriting the last one on a terminal. */
+function progress(text) {
+  process.stderr.write(process.stderr.isTTY ? `\r${text}   ` : `${text}\n`);
+}
+
+function saveResult(name, result) {
+  mkdirSync(join(__dirname, 'results'), { recursive: true });
+  const file = join(__dirname, 'results', `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  return file;
+}
+
+function machine() {
+  const os = require('node:os');
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+module.exports = { ROOT, createEnvironment, waitFor, progress, saveResult, machine };
