@@ -1,6 +1,7 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
+import request from 'supertest';
 import { containersOfTask, registerShellPlugin } from './support/plugins';
 
 /**
@@ -164,6 +165,18 @@ describe('task lifecycle', () => {
     const byInput = (await acme.get('/tasks/?input_data=internet|retry.example.com')).body;
     expect(byInput.results.map((t: { data: { input_data: string } }) => t.data.input_data)).toEqual(['internet|retry.example.com']);
     expect((await acme.get(`/tasks/?created_after=${new Date(Date.now() + 60_000).toISOString()}`)).body.results).toEqual([]);
+  });
+
+  it('serves the OpenAPI document generated from the DTOs, Swagger UI and health', async () => {
+    const http = request(api.getHttpServer());
+    const document = (await http.get('/api/docs-json').expect(200)).body;
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining([
+      '/api/v1/tasks', '/api/v1/tasks/{id}', '/api/v1/tasks/{id}/run', '/api/v1/tasks/{id}/retry',
+      '/api/v1/tasks/{id}/cancel', '/api/v1/tasks/{id}/logs', '/api/v1/plugins', '/api/v1/organizations', '/health/ready',
+    ]));
+    expect(document.components.schemas.CreateTaskDto.properties.type.enum).toEqual(['plugin', 'business_rule', 'report']);
+    expect((await http.get('/api/docs').expect(200)).text).toContain('swagger-ui');
+    expect((await http.get('/health/ready').expect(200)).body.details).toEqual({ database: { status: 'up' }, redis: { status: 'up' } });
   });
 
   describe('a second tenant', () => {
