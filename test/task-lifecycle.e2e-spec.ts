@@ -22,7 +22,7 @@ describe('task lifecycle', () => {
     worker = await startWorker(settings);
     acme = client(api, await environment.token('acme'));
     admin = client(api, await environment.token('acme', { admin: true }));
-    await registerShellPlugin(admin, 'echo', 'echo "scanned {name} in {network} as {input}"; echo "to stderr" >&2');
+    await registerShellPlugin(admin, 'echo', 'echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"{network}\\", \\"name\\": \\"www.{name}\\"}"; echo "scanned {input}" >&2');
     await registerShellPlugin(admin, 'broken', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3');
     await registerShellPlugin(admin, 'sleeper', 'sleep 60', { timeout_seconds: 2 });
     await registerShellPlugin(admin, 'slow', 'sleep 30');
@@ -56,8 +56,8 @@ describe('task lifecycle', () => {
 
     const logs = await acme.get(`/tasks/${task.id}/logs/`);
     expect(logs.body).toEqual({
-      stdout: 'scanned example.com in internet as internet|example.com\n',
-      stderr: 'to stderr\n',
+      stdout: '{"object_type": "hostname", "network": "internet", "name": "www.example.com"}\n',
+      stderr: 'scanned internet|example.com\n',
       truncated: false,
       stdout_truncated: false,
       stderr_truncated: false,
@@ -89,14 +89,14 @@ describe('task lifecycle', () => {
     expect(failed).toMatchObject({ status: 'FAILED', attempts: 1 });
 
     // The operator fixes the plugin, then retries the task.
-    await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo fixed'] }).expect(200);
+    await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo fixed >&2'] }).expect(200);
     const retried = await acme.post(`/tasks/${body.id}/retry/`).expect(200);
     expect(retried.body).toMatchObject({ id: body.id, status: 'PENDING', attempts: 1 });
     expect(retried.body.data.error).toBeUndefined();
 
     const task = await finished(body.id);
     expect(task).toMatchObject({ id: body.id, status: 'COMPLETED', attempts: 2 });
-    expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stdout).toBe('fixed\n');
+    expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stderr).toBe('fixed\n');
     await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
   });
 

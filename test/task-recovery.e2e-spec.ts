@@ -25,8 +25,8 @@ describe('task recovery', () => {
     scheduler = await startScheduler(environment.settings(fast()));
     acme = client(api, await environment.token('acme'));
     const admin = client(api, await environment.token('ops', { admin: true }));
-    await registerShellPlugin(admin, 'quick', 'echo "done {name}"');
-    await registerShellPlugin(admin, 'four_seconds', 'sleep 4; echo "done {name}"');
+    await registerShellPlugin(admin, 'quick', 'echo "done {name}" >&2');
+    await registerShellPlugin(admin, 'four_seconds', 'sleep 4; echo "done {name}" >&2');
   });
 
   afterAll(async () => {
@@ -78,7 +78,7 @@ describe('task recovery', () => {
         const done = await reachesStatus(task.id, 'COMPLETED');
         expect(done.attempts).toBe(2);
         const log = (await acme.get(`/tasks/${task.id}/logs/`)).body;
-        expect(log.stdout).toBe('done sigkill.example.com\n');
+        expect(log.stderr).toBe('done sigkill.example.com\n');
         await waitFor('the orphaned container to be removed', async () => (await containersOfTask(task.id)).length === 0, 20_000);
         // Nothing runs it a third time.
         await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -1,5 +1,6 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { KatSettings } from '@kat/domain';
 import { ApiModule } from '../../apps/api/src/api.module';
 import { configureApp } from '../../apps/api/src/configure-app';
@@ -13,7 +14,7 @@ const LOGGER = process.env.TEST_LOGS ? undefined : (['error'] as const);
 
 /** The API on a free port of 127.0.0.1, with the same configuration as main.ts. */
 export async function startApi(settings: KatSettings): Promise<INestApplication> {
-  const app = await NestFactory.create(ApiModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   return app;
@@ -35,6 +36,7 @@ export function client(app: INestApplication, token: string) {
     get: (path: string) => http.get(`/api/v1${path}`).set(auth),
     post: (path: string, body?: object) => http.post(`/api/v1${path}`).set(auth).send(body ?? {}),
     patch: (path: string, body: object) => http.patch(`/api/v1${path}`).set(auth).send(body),
+    delete: (path: string) => http.delete(`/api/v1${path}`).set(auth),
   };
 }
 export type ApiClient = ReturnType<typeof client>;

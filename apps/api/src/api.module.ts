@@ -6,6 +6,8 @@ import { DomainModule, KatSettings, Organization, Plugin } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { HealthController } from './health/health.controller';
+import { ObjectsController } from './objects/objects.controller';
+import { ObjectsService } from './objects/objects.service';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { PluginsController } from './plugins/plugins.controller';
 import { TasksController } from './tasks/tasks.controller';
@@ -22,8 +24,8 @@ export class ApiModule {
         TypeOrmModule.forFeature([Plugin, Organization]),
         TerminusModule,
       ],
-      controllers: [TasksController, PluginsController, OrganizationsController, HealthController],
-      providers: [TasksService, { provide: APP_GUARD, useClass: AuthGuard }],
+      controllers: [TasksController, ObjectsController, PluginsController, OrganizationsController, HealthController],
+      providers: [TasksService, ObjectsService, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }
 }

@@ -12,3 +12,6 @@ export * from './task/task.repository';
 export * from './nest/domain.module';
 export * from './seed/seed';
 export * from './nest/graceful-shutdown';
+export * from './auth/plugin-token.service';
+export * from './objects/object-types';
+export * from './objects/object.repository';

@@ -1,11 +1,11 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hashTokenSecret } from '@kat/domain';
+import { hashTokenSecret, PLUGIN_TOKEN_PREFIX, PluginTokenService } from '@kat/domain';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { badRequest, forbidden } from '../common/errors';
-import { ADMIN_ONLY, Caller, IS_PUBLIC } from './authenticated';
+import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED } from './authenticated';
 
 const SCHEME = /^(?:Bearer|Token)\s+(\S+)\s*$/i;
 
@@ -18,6 +18,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly pluginTokens: PluginTokenService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -26,6 +27,17 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
     const match = SCHEME.exec(request.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException(['Authorization header must be "Bearer <token>"']);
+    if (match[1].startsWith(PLUGIN_TOKEN_PREFIX)) {
+      if (!this.reflector.getAllAndOverride<boolean>(PLUGIN_TOKEN_ALLOWED, targets)) {
+        throw forbidden("a plugin token may only read its task's input object and write objects with its task_id");
+      }
+      request.caller = await this.pluginCaller(match[1]);
+      const requested = request.query.organization;
+      if (requested !== undefined && requested !== request.caller.organizationCode) {
+        throw forbidden(`organization: a plugin token acts only for ${request.caller.organizationCode}`);
+      }
+      return true;
+    }
     const rows = await this.db.query(
       `SELECT t.id, t.is_admin, t.organization_id, o.code FROM api_token t
        LEFT JOIN organization o ON o.id = t.organization_id WHERE t.token_hash = $1`,
@@ -47,6 +59,30 @@ export class AuthGuard implements CanActivate {
     if (requested !== undefined) caller.scope = await this.narrowScope(caller, requested);
     request.caller = caller;
     return true;
+  }
+
+  /** A plugin container's caller: valid only while its task is RUNNING the attempt it was made for. */
+  private async pluginCaller(token: string): Promise<Caller> {
+    const claims = await this.pluginTokens.verify(token);
+    if (!claims) throw new UnauthorizedException(['the plugin token is not valid or has expired']);
+    const rows = await this.db.query(
+      `SELECT t.status, t.attempts, t.plugin_id, t.input_object, o.code FROM task t
+       JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.organization_id = $2`,
+      [claims.task_id, claims.organization_id],
+    );
+    const task = rows[0];
+    if (!task || task.status !== 'RUNNING' || task.attempts !== claims.attempt) {
+      throw forbidden(`this plugin token's task ${claims.task_id} has ended; its token no longer works`);
+    }
+    const scope = { organizationId: claims.organization_id, organizationCode: task.code };
+    return {
+      tokenId: 0,
+      isAdmin: false,
+      organizationId: claims.organization_id,
+      organizationCode: task.code,
+      scope,
+      plugin: { taskId: claims.task_id, pluginId: task.plugin_id, inputObject: task.input_object },
+    };
   }
 
   private async narrowScope(caller: Caller, requested: unknown): Promise<Caller['scope']> {

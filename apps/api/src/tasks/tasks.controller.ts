@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from
 import type { Response } from 'express';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { uuidParam } from '../common/uuid-param';
+import { PageQuery } from '../common/pagination';
+import { ObjectsService } from '../objects/objects.service';
 import { CreateTaskDto, ListTasksQuery, TaskLogsResponse, TaskPage, TaskResponse } from './dto/task.dto';
 import { TasksService } from './tasks.service';
 
@@ -10,7 +12,10 @@ import { TasksService } from './tasks.service';
 @ApiBearerAuth()
 @Controller('tasks')
 export class TasksController {
-  constructor(private readonly tasks: TasksService) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly objectStore: ObjectsService,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Create a task (PENDING) and queue it' })
@@ -61,6 +66,13 @@ export class TasksController {
   @ApiOkResponse({ type: TaskResponse })
   cancel(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<TaskResponse> {
     return this.tasks.cancel(caller.scope, id);
+  }
+
+  @Get(':id/objects')
+  @ApiOperation({ summary: 'The ObjectTask records of the task: the objects it produced' })
+  async producedObjects(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Query() query: PageQuery) {
+    await this.tasks.get(caller.scope, id);
+    return this.objectStore.objectTasks(caller.scope, { task_id: id, limit: query.limit?.toString(), cursor: query.cursor });
   }
 
   @Get(':id/logs')

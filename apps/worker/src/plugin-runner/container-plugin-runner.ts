@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
 import type { Duplex } from 'node:stream';
-import { OutputCapture } from './output-capture';
+import { LineSplitter, OutputCapture, Tee } from './output-capture';
 import { PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
 const PIDS_LIMIT = 256;
@@ -43,7 +43,8 @@ export class ContainerPluginRunner implements PluginRunner {
       // polling the state backs it up should the engine have seen the exit first.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const quiet = quietWatcher(stream);
-      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const lines = spec.onStdoutLine ? new LineSplitter(spec.onStdoutLine) : null;
+      this.docker.modem.demuxStream(stream, lines ? new Tee([stdout, lines]) : stdout, stderr);
       const nextExit = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
       await container.start();
       const polling = new AbortController();
@@ -70,6 +71,7 @@ export class ContainerPluginRunner implements PluginRunner {
       // the attach stream: wait until it has been quiet for a moment.
       await quiet.settled();
       (stream as Duplex).destroy(); // the hijacked HTTP connection of the attach
+      if (lines) await new Promise<void>((resolve) => lines.end(resolve));
       const finalReason = stopReason as string | null;
       return {
         outcome:

@@ -45,3 +45,43 @@ export class OutputCapture extends Writable {
     return { text: buffer.toString('utf8').replace(/\u0000/g, ''), truncated };
   }
 }
+
+/** Splits a byte stream into lines (UTF-8) and hands each to `onLine`; `end()` flushes the last one. */
+export class LineSplitter extends Writable {
+  private rest = '';
+  private readonly decoder = new TextDecoder('utf-8');
+
+  constructor(private readonly onLine: (line: string) => void) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    const lines = (this.rest + this.decoder.decode(chunk, { stream: true })).split('\n');
+    this.rest = lines.pop() ?? '';
+    for (const line of lines) this.onLine(line);
+    done();
+  }
+
+  override _final(done: () => void): void {
+    const last = this.rest + this.decoder.decode();
+    if (last !== '') this.onLine(last);
+    done();
+  }
+}
+
+/** Writes every chunk to each of `targets`. */
+export class Tee extends Writable {
+  constructor(private readonly targets: Writable[]) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    for (const target of this.targets) target.write(chunk);
+    done();
+  }
+
+  override _final(done: () => void): void {
+    for (const target of this.targets) target.end();
+    done();
+  }
+}

@@ -9,6 +9,8 @@ export interface PluginRunSpec {
   network: string;
   /** Labels on the container, so an operator can tell which task it belongs to. */
   labels: Record<string, string>;
+  /** Called with each line the plugin prints on stdout, as it prints it. */
+  onStdoutLine?: (line: string) => void;
 }
 
 /** A stream kept up to a byte cap: stdout keeps its head, stderr its tail (where errors are). */

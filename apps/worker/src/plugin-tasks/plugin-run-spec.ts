@@ -1,8 +1,16 @@
-import { ClaimedTask, KatSettings, ParsedObjectKey, Plugin } from '@kat/domain';
+import { ClaimedTask, KatSettings, ParsedObjectKey, Plugin, StoredObject } from '@kat/domain';
 import { CONTAINER_LABELS, PluginRunSpec } from '../plugin-runner/plugin-runner';
 
+export interface RunContext {
+  /** KAT_API_TOKEN: valid for this run only. */
+  token: string;
+  /** The stored input object, when the store has it (else its key fields stand in). */
+  inputObject: StoredObject | null;
+  onStdoutLine: (line: string) => void;
+}
+
 /** The container a plugin task runs as: the contract's environment and `{field}` substitution. */
-export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedObjectKey, settings: KatSettings): PluginRunSpec {
+export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedObjectKey, settings: KatSettings, context: RunContext): PluginRunSpec {
   const key = String(task.data.input_data);
   const values: Record<string, string> = { ...input.fields, input: key };
   const substitute = (arg: string) => arg.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
@@ -18,13 +26,15 @@ export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedOb
       KAT_PLUGIN_ID: plugin.plugin_id,
       KAT_ORGANIZATION: task.organization,
       KAT_INPUT: key,
-      KAT_INPUT_JSON: JSON.stringify({ object_type: input.objectType, ...input.fields }),
+      KAT_INPUT_JSON: JSON.stringify(context.inputObject ?? { object_type: input.objectType, primary_key: key, ...input.fields }),
       KAT_API_URL: settings.PLUGIN_API_URL,
+      KAT_API_TOKEN: context.token,
     },
     timeoutSeconds: plugin.timeout_seconds,
     memoryMb: plugin.memory_mb,
     capAdd: plugin.cap_add,
     network: settings.PLUGIN_NETWORK,
+    onStdoutLine: context.onStdoutLine,
     labels: {
       [CONTAINER_LABELS.deployment]: settings.QUEUE_PREFIX,
       [CONTAINER_LABELS.taskId]: task.id,

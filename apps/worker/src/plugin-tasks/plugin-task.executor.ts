@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { ClaimedTask, KAT_SETTINGS, KatSettings, parseObjectKey, Plugin, TaskRepository, TaskStatus } from '@kat/domain';
+import {
+  ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, Plugin, PluginTokenService, TaskRepository, TaskStatus,
+} from '@kat/domain';
 import { Repository } from 'typeorm';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { pluginRunSpec } from './plugin-run-spec';
+import { StdoutIngester } from './stdout-ingester';
 
 export type ExecutionResult =
   | { outcome: 'skipped'; reason: string }
@@ -16,6 +19,7 @@ export type ExecutionResult =
 /** Why a run was stopped on purpose. */
 export const SHUTDOWN = 'worker shutting down';
 const LOST = 'task no longer owned by this run';
+const BAD_OUTPUT = 'bad output';
 
 /**
  * Runs one plugin task from claim to final status: the single code path of the worker's queue
@@ -29,6 +33,8 @@ export class PluginTaskExecutor {
   constructor(
     private readonly tasks: TaskRepository,
     @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
+    private readonly objects: ObjectRepository,
+    private readonly pluginTokens: PluginTokenService,
     @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
@@ -82,13 +88,24 @@ export class PluginTaskExecutor {
     const input = parseObjectKey(String(task.data.input_data), plugin.consumes);
     if ('error' in input) return fail(`input_data ${task.data.input_data} is not valid for ${plugin.plugin_id}: ${input.error}`);
 
+    // The plugin's stdout lines become objects as they come; a bad line stops the plugin.
+    const stop = new AbortController();
+    signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
+    const producer = { task_id: task.id, plugin_id: plugin.plugin_id, input_object: String(task.data.input_data) };
+    const ingester = new StdoutIngester(this.objects, task.organization_id, producer, () => stop.abort(BAD_OUTPUT));
+    const spec = pluginRunSpec(task, plugin, input, this.settings, {
+      token: await this.pluginTokens.sign({ task_id: task.id, attempt: task.attempts, organization_id: task.organization_id }, plugin.timeout_seconds),
+      inputObject: await this.objects.get(task.organization_id, input.objectType, String(task.data.input_data)),
+      onStdoutLine: ingester.line,
+    });
     let result: PluginRunResult;
     try {
-      result = await this.runner.run(pluginRunSpec(task, plugin, input, this.settings), signal);
+      result = await this.runner.run(spec, stop.signal);
     } catch (error) {
       if (error instanceof PluginStartError) return fail(`plugin ${plugin.plugin_id} could not start: ${error.message}`);
       throw error;
     }
+    await ingester.finish();
     await this.tasks.saveLog({
       task_id: task.id,
       stdout: result.stdout.text,
@@ -99,6 +116,7 @@ export class PluginTaskExecutor {
     const traceback = result.stderr.text;
     switch (result.outcome.kind) {
       case 'aborted':
+        if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, traceback);
         if (result.outcome.reason === SHUTDOWN && (await this.tasks.handBack(task.id, task.attempts))) {
           return { outcome: 'handed_back', task };
         }

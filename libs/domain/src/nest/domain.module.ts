@@ -3,6 +3,8 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { KAT_SETTINGS, KatSettings } from '../config/settings';
 import { dataSourceOptions } from '../data-source';
 import { TaskRepository } from '../task/task.repository';
+import { ObjectRepository } from '../objects/object.repository';
+import { PluginTokenService } from '../auth/plugin-token.service';
 
 /** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
 @Module({})
@@ -12,8 +14,8 @@ export class DomainModule {
       module: DomainModule,
       global: true,
       imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
-      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository],
-      exports: [KAT_SETTINGS, TaskRepository],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService],
+      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService],
     };
   }
 }

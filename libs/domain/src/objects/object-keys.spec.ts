@@ -10,7 +10,7 @@ describe('parseObjectKey', () => {
   it('keeps the rest of a finding key in its last field', () => {
     expect(parseObjectKey('KAT-NO-SPF|hostname|internet|example.com', ['finding'])).toEqual({
       objectType: 'finding',
-      fields: { finding_type: 'KAT-NO-SPF', object_type: 'hostname', object_key: 'internet|example.com' },
+      fields: { finding_type: 'KAT-NO-SPF', ooi_type: 'hostname', ooi: 'internet|example.com' },
     });
   });
 

@@ -11,7 +11,7 @@ export const OBJECT_KEY_FIELDS = {
   ipport: ['network', 'address', 'protocol', 'port'],
   dnsrecord: ['network', 'hostname', 'record_type', 'value'],
   certificate: ['network', 'hostname', 'port', 'serial'],
-  finding: ['finding_type', 'object_type', 'object_key'],
+  finding: ['finding_type', 'ooi_type', 'ooi'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type ObjectType = keyof typeof OBJECT_KEY_FIELDS;
@@ -34,14 +34,19 @@ const FIELD_RULES: Record<string, { test: (v: string) => boolean; rule: string }
   port: { test: (v) => /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535, rule: 'a port 1-65535' },
 };
 
+/** The primary key of an object of `type` with these fields. */
+export function objectKey(type: ObjectType, fields: Record<string, unknown>): string {
+  return OBJECT_KEY_FIELDS[type].map((name) => String(fields[name])).join('|');
+}
+
 export interface ParsedObjectKey {
   objectType: ObjectType;
   fields: Record<string, string>;
 }
 
 /**
- * Reads `key` as the primary key of one of `types`, or explains why it is none. Keys whose last
- * field may contain `|` (finding) keep the rest of the key in that field.
+ * Reads `key` as the primary key of one of `types`, or explains why it is none. The last field
+ * keeps the rest of the key, so it may contain `|` (a finding's object key, a TXT record's value).
  */
 export function parseObjectKey(key: string, types: readonly string[]): ParsedObjectKey | { error: string } {
   const reasons: string[] = [];
@@ -49,7 +54,7 @@ export function parseObjectKey(key: string, types: readonly string[]): ParsedObj
     if (!isObjectType(type)) continue;
     const names = OBJECT_KEY_FIELDS[type];
     const parts = key.split('|');
-    if (parts.length < names.length || (parts.length > names.length && type !== 'finding')) {
+    if (parts.length < names.length) {
       reasons.push(`a ${type} key has ${names.length} fields (${names.join('|')})`);
       continue;
     }

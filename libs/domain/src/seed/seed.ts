@@ -14,7 +14,7 @@ export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>>
     name: 'Hello',
     description: 'Prints the input it was given: a plugin to see the task lifecycle work end to end.',
     image: 'kat-busybox:latest',
-    command: ['sh', '-c', 'echo "hello from a container: {input}"'],
+    command: ['sh', '-c', 'echo "hello from a container: {input}" >&2'],
     consumes: ['hostname', 'ipaddress', 'network'],
     produces: [],
     timeout_seconds: 30,

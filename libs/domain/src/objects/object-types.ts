@@ -1,0 +1,169 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsIn, IsInt, IsIP, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, validateSync, ValidationError,
+} from 'class-validator';
+import { isObjectType, OBJECT_TYPES, objectKey, ObjectType } from './object-keys';
+
+const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const lowerName = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase().replace(/\.$/, '') : value);
+
+export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', 'CAA', 'SOA', 'SRV', 'PTR'] as const;
+
+abstract class OnNetwork {
+  @ApiProperty({ example: 'internet' })
+  @IsString() @Matches(NETWORK, { message: '$property must be a network name (letters, digits, _ . -)' })
+  network: string;
+}
+
+export class NetworkObject {
+  @ApiProperty({ example: 'internet' })
+  @IsString() @Matches(NETWORK, { message: '$property must be a network name (letters, digits, _ . -)' })
+  name: string;
+}
+
+export class HostnameObject extends OnNetwork {
+  @ApiProperty({ example: 'example.com' })
+  @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
+  name: string;
+}
+
+export class IpAddressObject extends OnNetwork {
+  @ApiProperty({ example: '192.0.2.1' })
+  @IsIP(undefined, { message: '$property must be an IPv4 or IPv6 address' })
+  address: string;
+}
+
+export class IpPortObject extends OnNetwork {
+  @ApiProperty({ example: '192.0.2.1' }) @IsIP(undefined, { message: '$property must be an IPv4 or IPv6 address' })
+  address: string;
+
+  @ApiProperty({ enum: ['tcp', 'udp'] }) @IsIn(['tcp', 'udp'])
+  protocol: string;
+
+  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  port: number;
+
+  @ApiPropertyOptional({ example: 'open' }) @IsOptional() @IsIn(['open', 'closed', 'filtered'])
+  state?: string;
+
+  @ApiPropertyOptional({ example: 'https' }) @IsOptional() @IsString() @MaxLength(100)
+  service?: string;
+}
+
+export class DnsRecordObject extends OnNetwork {
+  @ApiProperty({ example: 'example.com' })
+  @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
+  hostname: string;
+
+  @ApiProperty({ enum: DNS_RECORD_TYPES }) @IsIn(DNS_RECORD_TYPES)
+  record_type: string;
+
+  @ApiProperty({ example: '192.0.2.1', description: 'the record data as text (MX: "10 mx.example.com", CAA: "0 issue letsencrypt.org")' })
+  @IsString() @MaxLength(4096)
+  value: string;
+
+  @ApiPropertyOptional({ example: 3600 }) @IsOptional() @IsInt() @Min(0)
+  ttl?: number;
+}
+
+export class CertificateObject extends OnNetwork {
+  @ApiProperty({ example: 'example.com' })
+  @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
+  hostname: string;
+
+  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  port: number;
+
+  @ApiProperty({ example: '04A1B2C3' }) @IsString() @Matches(/^[0-9A-Fa-f:]{1,128}$/, { message: '$property must be a hexadecimal serial number' })
+  serial: string;
+
+  @ApiProperty({ example: 'CN=example.com' }) @IsString() @MaxLength(2000)
+  subject: string;
+
+  @ApiProperty({ example: "CN=R3,O=Let's Encrypt,C=US" }) @IsString() @MaxLength(2000)
+  issuer: string;
+
+  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  not_before: string;
+
+  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  not_after: string;
+}
+
+export class FindingObject {
+  @ApiProperty({ example: 'KAT-NO-SPF' }) @Matches(/^[A-Z0-9][A-Z0-9_-]{0,63}$/, { message: '$property must be a finding type code like KAT-NO-SPF' })
+  finding_type: string;
+
+  @ApiProperty({ enum: OBJECT_TYPES, description: 'type of the object the finding is about (its "OOI", as OpenKAT says)' })
+  @IsIn(OBJECT_TYPES)
+  ooi_type: string;
+
+  @ApiProperty({ example: 'internet|example.com', description: 'primary key of the object the finding is about' })
+  @IsString() @MaxLength(2048)
+  ooi: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(10000)
+  evidence?: string;
+}
+
+type ObjectClass = new () => object;
+
+/** Each object type: its class (validation, OpenAPI schema) and a description. */
+export const OBJECT_CATALOGUE: Record<ObjectType, { schema: ObjectClass; description: string }> = {
+  network: { schema: NetworkObject, description: 'A network in which addresses and names are unique; "internet" for the public one' },
+  hostname: { schema: HostnameObject, description: 'A DNS name' },
+  ipaddress: { schema: IpAddressObject, description: 'An IPv4 or IPv6 address' },
+  ipport: { schema: IpPortObject, description: 'A port on an address, as a scan found it' },
+  dnsrecord: { schema: DnsRecordObject, description: 'One DNS record of a hostname' },
+  certificate: { schema: CertificateObject, description: 'A TLS certificate served for a hostname on a port' },
+  finding: { schema: FindingObject, description: 'A finding of a business rule about another object' },
+};
+
+/** An object ready to store: its type, primary key and fields. */
+export interface ValidObject {
+  object_type: ObjectType;
+  primary_key: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Validates plain objects of `type` (or, when null, of the type each names in `object_type`):
+ * either all are valid, or the errors name each bad item's index (when `indexed`) and field.
+ */
+export function validateObjects(type: ObjectType | null, items: unknown[], indexed: boolean): { objects: ValidObject[] } | { errors: string[] } {
+  const objects: ValidObject[] = [];
+  const errors: string[] = [];
+  items.forEach((item, index) => {
+    const where = indexed ? `[${index}].` : '';
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      errors.push(`${indexed ? `[${index}]` : 'the body'} must be a JSON object`);
+      return;
+    }
+    const { object_type: named, ...fields } = item as Record<string, unknown>;
+    const itemType = type ?? named;
+    if (type === null && (typeof named !== 'string' || !isObjectType(named))) {
+      errors.push(`${where}object_type must be one of: ${OBJECT_TYPES.join(', ')}`);
+      return;
+    }
+    if (type !== null && named !== undefined && named !== type) {
+      errors.push(`${where}object_type must be ${type} (or left out) on this path`);
+      return;
+    }
+    const instance = plainToInstance(OBJECT_CATALOGUE[itemType as ObjectType].schema, fields);
+    const problems = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
+    if (problems.length > 0) {
+      errors.push(...flatten(problems).map((message) => `${where}${message}`));
+      return;
+    }
+    const data = { ...instance } as Record<string, unknown>;
+    objects.push({ object_type: itemType as ObjectType, primary_key: objectKey(itemType as ObjectType, data), data });
+  });
+  return errors.length > 0 ? { errors } : { objects };
+}
+
+function flatten(problems: ValidationError[]): string[] {
+  return problems.flatMap((p) => Object.values(p.constraints ?? {}));
+}
+
