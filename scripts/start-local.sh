@@ -20,7 +20,9 @@ fi
 npm run -s kat -- check || { echo "Start the service marked MISSING above, then run this again." >&2; exit 1; }
 npm run -s kat -- migrate
 npm run -s kat -- seed
-CONTAINER_HOST=unix://${DOCKER_SOCKET:-/var/run/docker.sock} bash scripts/build-plugin-images.sh
+export CONTAINER_HOST=unix://${DOCKER_SOCKET:-/var/run/docker.sock}
+bash scripts/build-plugin-images.sh
+bash plugins/build-image.sh
 
 pids=()
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }

@@ -151,7 +151,7 @@ describe('objects', () => {
 
     it('describes the object types with their key fields and JSON schemas', async () => {
       const types = (await acme.get('/object-types/')).body.results;
-      expect(types.map((t: { object_type: string }) => t.object_type)).toEqual(['network', 'hostname', 'ipaddress', 'ipport', 'dnsrecord', 'certificate', 'finding']);
+      expect(types.map((t: { object_type: string }) => t.object_type)).toEqual(['network', 'hostname', 'ipaddress', 'ipport', 'dnsrecord', 'certificate', 'httpheader', 'finding']);
       const hostname = types.find((t: { object_type: string }) => t.object_type === 'hostname');
       expect(hostname.key_fields).toEqual(['network', 'name']);
       expect(hostname.schema.properties).toHaveProperty('name');

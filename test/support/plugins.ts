@@ -6,12 +6,11 @@ import { containerSocket } from './container-engine';
 
 export const BUSYBOX_IMAGE = 'kat-busybox:latest';
 
-/** Builds the busybox plugin image if the engine lacks it (no registry needed). */
+/** Builds kat-busybox and kat-plugins if the engine lacks them or they are stale (no registry needed). */
 export function ensurePluginImages(): void {
-  execFileSync('bash', [join(__dirname, '../../scripts/build-plugin-images.sh')], {
-    stdio: 'pipe',
-    env: { ...process.env, CONTAINER_HOST: `unix://${containerSocket()}` },
-  });
+  for (const script of ['scripts/build-plugin-images.sh', 'plugins/build-image.sh']) {
+    execFileSync('bash', [join(__dirname, '../..', script)], { stdio: 'pipe', env: { ...process.env, CONTAINER_HOST: `unix://${containerSocket()}` } });
+  }
 }
 
 /** Registers a busybox plugin whose container runs `script` with sh; `{input}` etc. are substituted. */

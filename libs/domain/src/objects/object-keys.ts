@@ -11,6 +11,7 @@ export const OBJECT_KEY_FIELDS = {
   ipport: ['network', 'address', 'protocol', 'port'],
   dnsrecord: ['network', 'hostname', 'record_type', 'value'],
   certificate: ['network', 'hostname', 'port', 'serial'],
+  httpheader: ['network', 'hostname', 'scheme', 'port', 'name'],
   finding: ['finding_type', 'ooi_type', 'ooi'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -28,7 +29,8 @@ const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const FIELD_RULES: Record<string, { test: (v: string) => boolean; rule: string }> = {
   network: { test: (v) => NETWORK.test(v), rule: 'a network name (letters, digits, _ . -)' },
   name: { test: (v) => HOSTNAME.test(v) || NETWORK.test(v), rule: 'a DNS name' },
-  hostname: { test: (v) => HOSTNAME.test(v), rule: 'a DNS name' },
+  hostname: { test: (v) => HOSTNAME.test(v) || isIP(v) !== 0, rule: 'a DNS name' },
+  scheme: { test: (v) => v === 'http' || v === 'https', rule: 'http or https' },
   address: { test: (v) => isIP(v) !== 0, rule: 'an IPv4 or IPv6 address' },
   protocol: { test: (v) => v === 'tcp' || v === 'udp', rule: 'tcp or udp' },
   port: { test: (v) => /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535, rule: 'a port 1-65535' },

@@ -7,6 +7,7 @@ import { isObjectType, OBJECT_TYPES, objectKey, ObjectType } from './object-keys
 
 const NETWORK = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+const DNS_NAME_OR_IP = /^((?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*|[0-9a-f:.]{2,45})$/;
 const lowerName = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase().replace(/\.$/, '') : value);
 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', 'CAA', 'SOA', 'SRV', 'PTR'] as const;
@@ -69,8 +70,8 @@ export class DnsRecordObject extends OnNetwork {
 }
 
 export class CertificateObject extends OnNetwork {
-  @ApiProperty({ example: 'example.com' })
-  @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
+  @ApiProperty({ example: 'example.com', description: 'the name the certificate was served for (an address when scanned by address)' })
+  @Transform(lowerName) @IsString() @Matches(DNS_NAME_OR_IP, { message: '$property must be a DNS name or an IP address' })
   hostname: string;
 
   @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
@@ -90,6 +91,25 @@ export class CertificateObject extends OnNetwork {
 
   @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
   not_after: string;
+}
+
+export class HttpHeaderObject extends OnNetwork {
+  @ApiProperty({ example: 'example.com' })
+  @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
+  hostname: string;
+
+  @ApiProperty({ enum: ['http', 'https'] }) @IsIn(['http', 'https'])
+  scheme: string;
+
+  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  port: number;
+
+  @ApiProperty({ example: 'strict-transport-security', description: 'the header name, lower-case' })
+  @Matches(/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/, { message: '$property must be a lower-case HTTP header name' })
+  name: string;
+
+  @ApiProperty({ example: 'max-age=31536000' }) @IsString() @MaxLength(4096)
+  value: string;
 }
 
 export class FindingObject {
@@ -118,6 +138,7 @@ export const OBJECT_CATALOGUE: Record<ObjectType, { schema: ObjectClass; descrip
   ipport: { schema: IpPortObject, description: 'A port on an address, as a scan found it' },
   dnsrecord: { schema: DnsRecordObject, description: 'One DNS record of a hostname' },
   certificate: { schema: CertificateObject, description: 'A TLS certificate served for a hostname on a port' },
+  httpheader: { schema: HttpHeaderObject, description: 'A header of the HTTP response of a hostname, as a scan saw it' },
   finding: { schema: FindingObject, description: 'A finding of a business rule about another object' },
 };
 

@@ -4,9 +4,12 @@ import { Plugin } from '../plugin/plugin.entity';
 
 export const DEMO_ORGANIZATION = { code: 'demo', name: 'Demo organization' };
 
+const PLUGINS_IMAGE = 'kat-plugins:latest';
+
 /**
- * Built-in plugins. `kat-busybox` is the tiny image scripts/build-plugin-images.sh builds from
- * Debian's static busybox without any registry.
+ * Built-in plugins: `kat-plugins` is built from plugins/ (plugins/build-image.sh, or its
+ * Dockerfile); `kat-busybox` is Debian's static busybox (scripts/build-plugin-images.sh).
+ * Both build without any registry.
  */
 export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>> = [
   {
@@ -19,6 +22,50 @@ export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>>
     produces: [],
     timeout_seconds: 30,
     memory_mb: 32,
+  },
+  {
+    plugin_id: 'dns_records',
+    name: 'DNS records',
+    description: 'Looks up the A, AAAA, CNAME, MX, NS, TXT and CAA records of a hostname. Setting RESOLVER picks the DNS server.',
+    image: PLUGINS_IMAGE,
+    command: ['node', '/app/dns_records.js'],
+    consumes: ['hostname'],
+    produces: ['dnsrecord', 'ipaddress', 'hostname'],
+    timeout_seconds: 120,
+    memory_mb: 128,
+  },
+  {
+    plugin_id: 'port_scan',
+    name: 'TCP port scan',
+    description: 'TCP connect scan of an address. Settings: PORTS (e.g. "22,80,8000-8010"), TIMEOUT_MS, CONCURRENCY.',
+    image: PLUGINS_IMAGE,
+    command: ['node', '/app/port_scan.js'],
+    consumes: ['ipaddress'],
+    produces: ['ipport'],
+    timeout_seconds: 600,
+    memory_mb: 128,
+  },
+  {
+    plugin_id: 'ssl_certificate',
+    name: 'TLS certificate',
+    description: 'Reads the certificate a hostname (setting PORT, default 443) or an open port serves.',
+    image: PLUGINS_IMAGE,
+    command: ['node', '/app/ssl_certificate.js'],
+    consumes: ['hostname', 'ipport'],
+    produces: ['certificate'],
+    timeout_seconds: 60,
+    memory_mb: 128,
+  },
+  {
+    plugin_id: 'http_headers',
+    name: 'HTTP headers',
+    description: 'Records the response headers of https://<name>/ (or http:// if that fails). Settings: HTTPS_PORT, HTTP_PORT.',
+    image: PLUGINS_IMAGE,
+    command: ['node', '/app/http_headers.js'],
+    consumes: ['hostname'],
+    produces: ['httpheader'],
+    timeout_seconds: 60,
+    memory_mb: 128,
   },
 ];
 
