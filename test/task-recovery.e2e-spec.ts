@@ -15,12 +15,13 @@ describe('task recovery', () => {
   let api: INestApplication;
   let scheduler: INestApplicationContext;
   let acme: ApiClient;
-  // Fast clocks: heartbeats every 300 ms, stale after 2 s, reconcile every second.
-  const fast = () => ({ REDIS_URL: redis.url, STALE_AFTER_SECONDS: '2', REQUEUE_AFTER_SECONDS: '1', RECONCILE_CRON: '* * * * * *' });
+  // Fast clocks: heartbeats every 300 ms, stale after 2 s, reconcile every second (cron below).
+  const fast = () => ({ REDIS_URL: redis.url, STALE_AFTER_SECONDS: '2', REQUEUE_AFTER_SECONDS: '1', SCHEDULER_POLL_MS: '200' });
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
     redis = await PrivateRedis.start();
+    await environment.withDataSource((db) => db.query(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`));
     api = await startApi(environment.settings(fast()));
     scheduler = await startScheduler(environment.settings(fast()));
     acme = client(api, await environment.token('acme'));

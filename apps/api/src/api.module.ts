@@ -2,11 +2,15 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DomainModule, KatSettings, Organization, Plugin } from '@kat/domain';
+import { DomainModule, KatSettings, ObjectSet, Organization, Plugin, Schedule } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { HealthController } from './health/health.controller';
+import { ObjectSetsController } from './object-sets/object-sets.controller';
 import { ObjectsController } from './objects/objects.controller';
+import { QueuesController } from './queues/queues.controller';
+import { SchedulerController } from './scheduler/scheduler.controller';
+import { SchedulesController } from './schedules/schedules.controller';
 import { ObjectsService } from './objects/objects.service';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { PluginsController } from './plugins/plugins.controller';
@@ -21,10 +25,13 @@ export class ApiModule {
       imports: [
         DomainModule.forRoot(settings),
         QueueModule.forRoot(settings),
-        TypeOrmModule.forFeature([Plugin, Organization]),
+        TypeOrmModule.forFeature([Plugin, Organization, ObjectSet, Schedule]),
         TerminusModule,
       ],
-      controllers: [TasksController, ObjectsController, PluginsController, OrganizationsController, HealthController],
+      controllers: [
+        TasksController, ObjectsController, ObjectSetsController, SchedulesController, SchedulerController, QueuesController,
+        PluginsController, OrganizationsController, HealthController,
+      ],
       providers: [TasksService, ObjectsService, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }

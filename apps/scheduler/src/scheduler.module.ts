@@ -5,6 +5,8 @@ import { QueueModule } from '@kat/queue';
 import { JobRunner } from './jobs/job-runner';
 import { PERIODIC_JOBS } from './jobs/periodic-job';
 import { ReconcileTasksJob } from './jobs/reconcile-tasks.job';
+import { CreateScheduledTasksJob } from './jobs/create-scheduled-tasks.job';
+import { RunBusinessRulesJob } from './jobs/run-business-rules.job';
 
 @Module({})
 export class SchedulerModule {
@@ -13,11 +15,13 @@ export class SchedulerModule {
       module: SchedulerModule,
       imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), ScheduleModule.forRoot()],
       providers: [
+        CreateScheduledTasksJob,
+        RunBusinessRulesJob,
         ReconcileTasksJob,
-        { provide: PERIODIC_JOBS, useFactory: (...jobs) => jobs, inject: [ReconcileTasksJob] },
+        { provide: PERIODIC_JOBS, useFactory: (...jobs) => jobs, inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob] },
         JobRunner,
       ],
-      exports: [JobRunner, ReconcileTasksJob],
+      exports: [JobRunner, CreateScheduledTasksJob, ReconcileTasksJob],
     };
   }
 }

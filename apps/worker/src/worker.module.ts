@@ -8,13 +8,13 @@ import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
 import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
 import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
 
-/** Everything that runs tasks, without consuming a queue (the CLI's `run-task` uses this alone). */
+/** Everything that runs tasks, without consuming a queue (the CLI's `run-task` uses this alone; follow-up tasks are queued). */
 @Module({})
 export class TaskExecutionModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: TaskExecutionModule,
-      imports: [DomainModule.forRoot(settings), TypeOrmModule.forFeature([Plugin])],
+      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), TypeOrmModule.forFeature([Plugin])],
       providers: [PluginTaskExecutor, { provide: PLUGIN_RUNNER, useClass: ContainerPluginRunner }],
       exports: [PluginTaskExecutor],
     };
@@ -27,7 +27,7 @@ export class WorkerModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [TaskExecutionModule.forRoot(settings), QueueModule.forRoot(settings)],
+      imports: [TaskExecutionModule.forRoot(settings)],
       providers: [PluginTaskConsumer, OrphanContainerReaper],
     };
   }

@@ -15,3 +15,8 @@ export * from './nest/graceful-shutdown';
 export * from './auth/plugin-token.service';
 export * from './objects/object-types';
 export * from './objects/object.repository';
+export * from './schedules/duration';
+export * from './schedules/object-filter';
+export * from './schedules/schedule.entity';
+export * from './schedules/schedule.repository';
+export * from './schedules/scheduler-state.repository';

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { KAT_SETTINGS, KatSettings } from '@kat/domain';
-import { CronJob } from 'cron';
+import { KAT_SETTINGS, KatSettings, nextRun, SchedulerStateRepository } from '@kat/domain';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { PERIODIC_JOBS, PeriodicJob } from './periodic-job';
@@ -12,14 +11,21 @@ export function lockKey(jobName: string): string {
   return createHash('sha256').update(`kat:${jobName}`).digest().readBigInt64BE().toString();
 }
 
-/** Runs the periodic jobs on their crons, one replica at a time per job. */
+/**
+ * Runs the periodic jobs. Every replica polls `scheduler_job` (the local timer is @nestjs/schedule);
+ * a due job runs under its advisory lock, re-checked as due once the lock is held, and its
+ * `next_run_at` moves on before the lock is released: so each tick runs once across replicas,
+ * and switches and crons changed in PostgreSQL apply at the next poll everywhere.
+ */
 @Injectable()
 export class JobRunner implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobRunner.name);
+  private polling = false;
 
   constructor(
     @Inject(PERIODIC_JOBS) private readonly jobs: PeriodicJob[],
     private readonly registry: SchedulerRegistry,
+    private readonly state: SchedulerStateRepository,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
@@ -29,32 +35,54 @@ export class JobRunner implements OnApplicationBootstrap {
       this.logger.warn('SCHEDULER_ENABLED is false: no periodic job runs in this process');
       return;
     }
-    for (const job of this.jobs) {
-      const cron = this.settings.RECONCILE_CRON && job.name === 'reconcile-tasks' ? this.settings.RECONCILE_CRON : job.cron;
-      const cronJob = CronJob.from({ cronTime: cron, onTick: () => void this.tick(job), start: true, waitForCompletion: true });
-      this.registry.addCronJob(job.name, cronJob);
-      this.logger.log(`${job.name} runs on "${cron}"`);
+    this.registry.addInterval('poll-scheduler-jobs', setInterval(() => void this.poll(), this.settings.SCHEDULER_POLL_MS));
+    this.logger.log(`Polling for due jobs (${this.jobs.map((j) => j.name).join(', ')}) every ${this.settings.SCHEDULER_POLL_MS} ms`);
+  }
+
+  /** Runs every due job once; skips those switched off. */
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const due of await this.state.dueJobs()) {
+        const job = this.jobs.find((j) => j.name === due.name);
+        if (!job) continue;
+        if (due.runnable) await this.runIfDue(job);
+        else await this.state.skip(due.name, due.cron);
+      }
+    } catch (error) {
+      this.logger.error(`Polling the scheduler's jobs failed: ${(error as Error).message}`);
+    } finally {
+      this.polling = false;
     }
   }
 
-  /** One tick of a job, unless another replica is running it now; null when skipped. */
-  async tick(job: PeriodicJob): Promise<Record<string, number> | null> {
+  /** Runs `job` if it is due and no replica runs it now; returns what it did, or null. */
+  async runIfDue(job: PeriodicJob): Promise<Record<string, number> | null> {
     const runner = this.db.createQueryRunner();
     await runner.connect();
     try {
       const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [lockKey(job.name)]);
       if (!locked) return null;
-      const started = Date.now();
       try {
-        const result = await job.run();
-        this.logger.debug(`${job.name} done in ${Date.now() - started} ms: ${JSON.stringify(result)}`);
-        return result;
+        const [due] = await runner.query(`SELECT cron FROM scheduler_job WHERE name = $1 AND next_run_at <= now()`, [job.name]);
+        if (!due) return null;
+        const started = Date.now();
+        let result: Record<string, number | string>;
+        try {
+          result = await job.run();
+        } catch (error) {
+          this.logger.error(`${job.name} failed: ${(error as Error).message}`, (error as Error).stack);
+          result = { error: (error as Error).message };
+        }
+        await runner.query(
+          `UPDATE scheduler_job SET last_run_at = now(), last_duration_ms = $2, last_result = $3, next_run_at = $4 WHERE name = $1`,
+          [job.name, Date.now() - started, result, nextRun(due.cron)],
+        );
+        return 'error' in result ? null : (result as Record<string, number>);
       } finally {
         await runner.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey(job.name)]);
       }
-    } catch (error) {
-      this.logger.error(`${job.name} failed: ${(error as Error).message}`, (error as Error).stack);
-      return null;
     } finally {
       await runner.release();
     }

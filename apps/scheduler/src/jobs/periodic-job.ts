@@ -1,8 +1,7 @@
-/** A job the scheduler runs on a cron; `run` does one tick's work and says what it did. */
+/** A job the scheduler runs on the cron stored for it in `scheduler_job`; `run` does one tick's work. */
 export interface PeriodicJob {
   readonly name: string;
-  /** Default cron (with optional seconds field), overridable per job by settings. */
-  readonly cron: string;
+  /** One tick; the counts it returns are shown as the job's `last_result`. */
   run(): Promise<Record<string, number>>;
 }
 

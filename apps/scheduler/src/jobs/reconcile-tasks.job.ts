@@ -13,7 +13,6 @@ const PAGE_SIZE = 1000;
 @Injectable()
 export class ReconcileTasksJob implements PeriodicJob {
   readonly name = 'reconcile-tasks';
-  readonly cron = '* * * * *';
   private readonly logger = new Logger(ReconcileTasksJob.name);
 
   constructor(

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
-  ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, Plugin, PluginTokenService, TaskRepository, TaskStatus,
+  ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, Plugin, PluginTokenService, ScheduleRepository, TaskRepository, TaskStatus,
 } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
 import { Repository } from 'typeorm';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { pluginRunSpec } from './plugin-run-spec';
@@ -35,6 +36,8 @@ export class PluginTaskExecutor {
     @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
     private readonly objects: ObjectRepository,
     private readonly pluginTokens: PluginTokenService,
+    private readonly schedules: ScheduleRepository,
+    private readonly dispatcher: TaskDispatcher,
     @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
@@ -138,7 +141,16 @@ export class PluginTaskExecutor {
     if (!(await this.tasks.finish(task.id, task.attempts, status, data))) {
       return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
     }
+    if (status === TaskStatus.COMPLETED) await this.chain(task);
     return { outcome: status, error };
+  }
+
+  /** Schedules whose sets contain what the task found scan it now, with the task as parent. */
+  private async chain(task: ClaimedTask): Promise<void> {
+    const followUps = await this.schedules.createFollowUpTasks(task.id);
+    if (followUps.length === 0) return;
+    const queued = await this.dispatcher.enqueue(followUps);
+    this.logger.log(`Task ${task.id} led to ${followUps.length} follow-up task(s), ${queued} queued`);
   }
 }
 

@@ -72,15 +72,15 @@ export class KatSettings {
   @Transform(toBool) @IsBoolean()
   SCHEDULER_ENABLED = true;
 
-  /** Cron of reconcile-tasks (5 or 6 fields, seconds first); empty keeps the default, every minute. */
-  @IsOptional() @IsString()
-  RECONCILE_CRON?: string;
+  /** How often each scheduler replica looks for due jobs (their crons are in scheduler_job). */
+  @Transform(toInt) @IsInt() @Min(100)
+  SCHEDULER_POLL_MS = 1000;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
 }
 
-const OPTIONAL = ['DOCKER_HOST', 'RECONCILE_CRON'];
+const OPTIONAL = ['DOCKER_HOST'];
 
 /** Reads and validates settings; throws one error that lists every bad variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): KatSettings {

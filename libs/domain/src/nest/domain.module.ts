@@ -5,6 +5,8 @@ import { dataSourceOptions } from '../data-source';
 import { TaskRepository } from '../task/task.repository';
 import { ObjectRepository } from '../objects/object.repository';
 import { PluginTokenService } from '../auth/plugin-token.service';
+import { ScheduleRepository } from '../schedules/schedule.repository';
+import { SchedulerStateRepository } from '../schedules/scheduler-state.repository';
 
 /** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
 @Module({})
@@ -14,8 +16,8 @@ export class DomainModule {
       module: DomainModule,
       global: true,
       imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
-      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService],
-      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository],
+      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository],
     };
   }
 }

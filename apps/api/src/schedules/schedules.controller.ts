@@ -1,0 +1,120 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import { formatInterval, ObjectSet, parseInterval, Plugin, Schedule, ScheduleRepository } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
+import { Repository } from 'typeorm';
+import { Caller, CurrentCaller } from '../auth/authenticated';
+import { badRequest, notFound } from '../common/errors';
+import { Page } from '../common/pagination';
+import { uuidParam } from '../common/uuid-param';
+import { requireOrganization } from '../tasks/tasks.service';
+
+@ValidatorConstraint({ name: 'interval' })
+class IsInterval implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return parseInterval(value) !== null;
+  }
+  defaultMessage(): string {
+    return 'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) or a number of seconds';
+  }
+}
+
+export class CreateScheduleDto {
+  @ApiProperty({ example: 'dns_records' }) @IsString() @MaxLength(64)
+  plugin_id: string;
+
+  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'object_set_id must be a UUID' })
+  object_set_id: string;
+
+  @ApiProperty({ example: 'PT24H', oneOf: [{ type: 'string' }, { type: 'integer' }] }) @Validate(IsInterval)
+  interval: string | number;
+
+  @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean()
+  enabled?: boolean;
+}
+
+export class UpdateScheduleDto {
+  @ApiPropertyOptional({ example: 'P7D' }) @IsOptional() @Validate(IsInterval)
+  interval?: string | number;
+
+  @ApiPropertyOptional() @IsOptional() @IsBoolean()
+  enabled?: boolean;
+}
+
+type ScheduleView = Schedule & { interval: string };
+const view = (schedule: Schedule): ScheduleView => ({ ...schedule, interval: formatInterval(schedule.interval_seconds) });
+
+/** Schedules: "run plugin P on every object of set S at most once per interval". */
+@ApiTags('schedules')
+@ApiBearerAuth()
+@Controller('schedules')
+export class SchedulesController {
+  constructor(
+    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
+    @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
+    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
+    private readonly scheduleTasks: ScheduleRepository,
+    private readonly dispatcher: TaskDispatcher,
+  ) {}
+
+  @Get()
+  async list(@CurrentCaller() caller: Caller): Promise<Page<ScheduleView>> {
+    const rows = await this.schedules.find({ where: { organization_id: requireOrganization(caller.scope) }, order: { created_at: 'ASC' } });
+    return { results: rows.map(view), next_cursor: null, count: rows.length };
+  }
+
+  @Post()
+  async create(@CurrentCaller() caller: Caller, @Body() dto: CreateScheduleDto): Promise<ScheduleView> {
+    const organization_id = requireOrganization(caller.scope);
+    const plugin = await this.plugins.findOneBy({ plugin_id: dto.plugin_id });
+    if (!plugin) throw badRequest(`plugin_id: unknown plugin ${dto.plugin_id}`);
+    const set = await this.sets.findOneBy({ id: dto.object_set_id, organization_id });
+    if (!set) throw badRequest(`object_set_id: object set ${dto.object_set_id} does not exist`);
+    if (!plugin.consumes.includes(set.object_type)) {
+      throw badRequest(`plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, not the ${set.object_type} objects of this set`);
+    }
+    const { identifiers } = await this.schedules.insert({
+      organization_id, plugin_id: plugin.plugin_id, object_set_id: set.id,
+      interval_seconds: parseInterval(dto.interval)!, enabled: dto.enabled ?? true,
+    });
+    return this.get(caller, identifiers[0].id);
+  }
+
+  @Get(':id')
+  async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ScheduleView> {
+    return view(await this.find(caller, id));
+  }
+
+  @Patch(':id')
+  async update(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Body() dto: UpdateScheduleDto): Promise<ScheduleView> {
+    const schedule = await this.find(caller, id);
+    await this.schedules.update({ id: schedule.id }, {
+      ...(dto.enabled !== undefined && { enabled: dto.enabled }),
+      ...(dto.interval !== undefined && { interval_seconds: parseInterval(dto.interval)! }),
+    });
+    return this.get(caller, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
+    await this.schedules.delete({ id: (await this.find(caller, id)).id });
+  }
+
+  /** Scans the set now, whatever the interval says; objects with an active task are skipped. */
+  @Post(':id/run')
+  @HttpCode(200)
+  async run(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<{ tasks_created: number; tasks_queued: number }> {
+    const schedule = await this.find(caller, id);
+    const tasks = await this.scheduleTasks.createDueTasks(schedule.id, { ignoreInterval: true, includeDisabled: true });
+    return { tasks_created: tasks.length, tasks_queued: await this.dispatcher.enqueue(tasks) };
+  }
+
+  private async find(caller: Caller, id: string): Promise<Schedule> {
+    const schedule = await this.schedules.findOneBy({ id, organization_id: requireOrganization(caller.scope) });
+    if (!schedule) throw notFound(`schedule ${id} does not exist`);
+    return schedule;
+  }
+}

@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { OBJECT_CATALOGUE } from '../objects/object-types';
+import { OBJECT_KEY_FIELDS, ObjectType } from '../objects/object-keys';
+import { StoredObject } from '../objects/object.repository';
+import { TaskType } from '../task/task-state';
+import { filterToSql, parseFilter } from './object-filter';
+import { ObjectSet } from './schedule.entity';
+import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+
+/** A task just created by a schedule, enough to queue it. */
+export interface CreatedTask {
+  id: string;
+  type: TaskType;
+  attempts: number;
+}
+
+/** Field names a filter on objects of `type` may use: every field of the type's schema. */
+export function filterFields(type: ObjectType): string[] {
+  const schema = validationMetadatasToSchemas()[OBJECT_CATALOGUE[type].schema.name];
+  return [...new Set([...OBJECT_KEY_FIELDS[type], ...Object.keys(schema?.properties ?? {})])];
+}
+
+/** SQL condition selecting the members of `set` among rows `o` of the object table; params appended. */
+export function membershipSql(set: Pick<ObjectSet, 'object_type' | 'query' | 'object_ids'>, params: unknown[], alias = 'o'): string {
+  if (set.query !== null && set.query.trim() === '') return 'true';
+  const filter = set.query === null ? null : filterToSql(parseFilter(set.query, filterFields(set.object_type as ObjectType)), params, alias);
+  params.push(set.object_ids);
+  const listed = `${alias}.primary_key = ANY($${params.length}::text[])`;
+  return filter === null ? listed : `(${filter} OR ${listed})`;
+}
+
+const INSERT_TASKS_ON_CONFLICT = `ON CONFLICT (organization_id, plugin_id, input_object)
+  WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+  RETURNING id, type, attempts`;
+
+/**
+ * The scheduler's set-based statements: one per schedule per tick, never one per object.
+ * Served by object's primary key (members) and task_org_plugin_input_created (recent tasks).
+ */
+@Injectable()
+export class ScheduleRepository {
+  constructor(private readonly db: DataSource) {}
+
+  async members(set: ObjectSet, limit: number, afterKey?: string): Promise<StoredObject[]> {
+    const params: unknown[] = [set.organization_id, set.object_type];
+    const where = membershipSql(set, params);
+    params.push(afterKey ?? null, limit);
+    const rows = await this.db.query(
+      `SELECT o.object_type, o.primary_key, o.first_seen, o.last_seen, o.data FROM object o
+       WHERE o.organization_id = $1 AND o.object_type = $2 AND ${where}
+         AND ($${params.length - 1}::text IS NULL OR o.primary_key > $${params.length - 1})
+       ORDER BY o.primary_key LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map((r: { data: object } & StoredObject) => ({ object_type: r.object_type, primary_key: r.primary_key, ...r.data, first_seen: r.first_seen, last_seen: r.last_seen }));
+  }
+
+  /**
+   * Creates a PENDING task for each member of the schedule's set that has no task of the plugin
+   * created within the interval (any status counts: a failed scan is a scan, as in OpenKAT), or,
+   * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
+   * schedule unless `includeDisabled` (a user's "run now").
+   */
+  async createDueTasks(scheduleId: string, options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {}): Promise<CreatedTask[]> {
+    return this.db.transaction(async (tx) => {
+      const [schedule] = await tx.query(
+        `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
+         WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
+           AND os.object_type = ANY(p.consumes)
+         RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids`,
+        [scheduleId, options.includeDisabled ?? false],
+      ).then(([rows]: [unknown[]]) => rows as Array<{ id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet>);
+      if (!schedule) return [];
+      const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, options.ignoreInterval ? 0 : schedule.interval_seconds];
+      const members = membershipSql(schedule, params);
+      return tx.query(
+        `INSERT INTO task (organization_id, type, data, schedule_id)
+         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4
+         FROM object o
+         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members}
+           AND NOT EXISTS (
+             SELECT 1 FROM task t
+             WHERE t.organization_id = $1 AND t.plugin_id = $3 AND t.input_object = o.primary_key
+               AND t.created_at > now() - make_interval(secs => $5))
+         ${INSERT_TASKS_ON_CONFLICT}`,
+        params,
+      );
+    });
+  }
+
+  /** Enabled schedules with an enabled plugin, for the tick. */
+  async enabledScheduleIds(): Promise<string[]> {
+    const rows = await this.db.query(
+      `SELECT s.id FROM schedule s JOIN plugin p ON p.plugin_id = s.plugin_id WHERE s.enabled AND p.enabled ORDER BY s.created_at`,
+    );
+    return rows.map((r: { id: string }) => r.id);
+  }
+
+  /**
+   * Chaining: for a completed plugin task, the follow-up tasks of every enabled schedule of its
+   * organization whose plugin consumes the type of an object the task produced and whose set
+   * contains it, with the task as their parent. Same rules as a tick.
+   */
+  async createFollowUpTasks(parentTaskId: string): Promise<CreatedTask[]> {
+    const schedules: Array<{ id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet> = await this.db.query(
+      `SELECT DISTINCT s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids
+       FROM task parent
+       JOIN schedule s ON s.organization_id = parent.organization_id AND s.enabled
+       JOIN plugin p ON p.plugin_id = s.plugin_id AND p.enabled
+       JOIN object_set os ON os.id = s.object_set_id AND os.object_type = ANY(p.consumes)
+       WHERE parent.id = $1
+         AND EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = parent.id AND ot.output_type = os.object_type)`,
+      [parentTaskId],
+    );
+    const created: CreatedTask[] = [];
+    for (const schedule of schedules) {
+      const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, schedule.interval_seconds, parentTaskId];
+      const members = membershipSql(schedule, params);
+      created.push(...(await this.db.query(
+        `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
+         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
+         FROM object_task ot
+         JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
+         WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
+           AND NOT EXISTS (
+             SELECT 1 FROM task t
+             WHERE t.organization_id = $1 AND t.plugin_id = $3 AND t.input_object = o.primary_key
+               AND t.created_at > now() - make_interval(secs => $5))
+         ${INSERT_TASKS_ON_CONFLICT}`,
+        params,
+      )));
+    }
+    return created;
+  }
+}
