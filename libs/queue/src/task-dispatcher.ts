@@ -5,7 +5,9 @@ import { TaskType } from '@kat/domain';
 import type { JobOptions, Queue } from 'bull';
 import { TASK_QUEUES, TaskJob } from './queues';
 
-const ENQUEUE_TIMEOUT_MS = 2000;
+const ENQUEUE_TIMEOUT_MS = 10_000;
+/** Jobs per addBulk: one Redis pipeline each, big enough to amortise round trips, small enough for memory. */
+const BULK_SIZE = 2000;
 
 /** A task as far as queueing goes: `attempts` tells a first delivery from a re-delivery. */
 export interface QueueableTask {
@@ -53,10 +55,13 @@ export class TaskDispatcher {
         continue;
       }
       try {
-        await withTimeout(queue.addBulk(jobs), ENQUEUE_TIMEOUT_MS);
-        queued += jobs.length;
+        for (let start = 0; start < jobs.length; start += BULK_SIZE) {
+          const chunk = jobs.slice(start, start + BULK_SIZE);
+          await withTimeout(queue.addBulk(chunk), ENQUEUE_TIMEOUT_MS);
+          queued += chunk.length;
+        }
       } catch (error) {
-        this.logger.warn(`Could not queue ${jobs.length} ${type} task(s), reconcile-tasks will: ${(error as Error).message}`);
+        this.logger.warn(`Could not queue ${jobs.length - queued} ${type} task(s), reconcile-tasks will: ${(error as Error).message}`);
       }
     }
     return queued;

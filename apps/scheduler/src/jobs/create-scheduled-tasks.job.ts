@@ -17,13 +17,19 @@ export class CreateScheduledTasksJob implements PeriodicJob {
   async run(): Promise<Record<string, number>> {
     let created = 0;
     let queued = 0;
+    let insertMs = 0;
+    let queueMs = 0;
     const ids = await this.schedules.enabledScheduleIds();
     for (const id of ids) {
+      const started = Date.now();
       const tasks = await this.schedules.createDueTasks(id);
+      const inserted = Date.now();
       created += tasks.length;
       queued += await this.dispatcher.enqueue(tasks);
+      insertMs += inserted - started;
+      queueMs += Date.now() - inserted;
     }
-    if (created > 0) this.logger.log(`${created} task(s) created for ${ids.length} schedule(s), ${queued} queued`);
-    return { schedules: ids.length, tasks_created: created, tasks_queued: queued };
+    if (created > 0) this.logger.log(`${created} task(s) created for ${ids.length} schedule(s) in ${insertMs} ms, ${queued} queued in ${queueMs} ms`);
+    return { schedules: ids.length, tasks_created: created, tasks_queued: queued, insert_ms: insertMs, queue_ms: queueMs };
   }
 }

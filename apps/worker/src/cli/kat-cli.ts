@@ -1,10 +1,14 @@
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  ApiToken, dataSourceOptions, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
+  ApiToken, dataSourceOptions, KatSettings, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
   logLevels, runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { checkServices, createDatabaseIfMissing } from './services';
+import { JobRunner } from '../../../scheduler/src/jobs/job-runner';
+import { PERIODIC_JOBS, PeriodicJob } from '../../../scheduler/src/jobs/periodic-job';
+import { SchedulerModule } from '../../../scheduler/src/scheduler.module';
 import { TaskExecutionModule } from '../worker.module';
 import { PluginTaskExecutor } from '../plugin-tasks/plugin-task.executor';
 
@@ -14,7 +18,21 @@ const USAGE = `usage: npm run kat -- <command>
   seed                                           built-in plugins and a demo organization
   create-token --org <code> [--admin] [--name <name>]
                                                  print a new API token (creates the organization if needed)
-  run-task <task id>                             run a PENDING task here, in the foreground, and print it`;
+  run-task <task id>                             run a PENDING task here, in the foreground, and print it
+  run-job <name>                                 run one scheduler job now (e.g. create-scheduled-tasks) and print what it did`;
+
+/** Nest's logger on stderr, so that a command's stdout holds only its output (JSON, a token). */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel): void {
+    super.printMessages(messages, context, logLevel, 'stderr');
+  }
+}
+
+function cliLogger(settings: KatSettings): StderrLogger {
+  const logger = new StderrLogger();
+  logger.setLogLevels(logLevels(settings));
+  return logger;
+}
 
 /** The `kat` command line; returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -38,6 +56,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return withDataSource(settings.DATABASE_URL, (db) => createToken(db, args));
     case 'run-task':
       return runTask(args[0]);
+    case 'run-job':
+      return runJob(args[0]);
     default:
       console.error(command ? `unknown command ${command}\n${USAGE}` : USAGE);
       return 2;
@@ -84,13 +104,37 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
   return 0;
 }
 
+/** Runs a periodic job once, here, as a scheduler replica would (under its lock), whatever its cron. */
+async function runJob(name: string | undefined): Promise<number> {
+  const settings = loadSettings({ ...process.env, SCHEDULER_ENABLED: 'false' });
+  const app = await NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), { logger: cliLogger(settings) });
+  try {
+    const job = app.get<PeriodicJob[]>(PERIODIC_JOBS).find((j) => j.name === name);
+    if (!job) {
+      console.error(`run-job needs one of: ${app.get<PeriodicJob[]>(PERIODIC_JOBS).map((j) => j.name).join(', ')}`);
+      return 2;
+    }
+    await app.get(DataSource).query(`UPDATE scheduler_job SET next_run_at = now() WHERE name = $1`, [job.name]);
+    const started = Date.now();
+    const result = await app.get(JobRunner).runIfDue(job);
+    if (result === null) {
+      console.error(`${job.name} is running in a scheduler replica right now, or failed (see its last_result)`);
+      return 1;
+    }
+    console.log(JSON.stringify({ job: job.name, duration_ms: Date.now() - started, result }));
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
 async function runTask(taskId: string | undefined): Promise<number> {
   if (!taskId || !/^[0-9a-f-]{36}$/i.test(taskId)) {
     console.error('run-task needs a task id (a UUID)');
     return 2;
   }
   const settings = loadSettings();
-  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: logLevels(settings) });
+  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: cliLogger(settings) });
   try {
     console.error(`Running task ${taskId}…`);
     const result = await app.get(PluginTaskExecutor).execute(taskId);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OBJECT_CATALOGUE } from '../objects/object-types';
 import { OBJECT_KEY_FIELDS, ObjectType } from '../objects/object-keys';
 import { StoredObject } from '../objects/object.repository';
@@ -30,9 +30,37 @@ export function membershipSql(set: Pick<ObjectSet, 'object_type' | 'query' | 'ob
   return filter === null ? listed : `(${filter} OR ${listed})`;
 }
 
-const INSERT_TASKS_ON_CONFLICT = `ON CONFLICT (organization_id, plugin_id, input_object)
-  WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
-  RETURNING id, type, attempts`;
+/**
+ * The plugin's tasks created within the interval, and its active ones, read once before the
+ * INSERT starts: a correlated NOT EXISTS on task would rescan the rows the same INSERT is adding
+ * (quadratic on a first tick). Parameters: $1 organization, $3 plugin, $5 interval seconds.
+ */
+const RECENT_TASKS = `WITH recent AS MATERIALIZED (
+  SELECT input_object FROM task
+  WHERE organization_id = $1 AND plugin_id = $3
+    AND (created_at > now() - make_interval(secs => $5) OR status IN ('PENDING', 'RUNNING')))`;
+
+/**
+ * Runs a task INSERT … SELECT that already leaves out objects with an active task. Only a task
+ * created at the same moment elsewhere (the API, a chained task) can still collide with
+ * task_one_active_plugin_task: then the insert is repeated with ON CONFLICT DO NOTHING. The fast
+ * path saves ON CONFLICT's speculative insertion on every row (a quarter of a first tick's time).
+ */
+async function insertTasks(tx: EntityManager, insert: string, params: unknown[]): Promise<CreatedTask[]> {
+  await tx.query('SAVEPOINT insert_tasks');
+  try {
+    return await tx.query(`${insert} RETURNING id, type, attempts`, params);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await tx.query('ROLLBACK TO SAVEPOINT insert_tasks');
+    return tx.query(
+      `${insert} ON CONFLICT (organization_id, plugin_id, input_object)
+         WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+       RETURNING id, type, attempts`,
+      params,
+    );
+  }
+}
 
 /**
  * The scheduler's set-based statements: one per schedule per tick, never one per object.
@@ -74,16 +102,14 @@ export class ScheduleRepository {
       if (!schedule) return [];
       const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, options.ignoreInterval ? 0 : schedule.interval_seconds];
       const members = membershipSql(schedule, params);
-      return tx.query(
-        `INSERT INTO task (organization_id, type, data, schedule_id)
+      return insertTasks(
+        tx,
+        `${RECENT_TASKS}
+         INSERT INTO task (organization_id, type, data, schedule_id)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4
          FROM object o
          WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members}
-           AND NOT EXISTS (
-             SELECT 1 FROM task t
-             WHERE t.organization_id = $1 AND t.plugin_id = $3 AND t.input_object = o.primary_key
-               AND t.created_at > now() - make_interval(secs => $5))
-         ${INSERT_TASKS_ON_CONFLICT}`,
+           AND NOT EXISTS (SELECT 1 FROM recent WHERE recent.input_object = o.primary_key)`,
         params,
       );
     });
@@ -117,19 +143,17 @@ export class ScheduleRepository {
     for (const schedule of schedules) {
       const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, schedule.interval_seconds, parentTaskId];
       const members = membershipSql(schedule, params);
-      created.push(...(await this.db.query(
-        `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
+      created.push(...(await this.db.transaction((tx) => insertTasks(
+        tx,
+        `${RECENT_TASKS}
+         INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
          FROM object_task ot
          JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
          WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
-           AND NOT EXISTS (
-             SELECT 1 FROM task t
-             WHERE t.organization_id = $1 AND t.plugin_id = $3 AND t.input_object = o.primary_key
-               AND t.created_at > now() - make_interval(secs => $5))
-         ${INSERT_TASKS_ON_CONFLICT}`,
+           AND NOT EXISTS (SELECT 1 FROM recent WHERE recent.input_object = o.primary_key)`,
         params,
-      )));
+      ))));
     }
     return created;
   }
