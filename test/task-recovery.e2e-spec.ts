@@ -93,7 +93,13 @@ describe('task recovery', () => {
   });
 
   it('hands running tasks back on SIGTERM, and another worker completes them', async () => {
-    const stopping = spawnApp('worker/main', environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1' }));
+    const healthPort = 20000 + Math.floor(Math.random() * 20000);
+    const stopping = spawnApp('worker/main', environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1', HEALTH_PORT: String(healthPort) }));
+    const ready = await waitFor('the worker\'s health port', async () => {
+      const response = await fetch(`http://127.0.0.1:${healthPort}/health/ready`);
+      return response.ok && response.json();
+    }, 20_000);
+    expect(ready).toEqual({ details: { database: { status: 'up' }, redis: { status: 'up' } } });
     const task = await createTask('four_seconds', 'sigterm.example.com');
     await reachesStatus(task.id, 'RUNNING', 20_000);
     stopping.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { DomainModule, KatSettings } from '@kat/domain';
-import { QueueModule } from '@kat/queue';
+import { HealthPort, QueueModule } from '@kat/queue';
 import { JobRunner } from './jobs/job-runner';
 import { PERIODIC_JOBS } from './jobs/periodic-job';
 import { ReconcileTasksJob } from './jobs/reconcile-tasks.job';
@@ -20,6 +20,7 @@ export class SchedulerModule {
         ReconcileTasksJob,
         { provide: PERIODIC_JOBS, useFactory: (...jobs) => jobs, inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob] },
         JobRunner,
+        HealthPort,
       ],
       exports: [JobRunner, CreateScheduledTasksJob, ReconcileTasksJob],
     };

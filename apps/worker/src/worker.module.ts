@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DomainModule, KatSettings, Plugin } from '@kat/domain';
-import { QueueModule } from '@kat/queue';
+import { HealthPort, QueueModule } from '@kat/queue';
 import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
 import { OrphanContainerReaper } from './plugin-runner/orphan-container-reaper';
 import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
@@ -28,7 +28,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [TaskExecutionModule.forRoot(settings)],
-      providers: [PluginTaskConsumer, OrphanContainerReaper],
+      providers: [PluginTaskConsumer, OrphanContainerReaper, HealthPort],
     };
   }
 }

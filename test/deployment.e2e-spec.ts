@@ -1,0 +1,144 @@
+import { KatSettings } from '@kat/domain';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { containersOf, K8sObject, kustomize, podSpecOf } from './support/kustomize';
+
+const ROOT = join(__dirname, '..');
+const APPS = ['kat-api', 'kat-scheduler', 'kat-worker'];
+/** Every variable the apps read (libs/domain/src/config/settings.ts). */
+const SETTINGS = [...Object.keys(new KatSettings()), 'DOCKER_HOST'];
+/** Those whose defaults only make sense on a developer's machine. */
+const REQUIRED = ['DATABASE_URL', 'REDIS_URL'];
+
+async function validator(apiVersion: string, kind: string): Promise<new (data: unknown) => { validate(): void }> {
+  const group = apiVersion === 'v1' ? 'v1' : apiVersion;
+  const models = await import(`kubernetes-models/${group}`); // 4.x: CommonJS, which Jest here needs (5.x is ESM-only)
+  if (!models[kind]) throw new Error(`no schema for ${apiVersion} ${kind}`);
+  return models[kind];
+}
+
+/** Entry points the deployment artefacts run, e.g. dist/apps/api/main.js. */
+function entryPoints(text: string): string[] {
+  return [...new Set([...text.matchAll(/dist\/apps\/[a-z]+\/[a-z]+\.js/g)].map((m) => m[0]))];
+}
+
+describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) => {
+  const objects = kustomize(join(ROOT, 'k8s/overlays', overlay));
+  const byName = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name)!;
+  const workloads = objects.filter((o) => podSpecOf(o));
+  const appWorkloads = workloads.filter((o) => APPS.includes(o.metadata.name) || o.kind === 'Job');
+
+  it('validates every object against the Kubernetes schemas (which do reject a broken one)', async () => {
+    const Deployment = await validator('apps/v1', 'Deployment');
+    expect(() => new Deployment({ ...byName('Deployment', 'kat-api'), spec: { replicas: 'two' } }).validate()).toThrow();
+    for (const object of objects) {
+      const Model = await validator(object.apiVersion, object.kind);
+      expect(() => new Model(object).validate()).not.toThrow();
+    }
+  });
+
+  it('has the api, scheduler and worker with probes, limits, the grace the worker needs, a migration Job', () => {
+    for (const name of APPS) expect(byName('Deployment', name)).toBeDefined();
+    expect(objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith('kat-migrate'))).toBeDefined();
+    for (const workload of appWorkloads.filter((o) => o.kind === 'Deployment')) {
+      const [app] = containersOf(workload);
+      expect(app.readinessProbe.httpGet.path).toBe('/health/ready');
+      expect(app.livenessProbe.httpGet.path).toBe('/health');
+    }
+    for (const container of workloads.flatMap(containersOf)) {
+      expect(container.resources?.requests).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
+      expect(container.resources?.limits).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
+    }
+    const config = byName('ConfigMap', 'kat-config').data;
+    expect(podSpecOf(byName('Deployment', 'kat-worker'))!.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(Number(config.SHUTDOWN_GRACE_SECONDS));
+    for (const name of APPS) expect(objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === name)).toBeDefined();
+    expect(byName('HorizontalPodAutoscaler', 'kat-worker').spec.scaleTargetRef.name).toBe('kat-worker');
+    expect(byName('Service', 'kat-api')).toBeDefined();
+    expect(byName('Ingress', 'kat-api')).toBeDefined();
+  });
+
+  it('runs everything as non-root but the engine sidecar, the only privileged container', () => {
+    for (const workload of workloads) {
+      const pod = podSpecOf(workload)!;
+      for (const container of containersOf(workload)) {
+        const privileged = container.securityContext?.privileged === true;
+        expect(privileged).toBe(container.name === 'engine');
+        if (privileged) continue;
+        expect(container.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot).toBe(true);
+        expect(container.securityContext?.allowPrivilegeEscalation).toBe(false);
+      }
+    }
+  });
+
+  it('gives the apps every setting they need, and no setting they do not know', () => {
+    const config = byName('ConfigMap', 'kat-config').data as Record<string, string>;
+    const secret = byName('Secret', 'kat-secrets').stringData as Record<string, string>;
+    for (const workload of appWorkloads) {
+      const [app] = containersOf(workload);
+      const provided: Record<string, string> = {};
+      for (const source of app.envFrom ?? []) Object.assign(provided, source.configMapRef ? config : secret);
+      for (const variable of app.env ?? []) provided[variable.name] = variable.value;
+      for (const key of REQUIRED) expect(provided).toHaveProperty(key);
+      for (const key of Object.keys(provided)) expect(SETTINGS).toContain(key);
+    }
+    expect(config.PLUGIN_API_URL).toBe('http://kat-api.kat.svc.cluster.local:3000/api/v1');
+  });
+
+  it('uses one image for every app, and the entry points the build makes', () => {
+    const images = new Set(appWorkloads.flatMap(containersOf).filter((c) => c.name !== 'engine').map((c) => c.image));
+    expect(images.size).toBe(1);
+    if (overlay === 'example') expect([...images]).toEqual(['registry.example.com/kat/kat-tasks:0.1.0']);
+    for (const entry of entryPoints(JSON.stringify(objects))) expect(existsSync(join(ROOT, entry))).toBe(true);
+  });
+
+  it('keeps worker egress to DNS, the api and the internet outside private ranges', () => {
+    const policy = byName('NetworkPolicy', 'kat-worker-egress').spec;
+    expect(policy.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'kat-worker' });
+    const internet = policy.egress.find((rule: any) => rule.to?.[0]?.ipBlock);
+    expect(internet.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] });
+    expect(policy.egress.find((rule: any) => rule.to?.[0]?.podSelector)?.to[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'kat-api' });
+    const engine = containersOf(byName('Deployment', 'kat-worker')).find((c) => c.name === 'engine')!;
+    expect(engine.env.find((e: { name: string }) => e.name === 'PLUGIN_BLOCKED_CIDRS').value).toBe(internet.to[0].ipBlock.except.join(','));
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+
+  it('is valid for docker-compose', () => {
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { ...process.env, POSTGRES_PASSWORD: 'test' }, encoding: 'utf8' });
+    if (result.error) throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    // Without the secret it refuses to start, naming it.
+    const missing = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain('set POSTGRES_PASSWORD');
+  });
+
+  it('starts the apps after the migration, with every setting they need and none they do not know', () => {
+    const rendered = parse(execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, env: { ...process.env, POSTGRES_PASSWORD: 'test' }, encoding: 'utf8' }));
+    for (const name of ['api', 'scheduler', 'worker']) {
+      const service = rendered.services[name];
+      expect(service.depends_on.migrate.condition).toBe('service_completed_successfully');
+      for (const key of REQUIRED) expect(service.environment).toHaveProperty(key);
+      for (const key of Object.keys(service.environment)) expect(SETTINGS).toContain(key);
+    }
+    expect(rendered.services.worker.volumes.map((v: { target: string } | string) => (typeof v === 'string' ? v : v.target))).toContainEqual(expect.stringContaining('/var/run/docker.sock'));
+    expect(rendered.services.worker.environment.PLUGIN_NETWORK).toBe('kat-plugins');
+    expect(rendered.networks.plugins.name).toBe('kat-plugins');
+    expect(rendered.services.api.networks).toHaveProperty('plugins');
+    expect(rendered.services.postgres.healthcheck).toBeDefined();
+    expect(rendered.services.redis.healthcheck).toBeDefined();
+  });
+
+  it('runs entry points that the build makes, from the same image the Dockerfile builds', () => {
+    for (const entry of entryPoints(JSON.stringify(compose))) expect(existsSync(join(ROOT, entry))).toBe(true);
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    for (const entry of entryPoints(dockerfile)) expect(existsSync(join(ROOT, entry))).toBe(true);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toContain('npm prune --omit=dev');
+  });
+});
