@@ -78,6 +78,7 @@ describe('built-in plugins', () => {
       { name: 'scan.example', type: 'TXT', ttl: 300, data: 'v=spf1 -all' },
       { name: 'scan.example', type: 'CAA', ttl: 300, data: { flags: 0, tag: 'issue', value: 'letsencrypt.org' } },
       { name: 'www.scan.example', type: 'CNAME', ttl: 300, data: 'scan.example' },
+      { name: '_dmarc.scan.example', type: 'TXT', ttl: 300, data: 'v=DMARC1; p=reject' },
     ]);
     closers.push(dns.close);
     await configure('dns_records', { resolver: `127.0.0.1:${dns.port}`, timeout_ms: '2000' });
@@ -90,6 +91,7 @@ describe('built-in plugins', () => {
       'dnsrecord internet|scan.example|MX|10 mail.scan.example',
       'dnsrecord internet|scan.example|NS|ns1.scan.example',
       'dnsrecord internet|scan.example|TXT|v=spf1 -all',
+      'dnsrecord internet|_dmarc.scan.example|TXT|v=DMARC1; p=reject',
       'hostname internet|mail.scan.example',
       'hostname internet|ns1.scan.example',
       'ipaddress internet|192.0.2.1',

@@ -224,8 +224,9 @@ describe('task lifecycle', () => {
       [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|bad host!' } }, 'data.input_data: echo consumes hostname, and "internet|bad host!" is none: hostname field name must be a DNS name'],
       [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example', extra: 1 } }, 'data.property extra should not exist'],
       [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' }, status: 'COMPLETED' }, 'property status should not exist'],
-      [{ type: 'business_rule', data: { rule_id: 'nope' } }, 'data.rule_id: unknown business rule "nope"'],
-      [{ type: 'report', data: {} }, 'data.report_type: unknown report type null'],
+      [{ type: 'business_rule', data: { rule_id: 'nope' } }, 'data.rule_id: unknown business rule "nope"; the rules are all, check_ssl_expiry, missing_spf, missing_dmarc, missing_caa, open_database_port, open_sysadmin_port, missing_security_headers'],
+      [{ type: 'report', data: {} }, 'data.report_type: unknown report type null; the types are findings_summary'],
+      [{ type: 'report', data: { report_type: 'findings_summary', object_set_id: '00000000-0000-4000-8000-000000000000' } }, 'data.object_set_id: object set 00000000-0000-4000-8000-000000000000 does not exist'],
     ])('rejects %j with 400', async (body, message) => {
       const before = (await acme.get('/tasks/?limit=500')).body.count;
       const response = await acme.post('/tasks/', body);

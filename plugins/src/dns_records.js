@@ -1,6 +1,7 @@
 'use strict';
 // dns_records (consumes hostname): the hostname's A, AAAA, CNAME, MX, NS, TXT and CAA records, as
-// dnsrecord objects, with the addresses (ipaddress) and names (hostname) they point to.
+// dnsrecord objects, with the addresses (ipaddress) and names (hostname) they point to; and the
+// DMARC policy, the TXT record of _dmarc.<hostname>.
 // Settings: RESOLVER (e.g. "192.0.2.53" or "127.0.0.1:5353"; default: the system's), TIMEOUT_MS.
 const { Resolver } = require('node:dns').promises;
 const { input, setting, emit, log, run } = require('./kat');
@@ -44,6 +45,15 @@ run(async () => {
       emit('dnsrecord', { network, hostname: name, record_type: recordType, value: record.value, ...(record.ttl !== undefined && { ttl: record.ttl }) });
       if (record.address) emit('ipaddress', { network, address: record.address });
       if (record.name) emit('hostname', { network, name: record.name });
+    }
+  }
+  if (!name.startsWith('_')) {
+    try {
+      for (const chunks of await resolver.resolveTxt(`_dmarc.${name}`)) {
+        emit('dnsrecord', { network, hostname: `_dmarc.${name}`, record_type: 'TXT', value: chunks.join('') });
+      }
+    } catch (error) {
+      if (!EMPTY.has(error.code)) failures.push(`_dmarc TXT: ${error.code || error.message}`);
     }
   }
   if (failures.length > 0) log(`some queries failed: ${failures.join(', ')}`);

@@ -5,7 +5,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DomainModule, KatSettings, ObjectSet, Organization, Plugin, Schedule } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { AuthGuard } from './auth/auth.guard';
+import { BusinessRulesController } from './business-rules/business-rules.controller';
 import { HealthController } from './health/health.controller';
+import { ReportsController } from './reports/reports.controller';
 import { ObjectSetsController } from './object-sets/object-sets.controller';
 import { ObjectsController } from './objects/objects.controller';
 import { QueuesController } from './queues/queues.controller';
@@ -30,7 +32,7 @@ export class ApiModule {
       ],
       controllers: [
         TasksController, ObjectsController, ObjectSetsController, SchedulesController, SchedulerController, QueuesController,
-        PluginsController, OrganizationsController, HealthController,
+        BusinessRulesController, ReportsController, PluginsController, OrganizationsController, HealthController,
       ],
       providers: [TasksService, ObjectsService, { provide: APP_GUARD, useClass: AuthGuard }],
     };

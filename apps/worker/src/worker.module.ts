@@ -1,12 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DomainModule, KatSettings, Plugin } from '@kat/domain';
+import { DomainModule, KatSettings, ObjectSet, Plugin } from '@kat/domain';
 import { HealthPort, QueueModule } from '@kat/queue';
 import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
 import { OrphanContainerReaper } from './plugin-runner/orphan-container-reaper';
 import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
 import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
 import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
+import { RuleReportTaskConsumer } from './rule-report-tasks/rule-report-task.consumer';
+import { RuleReportTaskExecutor } from './rule-report-tasks/rule-report-task.executor';
 
 /** Everything that runs tasks, without consuming a queue (the CLI's `run-task` uses this alone; follow-up tasks are queued). */
 @Module({})
@@ -14,9 +16,9 @@ export class TaskExecutionModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: TaskExecutionModule,
-      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), TypeOrmModule.forFeature([Plugin])],
-      providers: [PluginTaskExecutor, { provide: PLUGIN_RUNNER, useClass: ContainerPluginRunner }],
-      exports: [PluginTaskExecutor],
+      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), TypeOrmModule.forFeature([Plugin, ObjectSet])],
+      providers: [PluginTaskExecutor, RuleReportTaskExecutor, { provide: PLUGIN_RUNNER, useClass: ContainerPluginRunner }],
+      exports: [PluginTaskExecutor, RuleReportTaskExecutor],
     };
   }
 }
@@ -28,7 +30,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [TaskExecutionModule.forRoot(settings)],
-      providers: [PluginTaskConsumer, OrphanContainerReaper, HealthPort],
+      providers: [PluginTaskConsumer, RuleReportTaskConsumer, OrphanContainerReaper, HealthPort],
     };
   }
 }

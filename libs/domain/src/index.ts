@@ -20,3 +20,7 @@ export * from './schedules/object-filter';
 export * from './schedules/schedule.entity';
 export * from './schedules/schedule.repository';
 export * from './schedules/scheduler-state.repository';
+export * from './rules/business-rules';
+export * from './rules/finding-types';
+export * from './rules/rule-engine';
+export * from './reports/report.repository';

@@ -1,6 +1,8 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { parseObjectKey, Plugin, TaskCursor, TaskRepository, TaskStatus, TaskType, TaskView, TenantScope } from '@kat/domain';
+import {
+  BUSINESS_RULES, findRule, ObjectSet, parseObjectKey, Plugin, REPORT_TYPES, TaskCursor, TaskRepository, TaskStatus, TaskType, TaskView, TenantScope,
+} from '@kat/domain';
 import { TaskDispatcher } from '@kat/queue';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
@@ -18,11 +20,12 @@ export class TasksService {
     private readonly tasks: TaskRepository,
     private readonly dispatcher: TaskDispatcher,
     @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
+    @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
   ) {}
 
   async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
     const organizationId = requireOrganization(scope);
-    const data = await this.validData(dto.type, dto.data);
+    const data = await this.validData(dto.type, dto.data, organizationId);
     const result = await this.tasks.create({ organization_id: organizationId, type: dto.type, data });
     if (result.created) await this.dispatcher.enqueue([result.task]);
     return result;
@@ -102,16 +105,31 @@ export class TasksService {
     return conflict(`task ${id} is ${task.status}; only a ${allowed} task can be ${action}`);
   }
 
-  private async validData(type: TaskType, raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async validData(type: TaskType, raw: Record<string, unknown>, organizationId: number): Promise<Record<string, unknown>> {
     switch (type) {
       case TaskType.PLUGIN:
         return this.validPluginData(raw);
       case TaskType.BUSINESS_RULE:
-        // No business rules are registered yet (they arrive with the rules engine).
-        throw badRequest(`data.rule_id: unknown business rule ${JSON.stringify(raw.rule_id ?? null)}`);
+        return { rule_id: validRuleId(raw) };
       case TaskType.REPORT:
-        throw badRequest(`data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}`);
+        return this.validReportData(raw, organizationId);
     }
+  }
+
+  private async validReportData(raw: Record<string, unknown>, organizationId: number): Promise<Record<string, unknown>> {
+    const unknown = Object.keys(raw).filter((key) => !['report_type', 'object_set_id'].includes(key));
+    if (unknown.length) throw badRequest(unknown.map((key) => `data.property ${key} should not exist`));
+    if (!REPORT_TYPES.includes(raw.report_type as never)) {
+      throw badRequest(`data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}; the types are ${REPORT_TYPES.join(', ')}`);
+    }
+    const setId = raw.object_set_id ?? null;
+    if (setId !== null) {
+      if (typeof setId !== 'string' || !UUID.test(setId)) throw badRequest('data.object_set_id must be a UUID or null');
+      if (!(await this.sets.existsBy({ id: setId, organization_id: organizationId }))) {
+        throw badRequest(`data.object_set_id: object set ${setId} does not exist`);
+      }
+    }
+    return { report_type: raw.report_type, object_set_id: setId };
   }
 
   private async validPluginData(raw: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -129,6 +147,15 @@ export class TasksService {
     }
     return { plugin_id: data.plugin_id, input_data: data.input_data };
   }
+}
+
+/** `data.rule_id` of a business_rule task: a rule of the catalogue, or "all". */
+export function validRuleId(raw: Record<string, unknown>): string {
+  const unknown = Object.keys(raw).filter((key) => key !== 'rule_id');
+  if (unknown.length) throw badRequest(unknown.map((key) => `data.property ${key} should not exist`));
+  const ruleId = raw.rule_id;
+  if (ruleId === 'all' || (typeof ruleId === 'string' && findRule(ruleId))) return ruleId as string;
+  throw badRequest(`data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`);
 }
 
 /** The organization a write acts for: the token's own, or an admin's `?organization=`. */

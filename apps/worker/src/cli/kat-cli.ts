@@ -2,7 +2,7 @@ import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   ApiToken, dataSourceOptions, KatSettings, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
-  logLevels, runMigrations, seed, TaskRepository, ALL_ORGANIZATIONS,
+  logLevels, runMigrations, seed, TaskRepository, TaskType, ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { checkServices, createDatabaseIfMissing } from './services';
@@ -11,6 +11,7 @@ import { PERIODIC_JOBS, PeriodicJob } from '../../../scheduler/src/jobs/periodic
 import { SchedulerModule } from '../../../scheduler/src/scheduler.module';
 import { TaskExecutionModule } from '../worker.module';
 import { PluginTaskExecutor } from '../plugin-tasks/plugin-task.executor';
+import { RuleReportTaskExecutor } from '../rule-report-tasks/rule-report-task.executor';
 
 const USAGE = `usage: npm run kat -- <command>
   check                                          can PostgreSQL, Redis and the container engine be reached?
@@ -136,8 +137,14 @@ async function runTask(taskId: string | undefined): Promise<number> {
   const settings = loadSettings();
   const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: cliLogger(settings) });
   try {
-    console.error(`Running task ${taskId}…`);
-    const result = await app.get(PluginTaskExecutor).execute(taskId);
+    const before = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
+    if (!before) {
+      console.error(`task ${taskId} does not exist`);
+      return 1;
+    }
+    console.error(`Running ${before.type} task ${taskId}…`);
+    const executor = before.type === TaskType.PLUGIN ? app.get(PluginTaskExecutor) : app.get(RuleReportTaskExecutor);
+    const result = await executor.execute(taskId);
     const task = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
     console.log(JSON.stringify({ result, task }, null, 2));
     return result.outcome === 'COMPLETED' ? 0 : 1;

@@ -6,6 +6,8 @@ import { TaskRepository } from '../task/task.repository';
 import { ObjectRepository } from '../objects/object.repository';
 import { PluginTokenService } from '../auth/plugin-token.service';
 import { ScheduleRepository } from '../schedules/schedule.repository';
+import { RuleEngine } from '../rules/rule-engine';
+import { ReportRepository } from '../reports/report.repository';
 import { SchedulerStateRepository } from '../schedules/scheduler-state.repository';
 
 /** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
@@ -16,8 +18,8 @@ export class DomainModule {
       module: DomainModule,
       global: true,
       imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
-      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository],
-      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
+      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
     };
   }
 }

@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { Organization } from '../organization/organization.entity';
 import { Plugin } from '../plugin/plugin.entity';
+import { FINDING_TYPES } from '../rules/finding-types';
 
 export const DEMO_ORGANIZATION = { code: 'demo', name: 'Demo organization' };
 
@@ -78,6 +79,14 @@ export async function seed(db: DataSource): Promise<string[]> {
     done.push(`organization ${DEMO_ORGANIZATION.code} created`);
   }
   await db.getRepository(Plugin).upsert(BUILTIN_PLUGINS, { conflictPaths: ['plugin_id'] });
+  await db.query(
+    `INSERT INTO finding_type (code, name, description, recommendation, severity, score)
+     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(code text, name text, description text, recommendation text, severity text, score numeric)
+     ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
+       recommendation = EXCLUDED.recommendation, severity = EXCLUDED.severity, score = EXCLUDED.score`,
+    [JSON.stringify(FINDING_TYPES)],
+  );
+  done.push(`${FINDING_TYPES.length} finding types`);
   done.push(`${BUILTIN_PLUGINS.length} built-in plugin(s) registered: ${BUILTIN_PLUGINS.map((p) => p.plugin_id).join(', ')}`);
   return done;
 }

@@ -245,6 +245,17 @@ export class TaskRepository {
     );
   }
 
+  /** A business_rule task for all rules in each organization that has none PENDING or RUNNING. */
+  async createRuleTasksForEveryOrganization(): Promise<Array<{ id: string; type: TaskType; attempts: number }>> {
+    return this.db.query(
+      `INSERT INTO task (organization_id, type, data)
+       SELECT o.id, 'business_rule', '{"rule_id": "all"}'::jsonb FROM organization o
+       WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.organization_id = o.id AND t.type = 'business_rule'
+                         AND t.status IN ('PENDING', 'RUNNING') AND t.data->>'rule_id' = 'all')
+       RETURNING id, type, attempts`,
+    );
+  }
+
   /** Status and attempt of each task (one statement for a whole list of containers). */
   async runStates(ids: string[]): Promise<Array<{ id: string; status: TaskStatus; attempts: number }>> {
     return this.db.query(`SELECT id, status, attempts FROM task WHERE id = ANY($1::uuid[])`, [ids]);

@@ -1,0 +1,73 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { IsBoolean } from 'class-validator';
+import { BUSINESS_RULES, BusinessRule, findRule, RuleEngine, TaskRepository, TaskType, TaskView } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
+import { DataSource } from 'typeorm';
+import { Caller, CurrentCaller } from '../auth/authenticated';
+import { conflict, notFound } from '../common/errors';
+import { requireOrganization } from '../tasks/tasks.service';
+
+export class UpdateBusinessRuleDto {
+  @ApiProperty() @IsBoolean()
+  enabled: boolean;
+}
+
+type RuleView = Omit<BusinessRule, 'sql'> & { enabled: boolean };
+
+/** The business rules of the catalogue, switched on or off per organization. */
+@ApiTags('business-rules')
+@ApiBearerAuth()
+@Controller()
+export class BusinessRulesController {
+  constructor(
+    private readonly engine: RuleEngine,
+    private readonly tasks: TaskRepository,
+    private readonly dispatcher: TaskDispatcher,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  @Get('business-rules')
+  async list(@CurrentCaller() caller: Caller): Promise<{ results: RuleView[]; next_cursor: null; count: number }> {
+    const organizationId = requireOrganization(caller.scope);
+    const results = await Promise.all(BUSINESS_RULES.map((rule) => this.view(rule, organizationId)));
+    return { results, next_cursor: null, count: results.length };
+  }
+
+  @Patch('business-rules/:rule_id')
+  async update(@CurrentCaller() caller: Caller, @Param('rule_id') ruleId: string, @Body() dto: UpdateBusinessRuleDto): Promise<RuleView> {
+    const rule = this.rule(ruleId);
+    await this.engine.setEnabled(rule.rule_id, requireOrganization(caller.scope), dto.enabled);
+    return this.view(rule, requireOrganization(caller.scope));
+  }
+
+  /** Creates and queues a business_rule task for the rule. */
+  @Post('business-rules/:rule_id/run')
+  @HttpCode(201)
+  async run(@CurrentCaller() caller: Caller, @Param('rule_id') ruleId: string): Promise<TaskView> {
+    const organizationId = requireOrganization(caller.scope);
+    const rule = this.rule(ruleId);
+    if (!(await this.engine.isEnabled(rule.rule_id, organizationId))) throw conflict(`business rule ${ruleId} is disabled for this organization`);
+    const { task } = await this.tasks.create({ organization_id: organizationId, type: TaskType.BUSINESS_RULE, data: { rule_id: rule.rule_id } });
+    await this.dispatcher.enqueue([task]);
+    return task;
+  }
+
+  @Get('finding-types')
+  async findingTypes() {
+    const results = await this.db.query(`SELECT code, name, description, recommendation, severity, score::float AS score FROM finding_type ORDER BY score DESC, code`);
+    return { results, next_cursor: null, count: results.length };
+  }
+
+  private rule(ruleId: string): BusinessRule {
+    const rule = findRule(ruleId);
+    if (!rule) throw notFound(`business rule ${ruleId} does not exist; the rules are ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`);
+    return rule;
+  }
+
+  private async view(rule: BusinessRule, organizationId: number): Promise<RuleView> {
+    const { sql: _sql, ...described } = rule;
+    return { ...described, enabled: await this.engine.isEnabled(rule.rule_id, organizationId) };
+  }
+}
