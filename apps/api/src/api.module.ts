@@ -5,8 +5,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DomainModule, KatSettings, ObjectSet, Organization, Plugin, Schedule } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { AuthGuard } from './auth/auth.guard';
+import { TokenAuthenticator } from './auth/token-authenticator';
 import { BusinessRulesController } from './business-rules/business-rules.controller';
 import { HealthController } from './health/health.controller';
+import { ApiMetrics, MetricsController } from './metrics/metrics.controller';
 import { ReportsController } from './reports/reports.controller';
 import { ObjectSetsController } from './object-sets/object-sets.controller';
 import { ObjectsController } from './objects/objects.controller';
@@ -32,9 +34,9 @@ export class ApiModule {
       ],
       controllers: [
         TasksController, ObjectsController, ObjectSetsController, SchedulesController, SchedulerController, QueuesController,
-        BusinessRulesController, ReportsController, PluginsController, OrganizationsController, HealthController,
+        BusinessRulesController, ReportsController, PluginsController, OrganizationsController, HealthController, MetricsController,
       ],
-      providers: [TasksService, ObjectsService, { provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [TasksService, ObjectsService, TokenAuthenticator, ApiMetrics, { provide: APP_GUARD, useClass: AuthGuard }],
     };
   }
 }

@@ -1,10 +1,12 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mountQueueDashboard } from './web/queue-dashboard';
+import { mountWebPages } from './web/web-pages';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 export const API_PREFIX = 'api/v1';
 
-/** Prefix, validation and OpenAPI: shared by main.ts and the tests, so both serve the same API. */
+/** Prefix, validation, OpenAPI, the queue dashboard and the web pages: shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication): void {
   // 1,000 objects per request fit well within this.
   app.useBodyParser('json', { limit: '10mb' });
@@ -20,4 +22,6 @@ export function configureApp(app: NestExpressApplication): void {
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  mountQueueDashboard(app);
+  mountWebPages(app);
 }

@@ -4,10 +4,11 @@ import { KAT_SETTINGS, KatSettings, TaskType } from '@kat/domain';
 import { createServer, Server } from 'node:http';
 import { DataSource } from 'typeorm';
 import { TaskDispatcher } from './task-dispatcher';
+import { KatMetrics } from './metrics';
 
 /**
  * The optional health endpoint of the worker and the scheduler, which serve no HTTP otherwise:
- * on HEALTH_PORT, `/health` (the process answers) and `/health/ready` (PostgreSQL and Redis do).
+ * on HEALTH_PORT, `/health` (the process answers), `/health/ready` (PostgreSQL and Redis do) and `/metrics`.
  */
 @Injectable()
 export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,6 +19,7 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
     @InjectDataSource() private readonly db: DataSource,
     private readonly dispatcher: TaskDispatcher,
+    private readonly metrics: KatMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -25,6 +27,10 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
     this.server = createServer((request, response) => {
       const reply = (status: number, body: object) => response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
       if (request.url === '/health') return reply(200, { status: 'ok' });
+      if (request.url === '/metrics') {
+        void this.metrics.registry.metrics().then((text) => response.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text));
+        return;
+      }
       if (request.url !== '/health/ready') return reply(404, { status: 'not found' });
       this.readiness().then((details) => reply(Object.values(details).every((d) => d.status === 'up') ? 200 : 503, { details }));
     });

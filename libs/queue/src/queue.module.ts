@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { KatSettings } from '@kat/domain';
 import { QUEUE_NAMES } from './queues';
 import { TaskDispatcher } from './task-dispatcher';
+import { MetricsModule } from './metrics';
 
 /** Bull on Redis for the task queues, shared by the api, the scheduler and the worker. */
 @Module({})
@@ -14,9 +15,10 @@ export class QueueModule {
       imports: [
         BullModule.forRoot({ url: settings.REDIS_URL, prefix: settings.QUEUE_PREFIX }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
+        MetricsModule,
       ],
       providers: [TaskDispatcher],
-      exports: [TaskDispatcher, BullModule],
+      exports: [TaskDispatcher, BullModule, MetricsModule],
     };
   }
 }

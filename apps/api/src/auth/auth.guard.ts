@@ -1,11 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hashTokenSecret, PLUGIN_TOKEN_PREFIX, PluginTokenService } from '@kat/domain';
+import { PLUGIN_TOKEN_PREFIX, PluginTokenService } from '@kat/domain';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
-import { badRequest, forbidden } from '../common/errors';
+import { forbidden } from '../common/errors';
 import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED } from './authenticated';
+import { TokenAuthenticator } from './token-authenticator';
+import { readCookie, SESSION_COOKIE } from '../web/web-pages';
 
 const SCHEME = /^(?:Bearer|Token)\s+(\S+)\s*$/i;
 
@@ -19,13 +21,16 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     @InjectDataSource() private readonly db: DataSource,
     private readonly pluginTokens: PluginTokenService,
+    private readonly tokens: TokenAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
-    const match = SCHEME.exec(request.headers.authorization ?? '');
+    // The web pages' session cookie also reads the API (links from the pages), never writes it.
+    const session = ['GET', 'HEAD'].includes(request.method) && !request.headers.authorization ? readCookie(request, SESSION_COOKIE) : undefined;
+    const match = SCHEME.exec(request.headers.authorization ?? (session ? `Bearer ${session}` : ''));
     if (!match) throw new UnauthorizedException(['Authorization header must be "Bearer <token>"']);
     if (match[1].startsWith(PLUGIN_TOKEN_PREFIX)) {
       if (!this.reflector.getAllAndOverride<boolean>(PLUGIN_TOKEN_ALLOWED, targets)) {
@@ -38,25 +43,13 @@ export class AuthGuard implements CanActivate {
       }
       return true;
     }
-    const rows = await this.db.query(
-      `SELECT t.id, t.is_admin, t.organization_id, o.code FROM api_token t
-       LEFT JOIN organization o ON o.id = t.organization_id WHERE t.token_hash = $1`,
-      [hashTokenSecret(match[1])],
-    );
-    if (rows.length === 0) throw new UnauthorizedException(['the API token is not valid']);
-    const token = rows[0];
-    const caller: Caller = {
-      tokenId: token.id,
-      isAdmin: token.is_admin,
-      organizationId: token.organization_id,
-      organizationCode: token.code,
-      scope: { organizationId: token.organization_id, organizationCode: token.code },
-    };
+    const caller = await this.tokens.authenticate(match[1]);
+    if (!caller) throw new UnauthorizedException(['the API token is not valid']);
     if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && !caller.isAdmin) {
       throw forbidden('this needs an admin token');
     }
     const requested = request.query.organization;
-    if (requested !== undefined) caller.scope = await this.narrowScope(caller, requested);
+    if (requested !== undefined) caller.scope = await this.tokens.narrowScope(caller, requested);
     request.caller = caller;
     return true;
   }
@@ -85,14 +78,5 @@ export class AuthGuard implements CanActivate {
     };
   }
 
-  private async narrowScope(caller: Caller, requested: unknown): Promise<Caller['scope']> {
-    if (typeof requested !== 'string' || requested === '') throw badRequest('organization must be an organization code');
-    if (!caller.isAdmin) {
-      if (requested === caller.organizationCode) return caller.scope;
-      throw forbidden(`organization: this token belongs to ${caller.organizationCode} and cannot act for ${requested}`);
-    }
-    const rows = await this.db.query(`SELECT id FROM organization WHERE code = $1`, [requested]);
-    if (rows.length === 0) throw badRequest(`organization: no organization has the code ${requested}`);
-    return { organizationId: rows[0].id, organizationCode: requested };
-  }
+
 }

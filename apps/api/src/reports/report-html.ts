@@ -1,10 +1,8 @@
 import { SEVERITIES, StoredReport } from '@kat/domain';
+import { escape } from '../web/html';
 
 const COLOURS: Record<string, string> = { critical: '#7b1fa2', high: '#c62828', medium: '#ef6c00', low: '#f9a825', recommendation: '#1565c0' };
 
-function escape(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** A bar chart of findings by severity as inline SVG: no script, no network. */
 function severityChart(bySeverity: Record<string, number>): string {

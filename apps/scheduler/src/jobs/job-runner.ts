@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { KAT_SETTINGS, KatSettings, nextRun, SchedulerStateRepository } from '@kat/domain';
 import { createHash } from 'node:crypto';
+import { KatMetrics } from '@kat/queue';
 import { DataSource } from 'typeorm';
 import { PERIODIC_JOBS, PeriodicJob } from './periodic-job';
 
@@ -28,6 +29,7 @@ export class JobRunner implements OnApplicationBootstrap {
     private readonly state: SchedulerStateRepository,
     @InjectDataSource() private readonly db: DataSource,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
+    private readonly metrics: KatMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -75,6 +77,8 @@ export class JobRunner implements OnApplicationBootstrap {
           this.logger.error(`${job.name} failed: ${(error as Error).message}`, (error as Error).stack);
           result = { error: (error as Error).message };
         }
+        this.metrics.tickDuration.observe({ job: job.name }, (Date.now() - started) / 1000);
+        if (typeof result.tasks_created === 'number') this.metrics.tasksCreated.inc({ job: job.name }, result.tasks_created);
         await runner.query(
           `UPDATE scheduler_job SET last_run_at = now(), last_duration_ms = $2, last_result = $3, next_run_at = $4 WHERE name = $1`,
           [job.name, Date.now() - started, result, nextRun(due.cron)],

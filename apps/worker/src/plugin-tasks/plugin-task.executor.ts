@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import {
   ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, Plugin, PluginTokenService, ScheduleRepository, TaskRepository, TaskStatus,
 } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { KatMetrics, TaskDispatcher } from '@kat/queue';
 import { Repository } from 'typeorm';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { pluginRunSpec } from './plugin-run-spec';
@@ -38,6 +38,7 @@ export class PluginTaskExecutor {
     private readonly pluginTokens: PluginTokenService,
     private readonly schedules: ScheduleRepository,
     private readonly dispatcher: TaskDispatcher,
+    private readonly metrics: KatMetrics,
     @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
@@ -54,8 +55,10 @@ export class PluginTaskExecutor {
     const abort = new AbortController();
     this.running.set(task.id, abort);
     const heartbeat = setInterval(() => void this.beat(task, abort), this.settings.HEARTBEAT_INTERVAL_MS);
+    const timer = this.metrics.taskDuration.startTimer({ plugin_id: String(task.plugin_id), type: task.type });
     try {
       const result = await this.run(task, abort.signal);
+      timer({ status: result.outcome });
       this.logger.log(`Finished ${context}: ${result.outcome}${'error' in result && result.error ? ` (${result.error})` : ''}`);
       return result;
     } catch (error) {
@@ -63,6 +66,7 @@ export class PluginTaskExecutor {
       const message = `worker error: ${(error as Error).message}`;
       this.logger.error(`${context}: ${message}`, (error as Error).stack);
       await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
+      timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
       clearInterval(heartbeat);
@@ -105,10 +109,15 @@ export class PluginTaskExecutor {
     try {
       result = await this.runner.run(spec, stop.signal);
     } catch (error) {
-      if (error instanceof PluginStartError) return fail(`plugin ${plugin.plugin_id} could not start: ${error.message}`);
+      if (error instanceof PluginStartError) {
+        this.metrics.containerFailures.inc({ reason: 'start_error' });
+        return fail(`plugin ${plugin.plugin_id} could not start: ${error.message}`);
+      }
       throw error;
     }
     await ingester.finish();
+    const failure = failureReason(result.outcome);
+    if (failure) this.metrics.containerFailures.inc({ reason: failure });
     await this.tasks.saveLog({
       task_id: task.id,
       stdout: result.stdout.text,
@@ -152,6 +161,14 @@ export class PluginTaskExecutor {
     const queued = await this.dispatcher.enqueue(followUps);
     this.logger.log(`Task ${task.id} led to ${followUps.length} follow-up task(s), ${queued} queued`);
   }
+}
+
+/** The container-failure reason a run's outcome counts as, if any. */
+function failureReason(outcome: PluginRunResult['outcome']): string | null {
+  if (outcome.kind === 'timed_out') return 'timeout';
+  if (outcome.kind === 'aborted') return outcome.reason === BAD_OUTPUT ? 'bad_output' : null;
+  if (outcome.exitCode === 0) return null;
+  return outcome.exitCode === 137 ? 'oom_kill' : 'exit_code';
 }
 
 function lastNonEmptyLine(text: string): string {

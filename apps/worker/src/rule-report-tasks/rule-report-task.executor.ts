@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import {
   ClaimedTask, findRule, KAT_SETTINGS, KatSettings, ObjectSet, ReportRepository, RuleEngine, TaskRepository, TaskStatus, TaskType,
 } from '@kat/domain';
+import { KatMetrics } from '@kat/queue';
 import { Repository } from 'typeorm';
 import { ExecutionResult } from '../plugin-tasks/plugin-task.executor';
 
@@ -20,21 +21,25 @@ export class RuleReportTaskExecutor {
     private readonly reports: ReportRepository,
     @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
+    private readonly metrics: KatMetrics,
   ) {}
 
   async execute(taskId: string): Promise<ExecutionResult> {
     const task = await this.tasks.claim(taskId);
     if (!task) return { outcome: 'skipped', reason: 'not PENDING (already taken, cancelled or finished)' };
+    const timer = this.metrics.taskDuration.startTimer({ plugin_id: '', type: task.type });
     const heartbeat = setInterval(() => void this.tasks.heartbeat(task.id, task.attempts).catch(() => undefined), this.settings.HEARTBEAT_INTERVAL_MS);
     try {
       const result = await this.work(task);
       const finished = await this.tasks.finish(task.id, task.attempts, TaskStatus.COMPLETED, { result });
       this.logger.log(`Task ${task.id} (${task.type}, organization ${task.organization}) done: ${JSON.stringify(result).slice(0, 200)}`);
+      timer({ status: TaskStatus.COMPLETED });
       return finished ? { outcome: TaskStatus.COMPLETED } : { outcome: 'lost', reason: 'cancelled while running' };
     } catch (error) {
       const message = (error as Error).message.split('\n')[0];
       this.logger.error(`Task ${task.id} (${task.type}) failed: ${message}`);
       await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
+      timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
       clearInterval(heartbeat);

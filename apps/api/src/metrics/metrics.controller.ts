@@ -1,0 +1,59 @@
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { TaskType } from '@kat/domain';
+import { KatMetrics, TASK_QUEUES, TaskDispatcher } from '@kat/queue';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { Public } from '../auth/authenticated';
+
+const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+
+/** Gauges read at scrape time: tasks by status and type (PostgreSQL), jobs by queue and state (Redis). */
+@Injectable()
+export class ApiMetrics {
+  constructor(metrics: KatMetrics, @InjectDataSource() db: DataSource, dispatcher: TaskDispatcher) {
+    new Gauge({
+      name: 'kat_tasks',
+      help: 'Tasks by status and type, in every organization',
+      labelNames: ['status', 'type'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        const rows: Array<{ status: string; type: string; n: number }> = await db.query(`SELECT status, type, count(*)::int AS n FROM task GROUP BY 1, 2`);
+        for (const row of rows) this.set({ status: row.status, type: row.type }, row.n);
+      },
+    });
+    new Gauge({
+      name: 'kat_queue_jobs',
+      help: 'Bull jobs by queue and state',
+      labelNames: ['queue', 'state'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (const type of Object.keys(TASK_QUEUES) as TaskType[]) {
+          const queue = dispatcher.queueFor(type);
+          if (queue.client.status !== 'ready') continue;
+          const counts = await queue.getJobCounts();
+          for (const state of JOB_STATES) this.set({ queue: queue.name, state }, counts[state]);
+        }
+      },
+    });
+  }
+}
+
+@ApiExcludeController()
+@Public()
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly metrics: KatMetrics,
+    _gauges: ApiMetrics,
+  ) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}

@@ -1,0 +1,31 @@
+import { INestApplication } from '@nestjs/common';
+import { createBullBoard } from '@bull-board/api';
+import { BullAdapter } from '@bull-board/api/bullAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { TaskType } from '@kat/domain';
+import { TASK_QUEUES, TaskDispatcher } from '@kat/queue';
+import { NextFunction, Request, Response } from 'express';
+import { TokenAuthenticator } from '../auth/token-authenticator';
+import { readCookie, SESSION_COOKIE } from './web-pages';
+
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+/** Bull Board for every task queue, for admin tokens only (Bearer header or the pages' session). */
+export function mountQueueDashboard(app: INestApplication): void {
+  const dispatcher = app.get(TaskDispatcher);
+  const tokens = app.get(TokenAuthenticator);
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
+  createBullBoard({
+    queues: (Object.keys(TASK_QUEUES) as TaskType[]).map((type) => new BullAdapter(dispatcher.queueFor(type))),
+    serverAdapter,
+  });
+  const adminOnly = async (req: Request, res: Response, next: NextFunction) => {
+    const bearer = /^(?:Bearer|Token)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const caller = await tokens.authenticate(bearer ?? readCookie(req, SESSION_COOKIE) ?? '').catch(() => null);
+    if (!caller) return res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: ['sign in with an admin token'] });
+    if (!caller.isAdmin) return res.status(403).json({ statusCode: 403, error: 'Forbidden', message: ['the queue dashboard needs an admin token'] });
+    next();
+  };
+  app.use(QUEUE_DASHBOARD_PATH, adminOnly, serverAdapter.getRouter());
+}

@@ -1,0 +1,164 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, chromium, Page } from 'playwright-core';
+import request from 'supertest';
+import { ApiClient, client, startApi, startWorker } from './support/apps';
+import { TestEnvironment, waitFor } from './support/environment';
+import { containersOfTask, registerShellPlugin } from './support/plugins';
+
+const OUTPUT = join(__dirname, '..', 'test-output');
+
+/** The operators' pages in a real headless Chromium, against the real API, worker and engine. */
+describe('web pages', () => {
+  let environment: TestEnvironment;
+  let api: INestApplication;
+  let worker: INestApplicationContext;
+  let browser: Browser;
+  let acme: ApiClient;
+  let acmeToken: string;
+  let adminToken: string;
+  let base: string;
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    api = await startApi(environment.settings());
+    worker = await startWorker(environment.settings());
+    base = `http://127.0.0.1:${api.getHttpServer().address().port}`;
+    acmeToken = await environment.token('acme');
+    adminToken = await environment.token('acme', { admin: true });
+    acme = client(api, acmeToken);
+    const admin = client(api, adminToken);
+    await registerShellPlugin(admin, 'ok', 'echo "scanned {name}" >&2');
+    await registerShellPlugin(admin, 'fails', 'echo "resolver 192.0.2.53 did not answer" >&2; exit 2');
+    await registerShellPlugin(admin, 'slow', 'sleep 30');
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(OUTPUT, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await worker?.close();
+    await api?.close();
+    await environment?.destroy();
+  });
+
+  const create = async (plugin_id: string, name: string) =>
+    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201)).body.id as string;
+  const status = async (id: string) => (await acme.get(`/tasks/${id}/`)).body.status as string;
+  const reaches = (id: string, wanted: string) => waitFor(`task ${id} to be ${wanted}`, async () => (await status(id)) === wanted);
+
+  async function signIn(token: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/tasks/`);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/tasks/`);
+    return page;
+  }
+
+  /** Reloads until the task's status badge says `wanted` (the page also refreshes itself). */
+  const badgeBecomes = (page: Page, wanted: string) =>
+    waitFor(`the page to show ${wanted}`, async () => {
+      await page.reload();
+      return (await page.locator('main p .badge').first().textContent()) === wanted;
+    });
+
+  it('lists tasks, shows a failed one, retries it, runs a pending one and cancels a running one', async () => {
+    const completed = await create('ok', 'done.example');
+    const failed = await create('fails', 'broken.example');
+    await reaches(completed, 'COMPLETED');
+    await reaches(failed, 'FAILED');
+
+    const page = await signIn(acmeToken);
+    const rows = page.locator('tbody tr');
+    await waitFor('both rows', async () => (await rows.count()) === 2);
+    const table = await page.locator('table').innerText();
+    expect(table).toContain('internet|done.example');
+    expect(table).toMatch(/internet\|broken\.example\s+plugin: fails\s+FAILED/);
+    expect(table).toContain('plugin fails exited with code 2: resolver 192.0.2.53 did not answer');
+    await page.screenshot({ path: join(OUTPUT, 'tasks-list.png'), fullPage: true });
+
+    // The failed task: its error and traceback; fix the plugin, press Retry, watch it complete.
+    await page.getByRole('link', { name: `Task ${failed.slice(0, 8)} details` }).click();
+    await expect(page.getByRole('alert').textContent()).resolves.toBe('plugin fails exited with code 2: resolver 192.0.2.53 did not answer');
+    expect(await page.locator('pre').nth(1).textContent()).toContain('resolver 192.0.2.53 did not answer');
+    await page.screenshot({ path: join(OUTPUT, 'task-detail-failed.png'), fullPage: true });
+    await client(api, adminToken).patch('/plugins/fails/', { command: ['sh', '-c', 'echo fixed >&2'] }).expect(200);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Retrying: the task is PENDING again.');
+    await badgeBecomes(page, 'COMPLETED');
+    expect(await page.locator('dl').innerText()).toMatch(/Attempts\s+2/);
+
+    // A pending task (no worker running): press Run task.
+    await worker.close();
+    const pending = await create('ok', 'pending.example');
+    await page.goto(`${base}/tasks/${pending}/`);
+    await page.getByRole('button', { name: 'Run task' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Queued: a worker runs it next.');
+    worker = await startWorker(environment.settings());
+    await badgeBecomes(page, 'COMPLETED');
+
+    // A running task: press Cancel; its container is stopped.
+    const running = await create('slow', 'running.example');
+    await reaches(running, 'RUNNING');
+    await page.goto(`${base}/tasks/${running}/`);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Cancelled.');
+    expect(await page.locator('main p .badge').first().textContent()).toBe('CANCELLED');
+    await waitFor('the container to go', async () => (await containersOfTask(running)).length === 0, 15_000);
+    await page.screenshot({ path: join(OUTPUT, 'task-detail-cancelled.png'), fullPage: true });
+
+    // Filters stay in the URL.
+    await page.goto(`${base}/tasks/`);
+    await page.getByLabel('status').selectOption('CANCELLED');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    expect(new URL(page.url()).searchParams.get('status')).toBe('CANCELLED');
+    expect(await page.locator('tbody tr').count()).toBe(1);
+  });
+
+  it('shows a second organization none of it', async () => {
+    const page = await signIn(await environment.token('globex'));
+    expect(await page.locator('tbody').innerText()).toBe('No tasks.');
+    const someone = (await acme.get('/tasks/?limit=1')).body.results[0].id;
+    const response = await page.goto(`${base}/tasks/${someone}/`);
+    expect(response!.status()).toBe(404);
+    const cancel = await page.request.post(`${base}/tasks/${someone}/cancel`, { form: { csrf: 'forged' } });
+    expect(cancel.status()).toBe(403);
+    expect(await cancel.text()).toContain('CSRF check failed');
+  });
+
+  it('keeps the pending-task page and the queue dashboard to admins', async () => {
+    const page = await signIn(adminToken);
+    await page.goto(`${base}/admin/tasks/task/`);
+    expect(await page.locator('h1').textContent()).toBe('Pending tasks');
+    const http = request(api.getHttpServer());
+    await http.get('/admin/queues').set('Authorization', `Bearer ${acmeToken}`).expect(403);
+    await http.get('/admin/queues').expect(401);
+    const board = await http.get('/admin/queues').set('Authorization', `Bearer ${adminToken}`).expect(200);
+    expect(board.text).toContain('<title>Bull Dashboard</title>');
+    const queues = await http.get('/admin/queues/api/queues?activeQueue=plugin&page=1').set('Authorization', `Bearer ${adminToken}`).expect(200);
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['business_rule', 'plugin', 'report']);
+    const nonAdmin = await signIn(acmeToken);
+    expect((await nonAdmin.goto(`${base}/admin/tasks/task/`))!.status()).toBe(403);
+  });
+
+  it('serves Prometheus metrics whose task counts move when a task completes', async () => {
+    const http = request(api.getHttpServer());
+    const completed = async () => {
+      const text = (await http.get('/metrics').expect(200).expect('Content-Type', /text\/plain/)).text;
+      for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
+        expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? -?[0-9.e+-]+|NaN$/);
+      }
+      expect(text).toMatch(/^# TYPE kat_queue_jobs gauge$/m);
+      return Number(/^kat_tasks\{status="COMPLETED",type="plugin"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await completed();
+    await reaches(await create('ok', 'metrics.example'), 'COMPLETED');
+    expect(await completed()).toBe(before + 1);
+  });
+});
