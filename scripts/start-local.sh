@@ -10,6 +10,7 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 export PORT=${PORT:-3000}
 export PLUGIN_API_URL=${PLUGIN_API_URL:-http://127.0.0.1:$PORT/api/v1}
 export PLUGIN_NETWORK=${PLUGIN_NETWORK:-host}
+export LOG_FORMAT=${LOG_FORMAT:-pretty}
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run -s build >/dev/null

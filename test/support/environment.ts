@@ -35,6 +35,7 @@ export class TestEnvironment {
       PLUGIN_NETWORK: 'none',
       HEARTBEAT_INTERVAL_MS: '300',
       LOG_CAP_BYTES: '65536',
+      LOG_LEVEL: process.env.TEST_LOGS ? 'log' : 'error',
       ...overrides,
     });
   }

@@ -10,6 +10,7 @@ export const API_PREFIX = 'api/v1';
 export function configureApp(app: NestExpressApplication): void {
   // 1,000 objects per request fit well within this.
   app.useBodyParser('json', { limit: '10mb' });
+  app.disable('x-powered-by');
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { closeOnSignals, loadSettings, logLevels } from '@kat/domain';
+import { closeOnSignals, loadSettings } from '@kat/domain';
+import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { configureApp } from './configure-app';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), { logger: logLevels(settings) });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
   configureApp(app);
   closeOnSignals(app, 'api');
   await app.listen(settings.PORT, '0.0.0.0');

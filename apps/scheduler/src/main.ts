@@ -1,13 +1,15 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { closeOnSignals, loadSettings, logLevels } from '@kat/domain';
+import { closeOnSignals, loadSettings } from '@kat/domain';
+import { Logger } from 'nestjs-pino';
 import { SchedulerModule } from './scheduler.module';
 
 async function main(): Promise<void> {
   const settings = loadSettings();
   const app = await NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), {
-    logger: logLevels(settings),
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   closeOnSignals(app, 'scheduler');
 }
 

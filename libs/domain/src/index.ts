@@ -24,3 +24,4 @@ export * from './rules/business-rules';
 export * from './rules/finding-types';
 export * from './rules/rule-engine';
 export * from './reports/report.repository';
+export * from './nest/logging';

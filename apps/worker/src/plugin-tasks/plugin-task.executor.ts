@@ -50,8 +50,9 @@ export class PluginTaskExecutor {
   async execute(taskId: string): Promise<ExecutionResult> {
     const task = await this.tasks.claim(taskId);
     if (!task) return { outcome: 'skipped', reason: 'not PENDING (already taken, cancelled or finished)' };
-    const context = `task ${task.id} plugin ${task.plugin_id} organization ${task.organization} attempt ${task.attempts}`;
-    this.logger.log(`Running ${context}`);
+    // Every line about a task carries these fields (JSON logs).
+    const fields = { task_id: task.id, plugin_id: task.plugin_id, organization: task.organization, attempt: task.attempts };
+    this.logger.log({ msg: 'running plugin task', ...fields });
     const abort = new AbortController();
     this.running.set(task.id, abort);
     const heartbeat = setInterval(() => void this.beat(task, abort), this.settings.HEARTBEAT_INTERVAL_MS);
@@ -59,12 +60,12 @@ export class PluginTaskExecutor {
     try {
       const result = await this.run(task, abort.signal);
       timer({ status: result.outcome });
-      this.logger.log(`Finished ${context}: ${result.outcome}${'error' in result && result.error ? ` (${result.error})` : ''}`);
+      this.logger.log({ msg: 'plugin task ended', ...fields, outcome: result.outcome, ...('error' in result && result.error && { error: result.error }) });
       return result;
     } catch (error) {
       // A failure of our own (database, engine): the task fails with it rather than hanging.
       const message = `worker error: ${(error as Error).message}`;
-      this.logger.error(`${context}: ${message}`, (error as Error).stack);
+      this.logger.error({ msg: message, ...fields, stack: (error as Error).stack });
       await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
@@ -159,7 +160,7 @@ export class PluginTaskExecutor {
     const followUps = await this.schedules.createFollowUpTasks(task.id);
     if (followUps.length === 0) return;
     const queued = await this.dispatcher.enqueue(followUps);
-    this.logger.log(`Task ${task.id} led to ${followUps.length} follow-up task(s), ${queued} queued`);
+    this.logger.log({ msg: 'follow-up tasks created', task_id: task.id, plugin_id: task.plugin_id, organization: task.organization, created: followUps.length, queued });
   }
 }
 

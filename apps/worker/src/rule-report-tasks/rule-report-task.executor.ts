@@ -32,12 +32,12 @@ export class RuleReportTaskExecutor {
     try {
       const result = await this.work(task);
       const finished = await this.tasks.finish(task.id, task.attempts, TaskStatus.COMPLETED, { result });
-      this.logger.log(`Task ${task.id} (${task.type}, organization ${task.organization}) done: ${JSON.stringify(result).slice(0, 200)}`);
+      this.logger.log({ msg: `${task.type} task ended`, task_id: task.id, organization: task.organization, outcome: 'COMPLETED', result });
       timer({ status: TaskStatus.COMPLETED });
       return finished ? { outcome: TaskStatus.COMPLETED } : { outcome: 'lost', reason: 'cancelled while running' };
     } catch (error) {
       const message = (error as Error).message.split('\n')[0];
-      this.logger.error(`Task ${task.id} (${task.type}) failed: ${message}`);
+      this.logger.error({ msg: `${task.type} task failed: ${message}`, task_id: task.id, organization: task.organization });
       await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };

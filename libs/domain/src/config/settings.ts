@@ -78,6 +78,10 @@ export class KatSettings {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
+
+  /** json: one JSON object per line (production); pretty: readable lines (development). */
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT: string = 'json';
 }
 
 const OPTIONAL = ['DOCKER_HOST'];

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { KAT_SETTINGS, KatSettings } from '../config/settings';
 import { dataSourceOptions } from '../data-source';
+import { loggingModule } from './logging';
 import { TaskRepository } from '../task/task.repository';
 import { ObjectRepository } from '../objects/object.repository';
 import { PluginTokenService } from '../auth/plugin-token.service';
@@ -17,7 +18,7 @@ export class DomainModule {
     return {
       module: DomainModule,
       global: true,
-      imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL)), loggingModule(settings)],
       providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
       exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
     };

@@ -30,6 +30,10 @@ export class RuleEngine {
     });
     return this.db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1), $2)`, [rule.rule_id, organizationId]);
+      // Rules join whole sets whose sizes PostgreSQL cannot estimate from jsonb fields; a nested
+      // loop chosen on a bad estimate turns seconds into hours, so this transaction hashes.
+      await tx.query(`SET LOCAL enable_nestloop = off`);
+      await tx.query(`SET LOCAL work_mem = '64MB'`);
       const [row] = await tx.query(
         `WITH found AS (${enabled ? rule.sql : `SELECT NULL::text AS finding_type, NULL::text AS ooi_type, NULL::text AS ooi, NULL::text AS evidence WHERE false AND $1::int IS NULL`}),
          held AS MATERIALIZED (
