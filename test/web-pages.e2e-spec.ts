@@ -147,6 +147,27 @@ describe('web pages', () => {
     expect((await nonAdmin.goto(`${base}/admin/tasks/task/`))!.status()).toBe(403);
   });
 
+  it('toggles a schedule and the scheduler from their pages', async () => {
+    const set = (await acme.post('/object-sets/', { name: 'web', object_type: 'hostname', query: '' }).expect(201)).body;
+    const schedule = (await acme.post('/schedules/', { plugin_id: 'ok', object_set_id: set.id, interval: 'P1D' }).expect(201)).body;
+    const page = await signIn(acmeToken);
+    await page.goto(`${base}/schedules/`);
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Schedule disabled.');
+    expect((await acme.get(`/schedules/${schedule.id}/`)).body.enabled).toBe(false);
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toBe('0 task(s) created.');
+
+    const admin = await signIn(adminToken);
+    await admin.goto(`${base}/scheduler/`);
+    await admin.getByRole('button', { name: 'Disable the scheduler' }).click();
+    await expect(admin.getByRole('status').textContent()).resolves.toBe('Scheduler disabled.');
+    expect((await client(api, adminToken).get('/scheduler/')).body.enabled).toBe(false);
+    await admin.getByRole('button', { name: 'Enable the scheduler' }).click();
+    expect((await client(api, adminToken).get('/scheduler/')).body.enabled).toBe(true);
+    await admin.screenshot({ path: join(OUTPUT, 'scheduler.png'), fullPage: true });
+  });
+
   it('serves Prometheus metrics whose task counts move when a task completes', async () => {
     const http = request(api.getHttpServer());
     const completed = async () => {
