@@ -1,15 +1,40 @@
-// Pushes N plugin tasks through API → Bull → worker → real container → COMPLETED and prints
-// tasks/second, measured as the anchors do: N / (max(ended_at) − min(created_at)) on the database clock.
-//   npm run bench -- lifecycle [N=200] [worker concurrency=4]
-const { createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
+// Pushes N plugin tasks through API → Bull → worker → COMPLETED and prints tasks/second, measured
+// as the anchors do: N / (max(ended_at) − min(created_at)) on the database clock, and the latency
+// from creation to COMPLETED. Each task is created by its own POST (one durable commit), claimed
+// and finished by the worker (two more).
+//   npm run bench -- lifecycle [N=200] [worker concurrency=4]               plugins in real containers
+//   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--celery]
+//     the pipeline alone: the plugin step is the process runner running `true` (no container);
+//     --celery also runs the seed's Celery stack (../shared/bench/anchors) on the same lifecycle
+//     first, in the same run, and prints the ratio.
+const { execFileSync } = require('node:child_process');
+const { existsSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { ROOT, createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
 
-const N = Number(process.argv[2] ?? 200);
-const CONCURRENCY = Number(process.argv[3] ?? 4);
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const PIPELINE = flags.includes('--pipeline');
+const N = Number(nArg ?? (PIPELINE ? 5000 : 200));
+const CONCURRENCY = Number(cArg ?? (PIPELINE ? 50 : 4));
 const PORT = 3917;
-const CLIENTS = 16;
+const CLIENTS = PIPELINE ? 32 : 16;
+const ANCHORS = join(ROOT, '..', 'shared', 'bench', 'anchors');
+
+/** The seed's stack on the same lifecycle (Celery prefork 2, psycopg2), one run; tasks/s. */
+function celeryBaseline() {
+  if (!existsSync(join(ANCHORS, 'run_celery.sh'))) throw new Error(`no anchors at ${ANCHORS}`);
+  progress(`lifecycle: the Celery baseline, ${N} tasks`);
+  execFileSync('bash', [join(ANCHORS, 'run_celery.sh'), String(N), 'prefork2'], { env: { ...process.env, REPS: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const last = readFileSync('/tmp/anchors/results.tsv', 'utf8').trim().split('\n').pop().split('\t');
+  return { variant: 'celery prefork2', tasks_per_second: Number(last.find((f) => /^[0-9.]+$/.test(f) && Number(f) > 10 && f.includes('.')) ?? last[5]), row: last };
+}
 
 async function main() {
-  const bench = await createEnvironment('kat_bench_lifecycle', { PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY) });
+  const celery = flags.includes('--celery') ? celeryBaseline() : null;
+  const bench = await createEnvironment('kat_bench_lifecycle', {
+    PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: 'process' }),
+  });
   const apps = [bench.start('api'), bench.start('worker')];
   try {
     const base = `http://127.0.0.1:${PORT}/api/v1`;
@@ -24,6 +49,7 @@ async function main() {
       });
     const plugin = await call('/plugins/', adminToken, {
       plugin_id: 'noop', name: 'no-op', image: 'kat-busybox:latest', command: ['true'], consumes: ['hostname'], timeout_seconds: 60, memory_mb: 32,
+      // With the process runner the image is unused: `true` runs on the worker's host.
     });
     if (plugin.status !== 201) throw new Error(`registering the plugin: ${plugin.status} ${await plugin.text()}`);
 
@@ -52,14 +78,18 @@ async function main() {
              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p99
       FROM task`);
     const result = {
-      benchmark: 'lifecycle', plugin: 'real container (kat-busybox, `true`)', tasks: N, worker_concurrency: CONCURRENCY,
+      benchmark: PIPELINE ? 'lifecycle-pipeline' : 'lifecycle',
+      plugin: PIPELINE ? 'process runner: `true` as a child process, no container' : 'real container (kat-busybox, `true`)',
+      tasks: N, worker_concurrency: CONCURRENCY, api_clients: CLIENTS,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
       machine: machine(), at: new Date().toISOString(),
     };
-    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, real containers: ${result.tasks_per_second} tasks/s ` +
+    if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
+    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? 'pipeline alone (process runner)' : 'real containers'}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
-    console.log(`saved ${saveResult('lifecycle', result)}`);
+    if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
+    console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {
     for (const app of apps) app.kill('SIGTERM');
     await Promise.all(apps.map((app) => new Promise((r) => (app.exitCode !== null ? r() : app.once('exit', r)))));

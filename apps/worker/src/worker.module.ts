@@ -5,6 +5,7 @@ import { HealthPort, QueueModule } from '@kat/queue';
 import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
 import { OrphanContainerReaper } from './plugin-runner/orphan-container-reaper';
 import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
+import { ProcessPluginRunner } from './plugin-runner/process-plugin-runner';
 import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
 import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
 import { RuleReportTaskConsumer } from './rule-report-tasks/rule-report-task.consumer';
@@ -17,7 +18,7 @@ export class TaskExecutionModule {
     return {
       module: TaskExecutionModule,
       imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), TypeOrmModule.forFeature([Plugin, ObjectSet])],
-      providers: [PluginTaskExecutor, RuleReportTaskExecutor, { provide: PLUGIN_RUNNER, useClass: ContainerPluginRunner }],
+      providers: [PluginTaskExecutor, RuleReportTaskExecutor, { provide: PLUGIN_RUNNER, useClass: settings.PLUGIN_RUNNER === 'process' ? ProcessPluginRunner : ContainerPluginRunner }],
       exports: [PluginTaskExecutor, RuleReportTaskExecutor],
     };
   }

@@ -22,6 +22,7 @@ export class OrphanContainerReaper implements OnApplicationBootstrap, OnApplicat
   }
 
   onApplicationBootstrap(): void {
+    if (this.settings.PLUGIN_RUNNER !== 'container') return;
     void this.reap();
     // Containers become orphans when their task goes stale, so look as often as tasks can.
     this.timer = setInterval(() => void this.reap(), this.settings.STALE_AFTER_SECONDS * 1000);

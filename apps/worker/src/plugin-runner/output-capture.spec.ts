@@ -1,4 +1,4 @@
-import { OutputCapture } from './output-capture';
+import { LineSplitter, OutputCapture } from './output-capture';
 
 function capture(keep: 'head' | 'tail', cap: number, chunks: string[]) {
   const output = new OutputCapture(cap, keep);
@@ -21,5 +21,23 @@ describe('OutputCapture', () => {
 
   it('drops NUL bytes, which PostgreSQL text cannot hold', () => {
     expect(capture('head', 100, ['a\u0000b'])).toEqual({ text: 'ab', truncated: false });
+  });
+});
+
+describe('LineSplitter', () => {
+  async function split(chunks: string[], maxLine?: number): Promise<string[]> {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line), maxLine);
+    for (const chunk of chunks) splitter.write(Buffer.from(chunk));
+    await new Promise<void>((resolve) => splitter.end(resolve));
+    return lines;
+  }
+
+  it('hands over lines across chunks, and the last one without a newline', async () => {
+    expect(await split(['{"a":', '1}\n{"b"', ':2}\nlast'])).toEqual(['{"a":1}', '{"b":2}', 'last']);
+  });
+
+  it('cuts an endless line at the limit and drops the rest of it', async () => {
+    expect(await split(['x'.repeat(6), 'x'.repeat(6), 'xx\nnext\n'], 8)).toEqual(['x'.repeat(8), 'next']);
   });
 });

@@ -46,25 +46,42 @@ export class OutputCapture extends Writable {
   }
 }
 
-/** Splits a byte stream into lines (UTF-8) and hands each to `onLine`; `end()` flushes the last one. */
+/**
+ * Splits a byte stream into lines (UTF-8) and hands each to `onLine`; `end()` flushes the last
+ * one. A line longer than `maxLine` characters is handed over cut at that length (it cannot be a
+ * valid object, so ingest fails on it) and the rest of it is dropped: a plugin printing one endless
+ * line cannot exhaust the worker's memory.
+ */
 export class LineSplitter extends Writable {
   private rest = '';
+  private skipping = false;
   private readonly decoder = new TextDecoder('utf-8');
 
-  constructor(private readonly onLine: (line: string) => void) {
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLine = 1024 * 1024,
+  ) {
     super();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
     const lines = (this.rest + this.decoder.decode(chunk, { stream: true })).split('\n');
     this.rest = lines.pop() ?? '';
-    for (const line of lines) this.onLine(line);
+    for (const line of lines) {
+      if (this.skipping) this.skipping = false;
+      else this.onLine(line);
+    }
+    if (this.rest.length > this.maxLine) {
+      if (!this.skipping) this.onLine(this.rest.slice(0, this.maxLine));
+      this.skipping = true;
+      this.rest = '';
+    }
     done();
   }
 
   override _final(done: () => void): void {
     const last = this.rest + this.decoder.decode();
-    if (last !== '') this.onLine(last);
+    if (last !== '' && !this.skipping) this.onLine(last);
     done();
   }
 }

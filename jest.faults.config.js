@@ -1,0 +1,4 @@
+/** Fault tests (`npm run test:faults`): the real apps as processes, with faults injected while tasks flow. */
+const base = require('./jest.config');
+
+module.exports = { ...base, testRegex: '.*\\.fault-spec\\.ts$', roots: ['<rootDir>/test/faults'], testTimeout: 300000 };
