@@ -63,8 +63,8 @@ describe('faults', () => {
     await sql(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`);
     await sql(`UPDATE scheduler_job SET enabled = false WHERE name <> 'reconcile-tasks'`);
     const plugin = (id: string, script: string, timeout = 30, memory = 64) => sql(
-      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb) VALUES ($1, $1, $2, $3, '{hostname}', $4, $5)`,
-      [id, BUSYBOX_IMAGE, JSON.stringify(['sh', '-c', script]), timeout, memory]);
+      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb) VALUES ($1, $6, $2, $3, '{hostname}', $4, $5)`,
+      [id, BUSYBOX_IMAGE, JSON.stringify(['sh', '-c', script]), timeout, memory, id]);
     await plugin('work', 'sleep 1; echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"internet\\", \\"name\\": \\"found.{name}\\"}"');
     await plugin('hang', 'sleep 3600', 3);
     await plugin('flood', 'head -c 104857600 /dev/zero | tr "\\\\0" x', 120);
@@ -85,7 +85,8 @@ describe('faults', () => {
     const steady = start('worker/main', { WORKER_CONCURRENCY: '4' });
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => createTask('work', `kill${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      await waitFor('tasks to be running', async () => (await sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n > 0, 30_000);
+      // More running than the steady worker's 4 slots: the other worker surely holds some.
+      await waitFor('both workers to run tasks', async () => (await sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n > 4, 30_000);
       await kill(worker);
       if (round === 0) await kill(schedulers[0]);
       await new Promise((resolve) => setTimeout(resolve, 1500));
