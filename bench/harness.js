@@ -2,6 +2,7 @@
 const { execFileSync, spawn } = require('node:child_process');
 const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
+const Redis = require('ioredis');
 const { Client } = require('pg');
 
 const ROOT = join(__dirname, '..');
@@ -42,11 +43,20 @@ async function createEnvironment(name, overrides = {}) {
         await client.end();
       }
     },
+    /** Drops the database and the queue prefix's keys in Redis. */
     drop: async () => {
       const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
+      const redis = new Redis(env.REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 10000);
+        if (keys.length) await redis.unlink(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+      redis.disconnect();
     },
   };
 }

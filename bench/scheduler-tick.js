@@ -3,7 +3,6 @@
 // addBulk) and a steady tick (nothing due), run through `kat run-job` exactly as a replica runs
 // it; then the seed's loop (a query and an insert per object, each its own commit) at 10,000.
 //   npm run bench -- scheduler-tick [sizes=10000,100000,1000000] [seed loop size=10000]
-const Redis = require('ioredis');
 const { Client } = require('pg');
 const { createEnvironment, progress, saveResult, machine } = require('./harness');
 
@@ -23,16 +22,6 @@ async function fill(bench, size) {
   await bench.query('ANALYZE');
 }
 
-async function clearQueue(env) {
-  const redis = new Redis(env.REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${NAME}:*`, 'COUNT', 10000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-}
 
 function tick(bench) {
   return JSON.parse(bench.kat(['run-job', 'create-scheduled-tasks']));
@@ -81,7 +70,6 @@ async function main() {
       console.log(`scheduler-tick ${size} objects: first tick inserts ${row.first_tick.tasks_created} tasks in ${row.first_tick.insert_ms} ms ` +
         `and queues them in ${row.first_tick.queue_ms} ms (${row.first_tick.queued_per_second}/s); steady tick ${row.steady_tick.insert_ms} ms (${row.steady_tick.tasks_created} created)`);
     } finally {
-      await clearQueue(bench.env);
       await bench.drop();
     }
   }

@@ -1,0 +1,76 @@
+// The API under load with autocannon, with TASKS tasks in the table: GET /api/v1/tasks/ (newest
+// first, a page of 50; and filtered by status) and POST /api/v1/tasks/ (each a new task);
+// requests/second and latency percentiles, and the api's resident memory idle and after the load.
+//   npm run bench -- api [TASKS=1000000] [seconds per run=10] [connections=10]
+const autocannon = require('autocannon');
+const { readFileSync } = require('node:fs');
+const { createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
+
+const TASKS = Number(process.argv[2] ?? 1_000_000);
+const SECONDS = Number(process.argv[3] ?? 10);
+const CONNECTIONS = Number(process.argv[4] ?? 10);
+const PORT = 3919;
+
+const rssMb = (pid) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+
+function load(title, options) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url: `http://127.0.0.1:${PORT}`, duration: SECONDS, connections: CONNECTIONS, ...options }, (error, result) => {
+      if (error) return reject(error);
+      const summary = {
+        requests_per_second: Math.round(result.requests.average),
+        latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+        non_2xx: result.non2xx, errors: result.errors,
+      };
+      console.log(`api ${title}: ${summary.requests_per_second} requests/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms` +
+        (summary.non_2xx || summary.errors ? ` (${summary.non_2xx} non-2xx, ${summary.errors} errors)` : ''));
+      resolve(summary);
+    });
+  });
+}
+
+async function main() {
+  const bench = await createEnvironment('kat_bench_api', { PORT: String(PORT), LOG_LEVEL: 'warn' });
+  const api = bench.start('api');
+  try {
+    const token = bench.kat(['create-token', '--org', 'acme']);
+    const admin = bench.kat(['create-token', '--org', 'acme', '--admin']);
+    progress(`api: inserting ${TASKS} tasks`);
+    await bench.query(`
+      INSERT INTO task (organization_id, type, status, data, created_at, started_at, ended_at, attempts)
+      SELECT o.id, 'plugin', CASE WHEN i % 50 = 0 THEN 'FAILED' ELSE 'COMPLETED' END,
+             jsonb_build_object('plugin_id', 'p' || (i % 5), 'input_data', 'internet|h' || i || '.example'),
+             now() - make_interval(secs => i * 2), now() - make_interval(secs => i * 2 - 1), now() - make_interval(secs => i * 2 - 2), 1
+      FROM organization o, generate_series(1, $1) i WHERE o.code = 'acme'`, [TASKS]);
+    await bench.query('ANALYZE');
+    process.stderr.write('\n');
+    await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok);
+    await fetch(`http://127.0.0.1:${PORT}/api/v1/plugins/`, {
+      method: 'POST', headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ plugin_id: 'noop', name: 'noop', image: 'kat-busybox:latest', command: ['true'], consumes: ['hostname'] }),
+    });
+    const idle = rssMb(api.pid);
+    const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+    const list = await load('GET /tasks/ (50 newest)', { path: '/api/v1/tasks/?limit=50', headers });
+    const failed = await load('GET /tasks/?status=FAILED', { path: '/api/v1/tasks/?status=FAILED&limit=50', headers });
+    let n = 0;
+    const create = await load('POST /tasks/', {
+      method: 'POST', path: '/api/v1/tasks/', headers,
+      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ type: 'plugin', data: { plugin_id: 'noop', input_data: `internet|new${n++}.example` } }) }) }],
+    });
+    const loaded = rssMb(api.pid);
+    console.log(`api resident memory: ${idle} MB idle, ${loaded} MB after the load`);
+    const result = { benchmark: 'api', tasks_in_table: TASKS, seconds_per_run: SECONDS, connections: CONNECTIONS, list, list_failed: failed, create,
+      rss_mb: { idle, after_load: loaded }, machine: machine(), at: new Date().toISOString() };
+    console.log(`saved ${saveResult('api', result)}`);
+  } finally {
+    api.kill('SIGTERM');
+    await new Promise((r) => (api.exitCode !== null ? r() : api.once('exit', r)));
+    await bench.drop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
