@@ -15,15 +15,16 @@ const rssMb = (pid) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/pr
 
 function load(title, options) {
   return new Promise((resolve, reject) => {
-    autocannon({ url: `http://127.0.0.1:${PORT}`, duration: SECONDS, connections: CONNECTIONS, ...options }, (error, result) => {
+    const { path, ...rest } = options;
+    autocannon({ url: `http://127.0.0.1:${PORT}${path}`, duration: SECONDS, connections: CONNECTIONS, ...rest }, (error, result) => {
       if (error) return reject(error);
       const summary = {
         requests_per_second: Math.round(result.requests.average),
         latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-        non_2xx: result.non2xx, errors: result.errors,
+        non_2xx: result.non2xx, errors: result.errors, status_codes: result.statusCodeStats,
       };
       console.log(`api ${title}: ${summary.requests_per_second} requests/s, p50 ${summary.latency_ms.p50} ms, p99 ${summary.latency_ms.p99} ms` +
-        (summary.non_2xx || summary.errors ? ` (${summary.non_2xx} non-2xx, ${summary.errors} errors)` : ''));
+        (summary.non_2xx || summary.errors ? ` (${summary.non_2xx} non-2xx: ${JSON.stringify(summary.status_codes)}, ${summary.errors} errors)` : ""));
       resolve(summary);
     });
   });
@@ -56,7 +57,7 @@ async function main() {
     let n = 0;
     const create = await load('POST /tasks/', {
       method: 'POST', path: '/api/v1/tasks/', headers,
-      requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ type: 'plugin', data: { plugin_id: 'noop', input_data: `internet|new${n++}.example` } }) }) }],
+      requests: [{ method: 'POST', path: '/api/v1/tasks/', setupRequest: (request) => ({ ...request, body: JSON.stringify({ type: 'plugin', data: { plugin_id: 'noop', input_data: `internet|new${n++}.example` } }) }) }],
     });
     const loaded = rssMb(api.pid);
     console.log(`api resident memory: ${idle} MB idle, ${loaded} MB after the load`);

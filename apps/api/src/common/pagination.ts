@@ -6,7 +6,7 @@ import { badRequest } from './errors';
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 500;
 /** `count` is exact up to this many matches; counting further would make a list as slow as the table is big. */
-export const COUNT_CAP = 10_000;
+export const COUNT_CAP = 1_000;
 
 /** `?organization=<code>`: admin tokens act for that organization (read by the AuthGuard). */
 export class ScopedQuery {

@@ -10,6 +10,7 @@ import { Caller } from '../auth/authenticated';
 import { TokenAuthenticator } from '../auth/token-authenticator';
 import { ObjectsService } from '../objects/objects.service';
 import { reportHtml } from '../reports/report-html';
+import { COUNT_CAP } from '../common/pagination';
 import { TasksService } from '../tasks/tasks.service';
 import { escape, STYLESHEET } from './html';
 
@@ -165,7 +166,7 @@ export function mountWebPages(app: INestApplication): void {
         <div><label for="plugin_id">plugin</label><input id="plugin_id" name="plugin_id" value="${escape(filters.plugin_id ?? '')}"></div>
         <div><label for="input_data">input</label><input id="input_data" name="input_data" value="${escape(filters.input_data ?? '')}"></div>
         <button>Filter</button></form>
-        <p class="muted">${list.count}${list.count >= 10000 ? '+' : ''} task(s)${active ? ' · refreshing every 5 s while tasks are pending or running' : ''}</p>
+        <p class="muted">${list.count}${list.count >= COUNT_CAP ? '+' : ''} task(s)${active ? ' · refreshing every 5 s while tasks are pending or running' : ''}</p>
         <div class="table-wrap"><table><caption class="muted">Newest first</caption><thead><tr><th scope="col">Input</th><th scope="col">Plugin / rule / report</th><th scope="col">Status</th>
         <th scope="col" class="optional">Created</th><th scope="col" class="optional">Duration</th><th scope="col">Error</th><th scope="col"><span class="muted">Link</span></th></tr></thead>
         <tbody>${rows || '<tr><td colspan="7">No tasks.</td></tr>'}</tbody></table></div>${next_}`, { refresh: active });
