@@ -15,12 +15,17 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
  */
 export class TestEnvironment {
   readonly name = `kat_test_${randomBytes(5).toString('hex')}`;
-  readonly databaseUrl = ADMIN_DATABASE_URL.replace(/\/[^/]*$/, `/${this.name}`);
+  readonly databaseUrl: string;
   readonly queuePrefix = this.name;
 
-  static async create(): Promise<TestEnvironment> {
-    const environment = new TestEnvironment();
-    await withAdminClient((client) => client.query(`CREATE DATABASE ${environment.name}`));
+  /** `adminUrl`: the server's `postgres` database; by default the machine's shared server. */
+  private constructor(private readonly adminUrl: string) {
+    this.databaseUrl = adminUrl.replace(/\/[^/]*$/, `/${this.name}`);
+  }
+
+  static async create(adminUrl = ADMIN_DATABASE_URL): Promise<TestEnvironment> {
+    const environment = new TestEnvironment(adminUrl);
+    await withAdminClient(adminUrl, (client) => client.query(`CREATE DATABASE ${environment.name}`));
     await runMigrations(environment.databaseUrl);
     return environment;
   }
@@ -49,7 +54,7 @@ export class TestEnvironment {
   }
 
   async destroy(): Promise<void> {
-    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`));
+    await withAdminClient(this.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`)).catch(() => undefined);
     const redis = new Redis(REDIS_URL);
     try {
       let cursor = '0';
@@ -91,8 +96,8 @@ export class TestEnvironment {
   }
 }
 
-async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+async function withAdminClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);

@@ -63,10 +63,16 @@ export class PluginTaskExecutor {
       this.logger.log({ msg: 'plugin task ended', ...fields, outcome: result.outcome, ...('error' in result && result.error && { error: result.error }) });
       return result;
     } catch (error) {
-      // A failure of our own (database, engine): the task fails with it rather than hanging.
+      // A failure of our own (the database went away, the engine broke), not the plugin's: the
+      // task goes back for another run, and fails only once its attempts are used up. If even
+      // that write fails, it stays RUNNING and reconcile-tasks recovers it when it goes stale.
       const message = `worker error: ${(error as Error).message}`;
       this.logger.error({ msg: message, ...fields, stack: (error as Error).stack });
-      await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
+      if (task.attempts < this.settings.MAX_ATTEMPTS && (await this.tasks.handBack(task.id, task.attempts).catch(() => false))) {
+        timer({ status: 'handed_back' });
+        return { outcome: 'handed_back', task };
+      }
+      await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' }).catch(() => false);
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
