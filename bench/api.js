@@ -4,7 +4,7 @@
 //   npm run bench -- api [TASKS=1000000] [seconds per run=10] [connections=10]
 const autocannon = require('autocannon');
 const { readFileSync } = require('node:fs');
-const { createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
+const { createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
 
 const TASKS = Number(process.argv[2] ?? 1_000_000);
 const SECONDS = Number(process.argv[3] ?? 10);
@@ -65,13 +65,8 @@ async function main() {
       rss_mb: { idle, after_load: loaded }, machine: machine(), at: new Date().toISOString() };
     console.log(`saved ${saveResult('api', result)}`);
   } finally {
-    api.kill('SIGTERM');
-    await new Promise((r) => (api.exitCode !== null ? r() : api.once('exit', r)));
     await bench.drop();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

@@ -3,7 +3,7 @@
 // prints the seconds each rule took, twice (first evaluation creates the findings, the second
 // finds them all in place).
 //   npm run bench -- business-rules [N=100000]
-const { createEnvironment, progress, saveResult, machine } = require('./harness');
+const { createEnvironment, progress, saveResult, machine, run } = require('./harness');
 
 const N = Number(process.argv[2] ?? 100_000);
 
@@ -61,7 +61,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

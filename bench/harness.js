@@ -30,10 +30,15 @@ async function createEnvironment(name, overrides = {}) {
     ...overrides,
   };
   kat(env, ['migrate']);
+  const started = [];
   return {
     env,
     kat: (args) => kat(env, args),
-    start: (app, extra = {}) => startApp(app, { ...env, ...extra }),
+    start: (app, extra = {}) => {
+      const child = startApp(app, { ...env, ...extra });
+      started.push(child);
+      return child;
+    },
     query: async (sql, params) => {
       const client = new Client({ connectionString: env.DATABASE_URL });
       await client.connect();
@@ -43,8 +48,10 @@ async function createEnvironment(name, overrides = {}) {
         await client.end();
       }
     },
-    /** Drops the database and the queue prefix's keys in Redis. */
+    /** Stops the apps it started (SIGTERM, as an orchestrator would), then drops everything. */
     drop: async () => {
+      for (const app of started) app.kill('SIGTERM');
+      await Promise.all(started.map((app) => new Promise((r) => (app.exitCode !== null ? r() : app.once('exit', r)))));
       const client = new Client({ connectionString: `${SERVER_URL}/postgres` });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -97,4 +104,12 @@ function machine() {
   return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 }
 
-module.exports = { ROOT, createEnvironment, waitFor, progress, saveResult, machine };
+/** Runs a benchmark's main; an error ends the process with exit code 1. */
+function run(main) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
+
+module.exports = { ROOT, createEnvironment, waitFor, progress, saveResult, machine, run };

@@ -10,7 +10,7 @@
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
+const { ROOT, createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -35,7 +35,8 @@ async function main() {
   const bench = await createEnvironment('kat_bench_lifecycle', {
     PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: 'process' }),
   });
-  const apps = [bench.start('api'), bench.start('worker')];
+  bench.start('api');
+  bench.start('worker');
   try {
     const base = `http://127.0.0.1:${PORT}/api/v1`;
     const adminToken = bench.kat(['create-token', '--org', 'bench', '--admin']);
@@ -91,15 +92,10 @@ async function main() {
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {
-    for (const app of apps) app.kill('SIGTERM');
-    await Promise.all(apps.map((app) => new Promise((r) => (app.exitCode !== null ? r() : app.once('exit', r)))));
     await bench.drop();
   }
 }
 
 const round = (x) => Math.round(x * 100) / 100;
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

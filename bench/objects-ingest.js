@@ -1,7 +1,7 @@
 // Upserts N hostnames through POST /api/v1/objects/hostname/ in batches of 1,000 and prints
 // objects/second; then posts them all again (every one an update) and prints that rate too.
 //   npm run bench -- objects-ingest [N=100000] [parallel requests=4]
-const { createEnvironment, waitFor, progress, saveResult, machine } = require('./harness');
+const { createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
 
 const N = Number(process.argv[2] ?? 100_000);
 const PARALLEL = Number(process.argv[3] ?? 4);
@@ -10,7 +10,7 @@ const PORT = 3918;
 
 async function main() {
   const bench = await createEnvironment('kat_bench_objects', { PORT: String(PORT) });
-  const api = bench.start('api');
+  bench.start('api');
   try {
     const token = bench.kat(['create-token', '--org', 'bench']);
     await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok);
@@ -46,13 +46,8 @@ async function main() {
       `insert ${insert.objects_per_second} objects/s (${insert.seconds} s), update ${update.objects_per_second} objects/s (${update.seconds} s); ${count} rows`);
     console.log(`saved ${saveResult('objects-ingest', result)}`);
   } finally {
-    api.kill('SIGTERM');
-    await new Promise((r) => (api.exitCode !== null ? r() : api.once('exit', r)));
     await bench.drop();
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

@@ -4,7 +4,7 @@
 // it; then the seed's loop (a query and an insert per object, each its own commit) at 10,000.
 //   npm run bench -- scheduler-tick [sizes=10000,100000,1000000] [seed loop size=10000]
 const { Client } = require('pg');
-const { createEnvironment, progress, saveResult, machine } = require('./harness');
+const { createEnvironment, progress, saveResult, machine, run } = require('./harness');
 
 const SIZES = (process.argv[2] ?? '10000,100000,1000000').split(',').map(Number);
 const LOOP_SIZE = Number(process.argv[3] ?? 10000);
@@ -89,7 +89,4 @@ async function main() {
   console.log(`saved ${saveResult('scheduler-tick', { benchmark: 'scheduler-tick', set_based: rows, seed_loop: loop, machine: machine(), at: new Date().toISOString() })}`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);
