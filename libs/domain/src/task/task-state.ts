@@ -15,7 +15,6 @@ export enum TaskType {
 
 export const TASK_STATUSES = Object.values(TaskStatus);
 export const TASK_TYPES = Object.values(TaskType);
-export const ACTIVE_STATUSES: readonly TaskStatus[] = [TaskStatus.PENDING, TaskStatus.RUNNING];
 
 /**
  * Allowed status changes. RUNNING → PENDING is the hand-back of a task whose worker died or shut
@@ -31,8 +30,4 @@ export const TASK_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]
 
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
   return TASK_TRANSITIONS[from].includes(to);
-}
-
-export function isActive(status: TaskStatus): boolean {
-  return ACTIVE_STATUSES.includes(status);
 }
