@@ -7,6 +7,8 @@
 //     the pipeline alone: the plugin step is the process runner running `true` (no container);
 //     --celery also runs the seed's Celery stack (../shared/bench/anchors) on the same lifecycle
 //     first, in the same run, and prints the ratio.
+//   --drain: create every task first with no worker running, then start the worker: the worker's
+//     own ceiling, N / (last ended_at − first started_at), as the anchors' DRAIN=1 rows.
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -15,6 +17,7 @@ const { ROOT, createEnvironment, waitFor, progress, saveResult, machine, run } =
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const PIPELINE = flags.includes('--pipeline');
+const DRAIN = flags.includes('--drain');
 const N = Number(nArg ?? (PIPELINE ? 5000 : 200));
 const CONCURRENCY = Number(cArg ?? (PIPELINE ? 50 : 4));
 const PORT = 3917;
@@ -36,7 +39,7 @@ async function main() {
     PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: 'process' }),
   });
   bench.start('api');
-  bench.start('worker');
+  if (!DRAIN) bench.start('worker');
   try {
     const base = `http://127.0.0.1:${PORT}/api/v1`;
     const adminToken = bench.kat(['create-token', '--org', 'bench', '--admin']);
@@ -63,6 +66,7 @@ async function main() {
       }
     };
     await Promise.all(Array.from({ length: CLIENTS }, createOne));
+    if (DRAIN) bench.start('worker');
     let shown = -1;
     await waitFor('every task to end', async () => {
       const [{ done }] = await bench.query(`SELECT count(*)::int AS done FROM task WHERE status IN ('COMPLETED', 'FAILED')`);
@@ -74,12 +78,12 @@ async function main() {
     const [stats] = await bench.query(`
       SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
              count(*) FILTER (WHERE status = 'FAILED')::int AS failed,
-             extract(epoch FROM max(ended_at) - min(created_at))::float AS seconds,
+             extract(epoch FROM max(ended_at) - min(${DRAIN ? 'started_at' : 'created_at'}))::float AS seconds,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p99
       FROM task`);
     const result = {
-      benchmark: PIPELINE ? 'lifecycle-pipeline' : 'lifecycle',
+      benchmark: `${PIPELINE ? 'lifecycle-pipeline' : 'lifecycle'}${DRAIN ? '-drain' : ''}`,
       plugin: PIPELINE ? 'process runner: `true` as a child process, no container' : 'real container (kat-busybox, `true`)',
       tasks: N, worker_concurrency: CONCURRENCY, api_clients: CLIENTS,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
@@ -87,7 +91,7 @@ async function main() {
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
-    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? 'pipeline alone (process runner)' : 'real containers'}: ${result.tasks_per_second} tasks/s ` +
+    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? 'pipeline alone (process runner)' : 'real containers'}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
