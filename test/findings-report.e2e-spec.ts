@@ -2,7 +2,7 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { seed } from '@kat/domain';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { makeCertificate, startTlsServer } from './support/loopback-servers';
@@ -78,10 +78,7 @@ describe('from a scan to a report', () => {
 
     // The HTML report, as a person sees it.
     const url = `http://127.0.0.1:${api.getHttpServer().address().port}/api/v1/reports/${report.id}/download/`;
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { Authorization: `Bearer ${token}` } });
       const requests: string[] = [];

@@ -56,6 +56,11 @@ describe('objects', () => {
       // Posting it again with the same task adds no second ObjectTask.
       await acme.post(`/objects/hostname/?task_id=${taskId}`, { network: 'internet', name: 'subdomain.example.com' }).expect(200);
       expect((await acme.get(`/object-tasks/?task_id=${taskId}`)).body.results).toHaveLength(1);
+      for (const filter of ['plugin_id=slow&input_object=internet|example.com', 'output_object=internet|subdomain.example.com']) {
+        expect((await acme.get(`/object-tasks/?${filter}`)).body.results.map((r: { task_id: string }) => r.task_id)).toEqual([taskId]);
+      }
+      expect((await acme.get('/object-tasks/?plugin_id=nope')).body.results).toEqual([]);
+      expect((await globex.get(`/object-tasks/?task_id=${taskId}`)).body.results).toEqual([]);
       await acme.post(`/tasks/${taskId}/cancel/`).expect(200);
     });
 

@@ -100,6 +100,9 @@ describe('task recovery', () => {
       return response.ok && response.json();
     }, 20_000);
     expect(ready).toEqual({ details: { database: { status: 'up' }, redis: { status: 'up' } } });
+    const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
+    expect(metrics).toMatch(/^# TYPE kat_task_duration_seconds histogram$/m);
+    expect(metrics).toMatch(/^# TYPE kat_container_failures_total counter$/m);
     const task = await createTask('four_seconds', 'sigterm.example.com');
     await reachesStatus(task.id, 'RUNNING', 20_000);
     stopping.kill('SIGTERM');

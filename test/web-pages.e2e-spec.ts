@@ -1,8 +1,9 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import request from 'supertest';
+import { launchChromium } from './support/browser';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { containersOfTask, registerShellPlugin } from './support/plugins';
@@ -32,10 +33,7 @@ describe('web pages', () => {
     await registerShellPlugin(admin, 'ok', 'echo "scanned {name}" >&2');
     await registerShellPlugin(admin, 'fails', 'echo "resolver 192.0.2.53 did not answer" >&2; exit 2');
     await registerShellPlugin(admin, 'slow', 'sleep 30');
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     mkdirSync(OUTPUT, { recursive: true });
   });
 

@@ -50,7 +50,6 @@ export class TasksService {
   async get(scope: TenantScope, id: string): Promise<TaskView> {
     const task = await this.tasks.findById(id, scope);
     if (!task) throw notFound(`task ${id} does not exist`);
-    delete task.heartbeat_at;
     return task;
   }
 

@@ -7,7 +7,6 @@ import { TaskStatus, TaskType } from './task-state';
 /** A task as the API shows it: the row plus its organization's code. */
 export type TaskView = Omit<Task, 'organization_id' | 'heartbeat_at' | 'plugin_id' | 'input_object'> & {
   organization: string;
-  heartbeat_at?: Date | null;
 };
 
 export interface NewTask {
@@ -86,7 +85,7 @@ export class TaskRepository {
 
   async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
     const rows: TaskView[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS}, t.heartbeat_at FROM task t JOIN organization o ON o.id = t.organization_id
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
        WHERE t.id = $1 AND ($2::int IS NULL OR t.organization_id = $2)`,
       [id, scope.organizationId],
     );
