@@ -180,7 +180,7 @@ export function mountWebPages(app: INestApplication): void {
       const caller = (req as WebRequest).caller;
       const id = String(req.params.id);
       const task = await tasks.get(caller.scope, id);
-      const logs = await tasks.logs(caller.scope, id);
+      const logs = (await taskRows.findLog(task.id)) ?? { stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false };
       const produced = await objects.objectTasks(caller.scope, { task_id: id, limit: '500' });
       const buttons = [
         task.status === TaskStatus.PENDING && form(req, withOrg(req, `/tasks/${id}/run`), 'Run task', true),
