@@ -20,11 +20,17 @@ export class ProcessPluginRunner implements PluginRunner {
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
     const lines = spec.onStdoutLine ? new LineSplitter(spec.onStdoutLine) : null;
     return new Promise((resolve, reject) => {
-      const child = spawn(spec.command[0], spec.command.slice(1), { env: { PATH: process.env.PATH, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Its own process group, so a stop kills what the command started too (`sh -c 'sleep 30'`
+      // would otherwise leave `sleep` holding stdout open, and the run would end only with it).
+      const child = spawn(spec.command[0], spec.command.slice(1), { env: { PATH: process.env.PATH, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       let stopReason: string | null = null;
       const stop = (reason: string) => {
         stopReason ??= reason;
-        child.kill('SIGKILL');
+        try {
+          process.kill(-(child.pid as number), 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL'); // the group is gone already
+        }
       };
       const timer = setTimeout(() => stop('timed_out'), spec.timeoutSeconds * 1000);
       const onAbort = () => stop(String(signal.reason ?? 'aborted'));
