@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
-  ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, Plugin, PluginTokenService, ScheduleRepository, TaskRepository, TaskStatus,
+  ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, PluginTokenService, ScheduleRepository, TaskEnding, TaskRepository, TaskStatus,
 } from '@kat/domain';
 import { KatMetrics, TaskDispatcher } from '@kat/queue';
-import { Repository } from 'typeorm';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { pluginRunSpec } from './plugin-run-spec';
 import { StdoutIngester } from './stdout-ingester';
@@ -33,7 +31,6 @@ export class PluginTaskExecutor {
 
   constructor(
     private readonly tasks: TaskRepository,
-    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
     private readonly objects: ObjectRepository,
     private readonly pluginTokens: PluginTokenService,
     private readonly schedules: ScheduleRepository,
@@ -72,7 +69,7 @@ export class PluginTaskExecutor {
         timer({ status: 'handed_back' });
         return { outcome: 'handed_back', task };
       }
-      await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' }).catch(() => false);
+      await this.tasks.finish({ id: task.id, attempt: task.attempts, status: TaskStatus.FAILED, data: { error: message, traceback: (error as Error).stack ?? '' } }).catch(() => null);
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
@@ -95,8 +92,8 @@ export class PluginTaskExecutor {
   }
 
   private async run(task: ClaimedTask, signal: AbortSignal): Promise<ExecutionResult> {
-    const fail = (error: string, traceback = '') => this.finish(task, TaskStatus.FAILED, error, traceback);
-    const plugin = await this.plugins.findOneBy({ plugin_id: String(task.plugin_id) });
+    const fail = (error: string, log?: TaskLogText) => this.finish(task, TaskStatus.FAILED, log, error);
+    const { plugin } = task;
     if (!plugin) return fail(`plugin ${task.plugin_id} does not exist (any more)`);
     if (!plugin.enabled) return fail(`plugin ${plugin.plugin_id} is disabled`);
     const input = parseObjectKey(String(task.data.input_data), plugin.consumes);
@@ -109,7 +106,7 @@ export class PluginTaskExecutor {
     const ingester = new StdoutIngester(this.objects, task.organization_id, producer, () => stop.abort(BAD_OUTPUT));
     const spec = pluginRunSpec(task, plugin, input, this.settings, {
       token: await this.pluginTokens.sign({ task_id: task.id, attempt: task.attempts, organization_id: task.organization_id }, plugin.timeout_seconds),
-      inputObject: await this.objects.get(task.organization_id, input.objectType, String(task.data.input_data)),
+      inputObject: task.input_objects.find((o) => o.object_type === input.objectType) ?? null,
       onStdoutLine: ingester.line,
     });
     let result: PluginRunResult;
@@ -125,39 +122,43 @@ export class PluginTaskExecutor {
     await ingester.finish();
     const failure = failureReason(result.outcome);
     if (failure) this.metrics.containerFailures.inc({ reason: failure });
-    await this.tasks.saveLog({
-      task_id: task.id,
+    const log: TaskLogText = {
       stdout: result.stdout.text,
       stderr: result.stderr.text,
       stdout_truncated: result.stdout.truncated,
       stderr_truncated: result.stderr.truncated,
-    });
-    const traceback = result.stderr.text;
+    };
     switch (result.outcome.kind) {
       case 'aborted':
-        if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, traceback);
+        if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, log);
+        // Cancelled, taken over or handed back: not ended here, but what the plugin printed is kept.
+        await this.tasks.saveLog({ task_id: task.id, ...log });
         if (result.outcome.reason === SHUTDOWN && (await this.tasks.handBack(task.id, task.attempts))) {
           return { outcome: 'handed_back', task };
         }
         return { outcome: 'lost', reason: result.outcome.reason };
       case 'timed_out':
-        return fail(`plugin ${plugin.plugin_id} timed out after ${plugin.timeout_seconds} s and was killed`, traceback);
+        return fail(`plugin ${plugin.plugin_id} timed out after ${plugin.timeout_seconds} s and was killed`, log);
       case 'exited': {
         const { exitCode } = result.outcome;
-        if (exitCode === 0) return this.finish(task, TaskStatus.COMPLETED);
-        if (exitCode === 137) return fail(`plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`, traceback);
-        const lastLine = lastNonEmptyLine(traceback);
-        return fail(`plugin ${plugin.plugin_id} exited with code ${exitCode}${lastLine ? `: ${lastLine}` : ''}`, traceback);
+        if (exitCode === 0) return this.finish(task, TaskStatus.COMPLETED, log);
+        if (exitCode === 137) return fail(`plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`, log);
+        const lastLine = lastNonEmptyLine(log.stderr);
+        return fail(`plugin ${plugin.plugin_id} exited with code ${exitCode}${lastLine ? `: ${lastLine}` : ''}`, log);
       }
     }
   }
 
-  private async finish(task: ClaimedTask, status: TaskStatus.COMPLETED | TaskStatus.FAILED, error?: string, traceback?: string): Promise<ExecutionResult> {
-    const data = status === TaskStatus.FAILED ? { error, traceback: traceback ?? '' } : {};
-    if (!(await this.tasks.finish(task.id, task.attempts, status, data))) {
-      return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
-    }
-    if (status === TaskStatus.COMPLETED) await this.chain(task);
+  /**
+   * Ends the attempt with its log, in one statement. An empty log is not written on a first
+   * attempt (nothing to show, nothing to replace); on a later one it replaces the earlier attempt's.
+   */
+  private async finish(task: ClaimedTask, status: TaskStatus.COMPLETED | TaskStatus.FAILED, log?: TaskLogText, error?: string): Promise<ExecutionResult> {
+    const data = status === TaskStatus.FAILED ? { error, traceback: log?.stderr ?? '' } : {};
+    const keepLog = log && (log.stdout || log.stderr || log.stdout_truncated || log.stderr_truncated || task.attempts > 1);
+    const ended = await this.tasks.finish({ id: task.id, attempt: task.attempts, status, data, log: keepLog ? log : undefined });
+    if (!ended) return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
+    if (status === TaskStatus.COMPLETED && ended.has_outputs) await this.chain(task);
     return { outcome: status, error };
   }
 
@@ -169,6 +170,8 @@ export class PluginTaskExecutor {
     this.logger.log({ msg: 'follow-up tasks created', task_id: task.id, plugin_id: task.plugin_id, organization: task.organization, created: followUps.length, queued });
   }
 }
+
+type TaskLogText = NonNullable<TaskEnding['log']>;
 
 /** The container-failure reason a run's outcome counts as, if any. */
 function failureReason(outcome: PluginRunResult['outcome']): string | null {

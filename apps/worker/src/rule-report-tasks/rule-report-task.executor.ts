@@ -31,14 +31,14 @@ export class RuleReportTaskExecutor {
     const heartbeat = setInterval(() => void this.tasks.heartbeat(task.id, task.attempts).catch(() => undefined), this.settings.HEARTBEAT_INTERVAL_MS);
     try {
       const result = await this.work(task);
-      const finished = await this.tasks.finish(task.id, task.attempts, TaskStatus.COMPLETED, { result });
+      const finished = await this.tasks.finish({ id: task.id, attempt: task.attempts, status: TaskStatus.COMPLETED, data: { result } });
       this.logger.log({ msg: `${task.type} task ended`, task_id: task.id, organization: task.organization, outcome: 'COMPLETED', result });
       timer({ status: TaskStatus.COMPLETED });
       return finished ? { outcome: TaskStatus.COMPLETED } : { outcome: 'lost', reason: 'cancelled while running' };
     } catch (error) {
       const message = (error as Error).message.split('\n')[0];
       this.logger.error({ msg: `${task.type} task failed: ${message}`, task_id: task.id, organization: task.organization });
-      await this.tasks.finish(task.id, task.attempts, TaskStatus.FAILED, { error: message, traceback: (error as Error).stack ?? '' });
+      await this.tasks.finish({ id: task.id, attempt: task.attempts, status: TaskStatus.FAILED, data: { error: message, traceback: (error as Error).stack ?? '' } });
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {

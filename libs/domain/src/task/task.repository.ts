@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TenantScope } from '../auth/tenant-scope';
+import type { StoredObject } from '../objects/object.repository';
+import { Plugin } from '../plugin/plugin.entity';
+import { MicroBatcher } from './micro-batcher';
 import { Task, TaskData, TaskLog } from './task.entity';
 import { TaskStatus, TaskType } from './task-state';
 
@@ -33,10 +36,33 @@ export interface TaskCursor {
   id: string;
 }
 
-/** What a worker holds while it runs a task: the attempt number identifies its claim. */
+/**
+ * What a worker holds while it runs a task: the attempt number identifies its claim. A plugin
+ * task comes with what running it needs, read in the claim's own round trip: its plugin (null if
+ * unknown) and the stored objects its input key names among the types the plugin consumes.
+ */
 export interface ClaimedTask extends Task {
   organization: string;
+  plugin: Plugin | null;
+  input_objects: StoredObject[];
 }
+
+/** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
+export interface TaskEnding {
+  id: string;
+  attempt: number;
+  status: TaskStatus.COMPLETED | TaskStatus.FAILED;
+  data: TaskData;
+  log?: Omit<TaskLog, 'task_id' | 'updated_at'>;
+}
+
+/** An ended task: `has_outputs` tells whether it recorded any ObjectTask (what chaining looks at). */
+export interface EndedTask {
+  has_outputs: boolean;
+}
+
+/** Claims and endings in flight at once; more wait and go out together as the next statement. */
+const LIFECYCLE_BATCHING = { maxBatch: 500, maxInFlight: 2 };
 
 const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.created_at, t.started_at,
   t.ended_at, t.attempts, t.schedule_id, t.parent_task_id`;
@@ -48,6 +74,9 @@ const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.
  */
 @Injectable()
 export class TaskRepository {
+  private readonly claims = new MicroBatcher((ids: string[]) => this.claimMany(ids), LIFECYCLE_BATCHING);
+  private readonly endings = new MicroBatcher((endings: TaskEnding[]) => this.finishMany(endings), LIFECYCLE_BATCHING);
+
   constructor(private readonly db: DataSource) {}
 
   /**
@@ -138,17 +167,33 @@ export class TaskRepository {
     return { where, params };
   }
 
-  /** PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done). */
-  async claim(id: string): Promise<ClaimedTask | null> {
+  /**
+   * PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done).
+   * Claims made at the same time by a worker's jobs share one statement and one commit.
+   */
+  claim(id: string): Promise<ClaimedTask | null> {
+    return this.claims.submit(id);
+  }
+
+  private async claimMany(ids: string[]): Promise<Array<ClaimedTask | null>> {
     const rows: ClaimedTask[] = await this.db.query(
       `WITH t AS (
          UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
                          attempts = attempts + 1
-         WHERE id = $1 AND status = 'PENDING' RETURNING *)
-       SELECT t.*, o.code AS organization FROM t JOIN organization o ON o.id = t.organization_id`,
-      [id],
+         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING *)
+       SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
+         coalesce((SELECT jsonb_agg(ob.data || jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
+                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen))
+                   FROM object ob
+                   WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
+                     AND ob.primary_key = t.input_object), '[]') AS input_objects
+       FROM t JOIN organization o ON o.id = t.organization_id
+       LEFT JOIN plugin p ON t.type = 'plugin' AND p.plugin_id = t.plugin_id`,
+      // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
+      [[...new Set(ids)].sort()],
     );
-    return rows[0] ?? null;
+    const claimed = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => claimed.get(id) ?? null);
   }
 
   /** Refreshes the heartbeat; false when this attempt no longer owns the task (cancelled or handed back). */
@@ -160,14 +205,36 @@ export class TaskRepository {
     return rows[0].length > 0;
   }
 
-  /** RUNNING → COMPLETED or FAILED for the attempt that ran it; false if it no longer owns the task. */
-  async finish(id: string, attempt: number, status: TaskStatus.COMPLETED | TaskStatus.FAILED, data: TaskData): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE task SET status = $3, ended_at = now(), data = data || $4::jsonb
-       WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
-      [id, attempt, status, data],
+  /**
+   * RUNNING → COMPLETED or FAILED for the attempt that ran it, with its log; null if the attempt
+   * no longer owns the task. Endings at the same time share one statement and one durable commit.
+   */
+  finish(ending: TaskEnding): Promise<EndedTask | null> {
+    return this.endings.submit(ending);
+  }
+
+  private async finishMany(endings: TaskEnding[]): Promise<Array<EndedTask | null>> {
+    const rows: Array<{ id: string } & EndedTask> = await this.db.query(
+      `WITH ending AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, attempt int, status text, data jsonb, log jsonb)
+         ORDER BY id),
+       ended AS (
+         UPDATE task t SET status = e.status, ended_at = now(), data = t.data || e.data
+         FROM ending e WHERE t.id = e.id AND t.status = 'RUNNING' AND t.attempts = e.attempt
+         RETURNING t.id),
+       logged AS (
+         -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
+         INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
+         SELECT e.id, e.log->>'stdout', e.log->>'stderr', (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
+         FROM ending e JOIN task t ON t.id = e.id AND t.attempts = e.attempt
+         WHERE e.log IS NOT NULL
+         ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
+           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated, updated_at = now())
+       SELECT id, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs FROM ended`,
+      [JSON.stringify(endings.map((e) => ({ ...e, log: e.log ?? null })))],
     );
-    return rows[0].length > 0;
+    const ended = new Map(rows.map((row) => [row.id, { has_outputs: row.has_outputs }]));
+    return endings.map((e) => ended.get(e.id) ?? null);
   }
 
   /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */

@@ -1,0 +1,98 @@
+import { TaskRepository, TaskStatus } from '@kat/domain';
+import { DataSource } from 'typeorm';
+import { TestEnvironment } from './support/environment';
+
+/**
+ * A worker's claims and endings are batched (one statement for all those made at once): the
+ * batching must keep every guarantee of a single claim and a single ending, across workers.
+ */
+describe('batched claims and endings in PostgreSQL', () => {
+  let environment: TestEnvironment;
+  let workerA: DataSource;
+  let workerB: DataSource;
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    await environment.token('acme');
+    const { dataSourceOptions } = await import('@kat/domain');
+    [workerA, workerB] = await Promise.all([1, 2].map(() => new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize()));
+    await workerA.query(
+      `INSERT INTO plugin (plugin_id, name, image, command, consumes) VALUES ('dns', 'DNS', 'kat-plugins:latest', '["true"]', '{hostname}')`,
+    );
+  });
+  afterAll(async () => {
+    await Promise.all([workerA, workerB].map((db) => db?.destroy()));
+    await environment?.destroy();
+  });
+
+  let batch = 0;
+  /** n PENDING tasks on hostnames h<batch>-<i>.example.com, h1-1 first. */
+  const createTasks = async (n: number, plugin = 'dns'): Promise<string[]> => {
+    const rows: Array<{ id: string }> = await workerA.query(
+      `INSERT INTO task (organization_id, type, data)
+       SELECT o.id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', 'internet|h' || $3 || '-' || i || '.example.com')
+       FROM organization o, generate_series(1, $1) i WHERE o.code = 'acme' ORDER BY i RETURNING id`,
+      [n, plugin, ++batch],
+    );
+    return rows.map((r) => r.id);
+  };
+
+  it('gives each task to exactly one of two workers claiming every task at once', async () => {
+    const ids = await createTasks(300);
+    const [a, b] = [new TaskRepository(workerA), new TaskRepository(workerB)];
+    const [claimsA, claimsB] = await Promise.all([Promise.all(ids.map((id) => a.claim(id))), Promise.all([...ids].reverse().map((id) => b.claim(id)))]);
+    const winners = [...claimsA, ...claimsB].filter((c) => c !== null);
+    expect(winners).toHaveLength(300);
+    expect(new Set(winners.map((c) => c.id)).size).toBe(300);
+    expect(winners.every((c) => c.status === TaskStatus.RUNNING && c.attempts === 1 && c.organization === 'acme')).toBe(true);
+    // Each caller got the row of the id it asked for.
+    claimsA.forEach((claim, i) => claim && expect(claim.id).toBe(ids[i]));
+    const [{ running }] = await workerA.query(`SELECT count(*)::int AS running FROM task WHERE status = 'RUNNING' AND id = ANY($1)`, [ids]);
+    expect(running).toBe(300);
+  });
+
+  it('brings the plugin and the stored input object with the claim; null when the plugin is unknown', async () => {
+    const [known] = await createTasks(1);
+    const [unknown] = await createTasks(1, 'gone');
+    await workerA.query(
+      `INSERT INTO object (organization_id, object_type, primary_key, data)
+       SELECT id, 'hostname', 'internet|h2-1.example.com', '{"network": "internet", "name": "h2-1.example.com"}' FROM organization WHERE code = 'acme'`,
+    );
+    const repository = new TaskRepository(workerA);
+    const [claim, orphan] = await Promise.all([repository.claim(known), repository.claim(unknown)]);
+    expect(claim?.plugin).toMatchObject({ plugin_id: 'dns', image: 'kat-plugins:latest', command: ['true'], consumes: ['hostname'], enabled: true });
+    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: 'internet|h2-1.example.com', name: 'h2-1.example.com' })]);
+    expect(orphan).toMatchObject({ plugin: null, input_objects: [] });
+  });
+
+  it('ends only the attempt that holds the task, writes its log, and tells whether it recorded outputs', async () => {
+    const ids = await createTasks(50);
+    const repository = new TaskRepository(workerA);
+    const claims = await Promise.all(ids.map((id) => repository.claim(id)));
+    const [withOutput, stale, ...rest] = claims.map((c) => c!);
+    await workerA.query(
+      `INSERT INTO object_task (organization_id, task_id, plugin_id, input_object, output_type, output_object)
+       VALUES ($1, $2, 'dns', $3, 'ipaddress', 'internet|192.0.2.1')`,
+      [withOutput.organization_id, withOutput.id, withOutput.input_object],
+    );
+    const log = { stdout: 'out', stderr: 'err', stdout_truncated: false, stderr_truncated: true };
+    const endings = await Promise.all([
+      repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.COMPLETED, data: {}, log }),
+      repository.finish({ id: stale.id, attempt: 2, status: TaskStatus.FAILED, data: { error: 'late' }, log }),
+      ...rest.map((c) => repository.finish({ id: c.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'boom' } })),
+    ]);
+    expect(endings[0]).toEqual({ has_outputs: true });
+    expect(endings[1]).toBeNull();
+    expect(endings.slice(2)).toEqual(rest.map(() => ({ has_outputs: false })));
+    const rows: Array<{ id: string; status: string; error: string | null; log: string | null }> = await workerA.query(
+      `SELECT t.id, t.status, t.data->>'error' AS error, l.stderr AS log FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = ANY($1)`,
+      [ids],
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get(withOutput.id)).toMatchObject({ status: 'COMPLETED', log: 'err' });
+    expect(byId.get(stale.id)).toMatchObject({ status: 'RUNNING', error: null, log: null });
+    expect(rest.every((c) => byId.get(c.id)?.status === 'FAILED' && byId.get(c.id)?.error === 'boom' && byId.get(c.id)?.log === null)).toBe(true);
+    // A second ending of an ended attempt changes nothing.
+    expect(await repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'again' } })).toBeNull();
+  });
+});
