@@ -36,7 +36,7 @@ function celeryBaseline() {
 async function main() {
   const celery = flags.includes('--celery') ? celeryBaseline() : null;
   const bench = await createEnvironment('kat_bench_lifecycle', {
-    PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: 'process' }),
+    PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: process.env.BENCH_RUNNER ?? 'noop' }),
   });
   bench.start('api');
   if (!DRAIN) bench.start('worker');

@@ -38,9 +38,12 @@ export class KatSettings {
   @IsUrl({ require_tld: false, require_protocol: true })
   PLUGIN_API_URL = 'http://127.0.0.1:3000/api/v1';
 
-  /** container: each plugin in a container (always, in production); process: a bare child process, for benchmarks. */
-  @IsIn(['container', 'process'])
-  PLUGIN_RUNNER: string = 'container';
+  /**
+   * container: each plugin in a container (always, in production). For benchmarks only: process,
+   * a bare child process; noop, nothing is run and every plugin "succeeds" at once.
+   */
+  @IsIn(['container', 'process', 'noop'])
+  PLUGIN_RUNNER: 'container' | 'process' | 'noop' = 'container';
 
   /** Docker network mode of plugin containers: a network name, `bridge`, `host` or `none`. */
   @IsString()
