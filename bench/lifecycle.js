@@ -1,14 +1,17 @@
 // Pushes N plugin tasks through API → Bull → worker → COMPLETED and prints tasks/second, measured
 // as the anchors do: N / (max(ended_at) − min(created_at)) on the database clock, and the latency
-// from creation to COMPLETED. Each task is created by its own POST (one durable commit), claimed
-// and finished by the worker (two more).
-//   npm run bench -- lifecycle [N=200] [worker concurrency=4]               plugins in real containers
-//   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--celery]
-//     the pipeline alone: the plugin step is the process runner running `true` (no container);
-//     --celery also runs the seed's Celery stack (../shared/bench/anchors) on the same lifecycle
-//     first, in the same run, and prints the ratio.
-//   --drain: create every task first with no worker running, then start the worker: the worker's
-//     own ceiling, N / (last ended_at − first started_at), as the anchors' DRAIN=1 rows.
+// from creation to COMPLETED. Creation and the final status are durable commits before they are
+// answered / acknowledged; the worker's claims and endings are batched (one commit for many).
+//   npm run bench -- lifecycle [N=200] [worker concurrency=4]                 plugins in real containers
+//   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--bulk] [--celery] [--drain]
+//     --pipeline: the pipeline alone, the plugin step is PLUGIN_RUNNER=noop (nothing run, as the
+//       anchors' no-op plugin); BENCH_RUNNER=process runs `true` as a child process instead.
+//     --bulk: tasks are created by POST /tasks/bulk/ of 500 (one INSERT and one addBulk each, as the
+//       anchors' pg-bulk rows), by 2 clients; without it one POST /tasks/ per task, by 32 clients.
+//     --celery: also runs the seed's Celery stack (../shared/bench/anchors, prefork 2) on the same
+//       lifecycle first, in the same run, and prints the ratio.
+//     --drain: create every task first with no worker running, then start the worker: the worker's
+//       own ceiling, N / (last ended_at − first started_at), as the anchors' DRAIN=1 rows.
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
@@ -18,6 +21,10 @@ const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const PIPELINE = flags.includes('--pipeline');
 const DRAIN = flags.includes('--drain');
+const BULK = flags.includes('--bulk');
+const BULK_SIZE = 500;
+const PLUGIN_RUNNER = process.env.BENCH_RUNNER ?? 'noop';
+const RUNNERS = { noop: 'noop runner: nothing run, every plugin exits 0 at once', process: 'process runner: `true` as a child process, no container' };
 const N = Number(nArg ?? (PIPELINE ? 5000 : 200));
 const CONCURRENCY = Number(cArg ?? (PIPELINE ? 50 : 4));
 const PORT = 3917;
@@ -29,14 +36,15 @@ function celeryBaseline() {
   if (!existsSync(join(ANCHORS, 'run_celery.sh'))) throw new Error(`no anchors at ${ANCHORS}`);
   progress(`lifecycle: the Celery baseline, ${N} tasks`);
   execFileSync('bash', [join(ANCHORS, 'run_celery.sh'), String(N), 'prefork2'], { env: { ...process.env, REPS: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // Its row: system, variant, N, rep, seconds, tasks/s, producer time.
   const last = readFileSync('/tmp/anchors/results.tsv', 'utf8').trim().split('\n').pop().split('\t');
-  return { variant: 'celery prefork2', tasks_per_second: Number(last.find((f) => /^[0-9.]+$/.test(f) && Number(f) > 10 && f.includes('.')) ?? last[5]), row: last };
+  return { variant: 'celery prefork2', tasks_per_second: Number(last[5]), row: last };
 }
 
 async function main() {
   const celery = flags.includes('--celery') ? celeryBaseline() : null;
   const bench = await createEnvironment('kat_bench_lifecycle', {
-    PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER: process.env.BENCH_RUNNER ?? 'noop' }),
+    PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER }),
   });
   bench.start('api');
   if (!DRAIN) bench.start('worker');
@@ -57,15 +65,21 @@ async function main() {
     });
     if (plugin.status !== 201) throw new Error(`registering the plugin: ${plugin.status} ${await plugin.text()}`);
 
+    // One POST per task (one durable commit each), or with --bulk, POST /tasks/bulk/ of BULK tasks
+    // each (one INSERT and one addBulk per request, as the anchors' pg-bulk rows).
+    const input = (i) => ({ plugin_id: 'noop', input_data: `internet|h${i}.bench.example` });
     let next = 0;
-    const createOne = async () => {
+    const createSome = async () => {
       while (next < N) {
-        const i = next++;
-        const response = await call('/tasks/', token, { type: 'plugin', data: { plugin_id: 'noop', input_data: `internet|h${i}.bench.example` } });
-        if (response.status !== 201) throw new Error(`task ${i}: ${response.status} ${await response.text()}`);
+        const first = next;
+        next = Math.min(N, next + (BULK ? BULK_SIZE : 1));
+        const response = BULK
+          ? await call('/tasks/bulk/', token, { tasks: Array.from({ length: next - first }, (_, k) => input(first + k)) })
+          : await call('/tasks/', token, { type: 'plugin', data: input(first) });
+        if (response.status !== 201) throw new Error(`tasks from ${first}: ${response.status} ${await response.text()}`);
       }
     };
-    await Promise.all(Array.from({ length: CLIENTS }, createOne));
+    await Promise.all(Array.from({ length: BULK ? 2 : CLIENTS }, createSome));
     if (DRAIN) bench.start('worker');
     let shown = -1;
     await waitFor('every task to end', async () => {
@@ -84,14 +98,15 @@ async function main() {
       FROM task`);
     const result = {
       benchmark: `${PIPELINE ? 'lifecycle-pipeline' : 'lifecycle'}${DRAIN ? '-drain' : ''}`,
-      plugin: PIPELINE ? 'process runner: `true` as a child process, no container' : 'real container (kat-busybox, `true`)',
-      tasks: N, worker_concurrency: CONCURRENCY, api_clients: CLIENTS,
+      plugin: PIPELINE ? RUNNERS[PLUGIN_RUNNER] : 'real container (kat-busybox, `true`)',
+      creation: BULK ? `POST /tasks/bulk/ of ${BULK_SIZE}, 2 clients` : `one POST /tasks/ per task, ${CLIENTS} clients`,
+      tasks: N, worker_concurrency: CONCURRENCY,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
-    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? 'pipeline alone (process runner)' : 'real containers'}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
+    console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);

@@ -144,6 +144,40 @@ describe('task lifecycle', () => {
     await acme.post(`/tasks/${(await create('slow', 'internet|other.example.com')).body.id}/cancel/`).expect(200);
   });
 
+  it('creates many plugin tasks in one request, in order, giving an input with an active task that task', async () => {
+    const active = (await create('slow', 'internet|bulk-active.example.com')).body;
+    const inputs = ['internet|bulk1.example.com', 'internet|bulk2.example.com', 'internet|bulk1.example.com'];
+    const response = await acme.post('/tasks/bulk/', {
+      tasks: [...inputs.map((input_data) => ({ plugin_id: 'echo', input_data })), { plugin_id: 'slow', input_data: 'internet|bulk-active.example.com' }],
+    });
+    expect(response.status).toBe(201);
+    expect(response.body.created).toBe(2);
+    const [first, second, again, existing] = response.body.results;
+    expect([first.data.input_data, second.data.input_data]).toEqual(inputs.slice(0, 2));
+    expect(again.id).toBe(first.id);
+    expect(existing.id).toBe(active.id);
+    expect(['PENDING', 'RUNNING']).toContain(existing.status);
+    for (const task of [first, second]) expect(await finished(task.id)).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    await acme.post(`/tasks/${active.id}/cancel/`).expect(200);
+  });
+
+  it('creates none of a bulk request with one bad task, naming it', async () => {
+    const before = (await acme.get('/tasks/?limit=500')).body.count;
+    const bad = await acme.post('/tasks/bulk/', {
+      tasks: [{ plugin_id: 'echo', input_data: 'internet|fine.example.com' }, { plugin_id: 'echo', input_data: 'fine.example.com' }, { plugin_id: 'nmap', input_data: 'x' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toEqual([
+      'tasks.1.input_data: echo consumes hostname, and "fine.example.com" is none: a hostname key has 2 fields (network|name)',
+      'tasks.2.plugin_id: unknown plugin nmap',
+    ]);
+    expect((await acme.post('/tasks/bulk/', { tasks: [{ plugin_id: 'echo' }] })).body.message).toContain('tasks.0.input_data must be a string');
+    expect((await acme.post('/tasks/bulk/', { tasks: [] })).body.message).toEqual(['tasks must contain at least 1 elements']);
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ plugin_id: 'echo', input_data: `internet|h${i}.example.com` }));
+    expect((await acme.post('/tasks/bulk/', { tasks: tooMany })).body.message).toEqual(['tasks must contain no more than 1000 elements']);
+    expect((await acme.get('/tasks/?limit=500')).body.count).toBe(before);
+  });
+
   it('lists tasks newest first with filters and cursor pagination', async () => {
     const all = (await acme.get('/tasks/?limit=500')).body;
     expect(all.count).toBe(all.results.length);

@@ -5,7 +5,7 @@ import { Caller, CurrentCaller } from '../auth/authenticated';
 import { uuidParam } from '../common/uuid-param';
 import { PageQuery } from '../common/pagination';
 import { ObjectsService } from '../objects/objects.service';
-import { CreateTaskDto, ListTasksQuery, TaskLogsResponse, TaskPage, TaskResponse } from './dto/task.dto';
+import { CreatedTasksResponse, CreatePluginTasksDto, CreateTaskDto, ListTasksQuery, TaskLogsResponse, TaskPage, TaskResponse } from './dto/task.dto';
 import { TasksService } from './tasks.service';
 
 @ApiTags('tasks')
@@ -29,6 +29,17 @@ export class TasksController {
     const { task, created } = await this.tasks.create(caller.scope, dto);
     response.status(created ? 201 : 200);
     return task;
+  }
+
+  @Post('bulk')
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Create many plugin tasks (PENDING) and queue them',
+    description: 'All or nothing: one invalid task (tasks.<i>.<field> in the message) and none is created. An input with an active task of the plugin gets that task.',
+  })
+  @ApiResponse({ status: 201, type: CreatedTasksResponse })
+  createPluginTasks(@CurrentCaller() caller: Caller, @Body() dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
+    return this.tasks.createPluginTasks(caller.scope, dto);
   }
 
   @Get()

@@ -6,10 +6,10 @@ import {
 import { TaskDispatcher } from '@kat/queue';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { QueryFailedError, Repository } from 'typeorm';
+import { In, QueryFailedError, Repository } from 'typeorm';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { COUNT_CAP, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page } from '../common/pagination';
-import { CreateTaskDto, ListTasksQuery, PluginTaskDataDto, TaskLogsResponse } from './dto/task.dto';
+import { CreatedTasksResponse, CreatePluginTasksDto, CreateTaskDto, ListTasksQuery, PluginTaskDataDto, TaskLogsResponse } from './dto/task.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,6 +29,18 @@ export class TasksService {
     const result = await this.tasks.create({ organization_id: organizationId, type: dto.type, data });
     if (result.created) await this.dispatcher.enqueue([result.task]);
     return result;
+  }
+
+  /** Many plugin tasks at once: all valid or none created; one INSERT and one queue round trip. */
+  async createPluginTasks(scope: TenantScope, dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
+    const organizationId = requireOrganization(scope);
+    const pluginIds = [...new Set(dto.tasks.map((t) => t.plugin_id))];
+    const plugins = new Map((await this.plugins.findBy({ plugin_id: In(pluginIds) })).map((p) => [p.plugin_id, p]));
+    const errors = dto.tasks.flatMap((task, i) => pluginTaskErrors(task, plugins.get(task.plugin_id)).map((e) => `tasks.${i}.${e}`));
+    if (errors.length > 0) throw badRequest(errors);
+    const { tasks, created } = await this.tasks.createPluginTasks(organizationId, dto.tasks);
+    await this.dispatcher.enqueue(created);
+    return { created: created.length, results: tasks };
   }
 
   async list(scope: TenantScope, query: ListTasksQuery): Promise<Page<TaskView>> {
@@ -137,15 +149,19 @@ export class TasksService {
     if (errors.length > 0) {
       throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
-    const plugin = await this.plugins.findOneBy({ plugin_id: data.plugin_id });
-    if (!plugin) throw badRequest(`data.plugin_id: unknown plugin ${data.plugin_id}`);
-    if (!plugin.enabled) throw badRequest(`data.plugin_id: plugin ${data.plugin_id} is disabled`);
-    const input = parseObjectKey(data.input_data, plugin.consumes);
-    if ('error' in input) {
-      throw badRequest(`data.input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`);
-    }
+    const problems = pluginTaskErrors(data, await this.plugins.findOneBy({ plugin_id: data.plugin_id }));
+    if (problems.length > 0) throw badRequest(problems.map((e) => `data.${e}`));
     return { plugin_id: data.plugin_id, input_data: data.input_data };
   }
+}
+
+/** Why a plugin task's (well-formed) data cannot be run: an unknown or disabled plugin, or an input it does not consume. */
+function pluginTaskErrors(data: PluginTaskDataDto, plugin: Plugin | null | undefined): string[] {
+  if (!plugin) return [`plugin_id: unknown plugin ${data.plugin_id}`];
+  if (!plugin.enabled) return [`plugin_id: plugin ${data.plugin_id} is disabled`];
+  const input = parseObjectKey(data.input_data, plugin.consumes);
+  if ('error' in input) return [`input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`];
+  return [];
 }
 
 /** `data.rule_id` of a business_rule task: a rule of the catalogue, or "all". */

@@ -102,6 +102,43 @@ export class TaskRepository {
     }
   }
 
+  /**
+   * Plugin tasks of one organization in one statement: each is inserted PENDING unless an active
+   * task for its (plugin, input) exists, which is then returned instead (as `create` does for one).
+   * Results are in the order of `tasks`; a pair given twice gets the same task.
+   */
+  async createPluginTasks(organizationId: number, tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
+    const key = (pluginId: unknown, input: unknown) => `${pluginId}\u0000${input}`;
+    const byKey = new Map<string, TaskView>();
+    const created: TaskView[] = [];
+    let missing = [...new Map(tasks.map((t) => [key(t.plugin_id, t.input_data), t])).values()];
+    while (missing.length > 0) {
+      const rows: Array<TaskView & { inserted: boolean }> = await this.db.query(
+        `WITH wanted AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(plugin_id text, input_data text)),
+         inserted AS (
+           INSERT INTO task (organization_id, type, data)
+           SELECT $1, 'plugin', jsonb_build_object('plugin_id', plugin_id, 'input_data', input_data) FROM wanted
+           ON CONFLICT (organization_id, plugin_id, input_object)
+             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+           RETURNING *)
+         SELECT ${VIEW_COLUMNS}, true AS inserted FROM inserted t JOIN organization o ON o.id = t.organization_id
+         UNION ALL
+         SELECT ${VIEW_COLUMNS}, false FROM wanted w
+         JOIN task t ON t.organization_id = $1 AND t.plugin_id = w.plugin_id AND t.input_object = w.input_data
+                    AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
+         JOIN organization o ON o.id = t.organization_id`,
+        [organizationId, JSON.stringify(missing)],
+      );
+      for (const { inserted, ...task } of rows) {
+        byKey.set(key(task.data.plugin_id, task.data.input_data), task);
+        if (inserted) created.push(task);
+      }
+      // A conflicting task that ended in between is neither inserted nor found: try those again.
+      missing = missing.filter((t) => !byKey.has(key(t.plugin_id, t.input_data)));
+    }
+    return { tasks: tasks.map((t) => byKey.get(key(t.plugin_id, t.input_data)) as TaskView), created };
+  }
+
   async findActivePluginTask(organizationId: number, pluginId: string, input: string): Promise<TaskView | null> {
     const rows: TaskView[] = await this.db.query(
       `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id

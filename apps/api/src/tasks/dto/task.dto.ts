@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize, ArrayMinSize, IsArray, IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested,
+} from 'class-validator';
 import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '@kat/domain';
 import { PageQuery } from '../../common/pagination';
 
@@ -19,11 +21,28 @@ export class CreateTaskDto {
 
 /** `data` of a plugin task, checked after the type is known. */
 export class PluginTaskDataDto {
+  @ApiProperty({ example: 'dns_records' })
   @IsString() @IsNotEmpty() @MaxLength(64)
   plugin_id: string;
 
+  @ApiProperty({ example: 'internet|example.com' })
   @IsString() @IsNotEmpty() @MaxLength(2048)
   input_data: string;
+}
+
+/** Most plugin tasks one bulk request creates: one statement and one queue round trip for all. */
+export const BULK_TASKS_MAX = 1000;
+
+export class CreatePluginTasksDto {
+  @ApiProperty({ type: [PluginTaskDataDto], maxItems: BULK_TASKS_MAX, description: 'the `data` of each plugin task' })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(BULK_TASKS_MAX)
+  @ValidateNested({ each: true }) @Type(() => PluginTaskDataDto)
+  tasks: PluginTaskDataDto[];
+}
+
+export class CreatedTasksResponse {
+  @ApiProperty({ description: 'how many tasks are new; the others were active already and are those tasks' }) created: number;
+  @ApiProperty({ type: () => [TaskResponse], description: 'one task per requested one, in the same order' }) results: TaskResponse[];
 }
 
 export class ListTasksQuery extends PageQuery {
