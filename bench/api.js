@@ -3,15 +3,12 @@
 // requests/second and latency percentiles, and the api's resident memory idle and after the load.
 //   npm run bench -- api [TASKS=1000000] [seconds per run=10] [connections=10]
 const autocannon = require('autocannon');
-const { readFileSync } = require('node:fs');
-const { createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
+const { createEnvironment, waitFor, progress, rssMb, saveResult, machine, run } = require('./harness');
 
 const TASKS = Number(process.argv[2] ?? 1_000_000);
 const SECONDS = Number(process.argv[3] ?? 10);
 const CONNECTIONS = Number(process.argv[4] ?? 10);
 const PORT = 3919;
-
-const rssMb = (pid) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
 
 function load(title, options) {
   return new Promise((resolve, reject) => {

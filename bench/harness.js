@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a private database and queue prefix, the built apps as processes.
 const { execFileSync, spawn } = require('node:child_process');
-const { mkdirSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Redis = require('ioredis');
 const { Client } = require('pg');
@@ -87,6 +87,26 @@ async function waitFor(what, probe, timeoutMs = 60_000) {
   }
 }
 
+/** Resident set size of a process, in MB. */
+function rssMb(pid) {
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+}
+
+/** Samples the resident size of each app (name → child process) every 100 ms; the returned stop() gives each one's peak in MB. */
+function sampleMemory(apps) {
+  const peaks = {};
+  const sample = () => {
+    for (const [name, child] of Object.entries(apps)) peaks[name] = Math.max(peaks[name] ?? 0, rssMb(child.pid));
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peaks;
+  };
+}
+
 /** Prints a line of progress on stderr, overwriting the last one on a terminal. */
 function progress(text) {
   process.stderr.write(process.stderr.isTTY ? `\r${text}   ` : `${text}\n`);
@@ -112,4 +132,4 @@ function run(main) {
   });
 }
 
-module.exports = { ROOT, createEnvironment, waitFor, progress, saveResult, machine, run };
+module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, saveResult, machine, run };

@@ -15,7 +15,7 @@
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
+const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run } = require('./harness');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -46,8 +46,9 @@ async function main() {
   const bench = await createEnvironment('kat_bench_lifecycle', {
     PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER }),
   });
-  bench.start('api');
-  if (!DRAIN) bench.start('worker');
+  // All three apps, as deployed (the scheduler's periodic jobs run too); their memory is sampled.
+  const apps = { api: bench.start('api'), scheduler: bench.start('scheduler') };
+  if (!DRAIN) apps.worker = bench.start('worker');
   try {
     const base = `http://127.0.0.1:${PORT}/api/v1`;
     const adminToken = bench.kat(['create-token', '--org', 'bench', '--admin']);
@@ -64,6 +65,10 @@ async function main() {
       // With the process runner the image is unused: `true` runs on the worker's host.
     });
     if (plugin.status !== 201) throw new Error(`registering the plugin: ${plugin.status} ${await plugin.text()}`);
+    const queues = async () => (await (await call('/queues/', adminToken)).json()).results;
+    if (!DRAIN) await waitFor('the worker', async () => (await queues()).some((q) => q.name === 'plugin' && q.workers.length > 0));
+    const idle = sampleMemory(apps)();
+    const stopSampling = sampleMemory(apps);
 
     // One POST per task (one durable commit each), or with --bulk, POST /tasks/bulk/ of BULK tasks
     // each (one INSERT and one addBulk per request, as the anchors' pg-bulk rows).
@@ -80,14 +85,15 @@ async function main() {
       }
     };
     await Promise.all(Array.from({ length: BULK ? 2 : CLIENTS }, createSome));
-    if (DRAIN) bench.start('worker');
+    if (DRAIN) apps.worker = bench.start('worker');
     let shown = -1;
     await waitFor('every task to end', async () => {
-      const [{ done }] = await bench.query(`SELECT count(*)::int AS done FROM task WHERE status IN ('COMPLETED', 'FAILED')`);
+      const [{ done }] = await bench.query(`SELECT count(*)::int AS done FROM task WHERE type = 'plugin' AND status IN ('COMPLETED', 'FAILED')`);
       if (done !== shown) progress(`lifecycle: ${(shown = done)}/${N} tasks ended`);
       return done === N;
-    }, N * 5000);
+    }, 60_000 + N * 1000);
     process.stderr.write('\n');
+    const peak = stopSampling();
 
     const [stats] = await bench.query(`
       SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
@@ -95,7 +101,7 @@ async function main() {
              extract(epoch FROM max(ended_at) - min(${DRAIN ? 'started_at' : 'created_at'}))::float AS seconds,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p50,
              percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p99
-      FROM task`);
+      FROM task WHERE type = 'plugin'`);
     const result = {
       benchmark: `${PIPELINE ? 'lifecycle-pipeline' : 'lifecycle'}${DRAIN ? '-drain' : ''}`,
       plugin: PIPELINE ? RUNNERS[PLUGIN_RUNNER] : 'real container (kat-busybox, `true`)',
@@ -103,11 +109,13 @@ async function main() {
       tasks: N, worker_concurrency: CONCURRENCY,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
+      rss_mb: { idle, peak_under_load: peak },
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
     console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
+    console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {

@@ -31,14 +31,16 @@ export function membershipSql(set: Pick<ObjectSet, 'object_type' | 'query' | 'ob
 }
 
 /**
- * The plugin's tasks created within the interval, and its active ones, read once before the
- * INSERT starts: a correlated NOT EXISTS on task would rescan the rows the same INSERT is adding
- * (quadratic on a first tick). Parameters: $1 organization, $3 plugin, $5 interval seconds.
+ * The object `o` has no task of the plugin created within the interval, nor an active one.
+ * Parameters: $1 organization, $3 plugin, $5 interval seconds. A tick runs it with nested loops
+ * off: a hash (or merge) anti join reads the plugin's tasks once, before the INSERT adds any,
+ * where a nested loop can rescan the rows the same INSERT is adding (119 s for a first tick of
+ * 100,000). Chaining keeps nested loops: its few outputs are best probed one by one.
  */
-const RECENT_TASKS = `WITH recent AS MATERIALIZED (
-  SELECT input_object FROM task
-  WHERE organization_id = $1 AND plugin_id = $3
-    AND (created_at > now() - make_interval(secs => $5) OR status IN ('PENDING', 'RUNNING')))`;
+const NOT_RECENTLY_SCANNED = `NOT EXISTS (
+  SELECT 1 FROM task recent
+  WHERE recent.organization_id = $1 AND recent.plugin_id = $3 AND recent.input_object = o.primary_key
+    AND (recent.created_at > now() - make_interval(secs => $5) OR recent.status IN ('PENDING', 'RUNNING')))`;
 
 /**
  * Runs a task INSERT … SELECT that already leaves out objects with an active task. Only a task
@@ -102,14 +104,13 @@ export class ScheduleRepository {
       if (!schedule) return [];
       const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, options.ignoreInterval ? 0 : schedule.interval_seconds];
       const members = membershipSql(schedule, params);
+      await tx.query('SET LOCAL enable_nestloop = off');
       return insertTasks(
         tx,
-        `${RECENT_TASKS}
-         INSERT INTO task (organization_id, type, data, schedule_id)
+        `INSERT INTO task (organization_id, type, data, schedule_id)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4
          FROM object o
-         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members}
-           AND NOT EXISTS (SELECT 1 FROM recent WHERE recent.input_object = o.primary_key)`,
+         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members} AND ${NOT_RECENTLY_SCANNED}`,
         params,
       );
     });
@@ -145,13 +146,12 @@ export class ScheduleRepository {
       const members = membershipSql(schedule, params);
       created.push(...(await this.db.transaction((tx) => insertTasks(
         tx,
-        `${RECENT_TASKS}
-         INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
+        `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
          FROM object_task ot
          JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
          WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
-           AND NOT EXISTS (SELECT 1 FROM recent WHERE recent.input_object = o.primary_key)`,
+           AND ${NOT_RECENTLY_SCANNED}`,
         params,
       ))));
     }
