@@ -36,6 +36,24 @@ describe('task status transitions in PostgreSQL', () => {
     });
   });
 
+  it('gives new tasks UUIDv7 ids, ordered as they were created', async () => {
+    await environment.withDataSource(async (db) => {
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [{ id }] = await db.query(`INSERT INTO task (organization_id, type, data) SELECT id, 'report', '{}' FROM organization LIMIT 1 RETURNING id`);
+        ids.push(id);
+        await new Promise((resolve) => setTimeout(resolve, 2)); // the next millisecond
+      }
+      expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
+      expect([...ids].sort()).toEqual(ids);
+      const [{ drift }] = await db.query(
+        `SELECT abs(extract(epoch FROM now()) * 1000 - ('x' || substr(replace($1::text, '-', ''), 1, 12))::bit(48)::bigint) AS drift`,
+        [ids[2]],
+      );
+      expect(Number(drift)).toBeLessThan(60_000); // its first 48 bits are the creation time in ms
+    });
+  });
+
   it('rejects a status outside the five', async () => {
     await environment.withDataSource(async (db) => {
       await expect(

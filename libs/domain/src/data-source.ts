@@ -7,11 +7,12 @@ import { Spine1764144000000 } from './migrations/1764144000000-spine';
 import { Objects1764150000000 } from './migrations/1764150000000-objects';
 import { Schedules1764160000000 } from './migrations/1764160000000-schedules';
 import { RulesReports1764170000000 } from './migrations/1764170000000-rules-reports';
+import { TimeOrderedTaskIds1764180000000 } from './migrations/1764180000000-time-ordered-task-ids';
 import { ObjectSet, Schedule } from './schedules/schedule.entity';
 
 // Classes, not globs: each app is one webpack bundle, so there are no entity files to find at run time.
 export const ENTITIES = [Organization, ApiToken, Plugin, Task, TaskLog, ObjectSet, Schedule];
-export const MIGRATIONS = [Spine1764144000000, Objects1764150000000, Schedules1764160000000, RulesReports1764170000000];
+export const MIGRATIONS = [Spine1764144000000, Objects1764150000000, Schedules1764160000000, RulesReports1764170000000, TimeOrderedTaskIds1764180000000];
 
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
   return {
