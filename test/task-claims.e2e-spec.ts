@@ -51,17 +51,28 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(running).toBe(300);
   });
 
+  it('gives a task asked for twice in one batch (a stalled job and its copy) to one caller only', async () => {
+    const [id] = await createTasks(1);
+    const repository = new TaskRepository(workerA);
+    const claims = await Promise.all([repository.claim(id), repository.claim(id)]);
+    expect(claims.filter((c) => c !== null)).toHaveLength(1);
+    expect(claims[0]).toMatchObject({ id, attempts: 1 });
+  });
+
   it('brings the plugin and the stored input object with the claim; null when the plugin is unknown', async () => {
     const [known] = await createTasks(1);
     const [unknown] = await createTasks(1, 'gone');
+    const [{ input_object: key }] = await workerA.query(`SELECT input_object FROM task WHERE id = $1`, [known]);
+    const name = key.split('|')[1];
     await workerA.query(
       `INSERT INTO object (organization_id, object_type, primary_key, data)
-       SELECT id, 'hostname', 'internet|h2-1.example.com', '{"network": "internet", "name": "h2-1.example.com"}' FROM organization WHERE code = 'acme'`,
+       SELECT id, 'hostname', $1, jsonb_build_object('network', 'internet', 'name', $2::text) FROM organization WHERE code = 'acme'`,
+      [key, name],
     );
     const repository = new TaskRepository(workerA);
     const [claim, orphan] = await Promise.all([repository.claim(known), repository.claim(unknown)]);
     expect(claim?.plugin).toMatchObject({ plugin_id: 'dns', image: 'kat-plugins:latest', command: ['true'], consumes: ['hostname'], enabled: true });
-    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: 'internet|h2-1.example.com', name: 'h2-1.example.com' })]);
+    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: key, name, first_seen: expect.any(Date) })]);
     expect(orphan).toMatchObject({ plugin: null, input_objects: [] });
   });
 
@@ -94,5 +105,33 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(rest.every((c) => byId.get(c.id)?.status === 'FAILED' && byId.get(c.id)?.error === 'boom' && byId.get(c.id)?.log === null)).toBe(true);
     // A second ending of an ended attempt changes nothing.
     expect(await repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'again' } })).toBeNull();
+  });
+
+  it("ends the holding attempt when a stale attempt's ending shares its batch", async () => {
+    const [id] = await createTasks(1);
+    const repository = new TaskRepository(workerA);
+    await repository.claim(id);
+    expect(await repository.handBack(id, 1)).toBe(true); // attempt 1 was taken over...
+    expect(await repository.claim(id)).toMatchObject({ attempts: 2 }); // ...by attempt 2
+    const log = (text: string) => ({ stdout: text, stderr: '', stdout_truncated: false, stderr_truncated: false });
+    const [stale, current] = await Promise.all([
+      repository.finish({ id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'late' }, log: log('attempt 1') }),
+      repository.finish({ id, attempt: 2, status: TaskStatus.COMPLETED, data: {}, log: log('attempt 2') }),
+    ]);
+    expect([stale, current]).toEqual([null, { has_outputs: false }]);
+    const [row] = await workerA.query(`SELECT t.status, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`, [id]);
+    expect(row).toEqual({ status: 'COMPLETED', stdout: 'attempt 2' });
+  });
+
+  it('creates bulk tasks from two requests sharing inputs in opposite orders without a deadlock', async () => {
+    const [{ id: organizationId }] = await workerA.query(`SELECT id FROM organization WHERE code = 'acme'`);
+    const wanted = Array.from({ length: 500 }, (_, i) => ({ plugin_id: 'dns', input_data: `internet|bulk${i}.example.com` }));
+    const [a, b] = await Promise.all([
+      new TaskRepository(workerA).createPluginTasks(organizationId, wanted),
+      new TaskRepository(workerB).createPluginTasks(organizationId, [...wanted].reverse()),
+    ]);
+    expect(a.created.length + b.created.length).toBe(500);
+    expect(a.tasks.map((t) => t.data.input_data)).toEqual(wanted.map((w) => w.input_data));
+    expect(b.tasks.map((t) => t.id)).toEqual([...a.tasks].reverse().map((t) => t.id));
   });
 });

@@ -38,8 +38,9 @@ export interface ObjectTaskFilters {
 
 const OBJECT_COLUMNS = `object_type, primary_key, first_seen, last_seen, data`;
 
-function toStored(row: { object_type: ObjectType; primary_key: string; first_seen: Date; last_seen: Date; data: Record<string, unknown> }): StoredObject {
-  return { object_type: row.object_type, primary_key: row.primary_key, ...row.data, first_seen: row.first_seen, last_seen: row.last_seen };
+/** An object row as the API and plugins see it: key fields, data, then first/last seen. */
+export function toStored(row: { object_type: ObjectType; primary_key: string; first_seen: Date | string; last_seen: Date | string; data: Record<string, unknown> }): StoredObject {
+  return { object_type: row.object_type, primary_key: row.primary_key, ...row.data, first_seen: new Date(row.first_seen), last_seen: new Date(row.last_seen) };
 }
 
 /**

@@ -36,15 +36,20 @@ describe('MicroBatcher', () => {
     expect(batches).toEqual([[1], [2, 3], [4, 5], [6]]);
   });
 
-  it("fails every call of a failed batch with its error, and goes on with the next", async () => {
-    let calls = 0;
+  it('runs the items of a failed batch again one by one, so only the bad one fails', async () => {
+    const batches: string[][] = [];
     const batcher = new MicroBatcher(async (items: string[]) => {
-      if (calls++ === 0) throw new Error('connection lost');
-      return items;
+      batches.push(items);
+      if (items.includes('bad')) throw new Error(`cannot store ${items.join(', ')}`);
+      return items.map((item) => item.toUpperCase());
     }, { maxBatch: 10, maxInFlight: 1 });
-    const failed = [batcher.submit('a'), batcher.submit('b')];
-    await expect(failed[0]).rejects.toThrow('connection lost');
-    await expect(failed[1]).rejects.toThrow('connection lost');
-    expect(await batcher.submit('c')).toBe('c');
+    const results = await Promise.allSettled([batcher.submit('a'), batcher.submit('bad'), batcher.submit('c')]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('cannot store bad') },
+      { status: 'fulfilled', value: 'C' },
+    ]);
+    expect(batches).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+    expect(await batcher.submit('d')).toBe('D');
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TenantScope } from '../auth/tenant-scope';
-import type { StoredObject } from '../objects/object.repository';
+import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugin/plugin.entity';
 import { MicroBatcher } from './micro-batcher';
 import { Task, TaskData, TaskLog } from './task.entity';
@@ -118,6 +118,8 @@ export class TaskRepository {
          inserted AS (
            INSERT INTO task (organization_id, type, data)
            SELECT $1, 'plugin', jsonb_build_object('plugin_id', plugin_id, 'input_data', input_data) FROM wanted
+           -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
+           ORDER BY plugin_id, input_data
            ON CONFLICT (organization_id, plugin_id, input_object)
              WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
            RETURNING *)
@@ -213,14 +215,14 @@ export class TaskRepository {
   }
 
   private async claimMany(ids: string[]): Promise<Array<ClaimedTask | null>> {
-    const rows: ClaimedTask[] = await this.db.query(
+    const rows: Array<Omit<ClaimedTask, 'input_objects'> & { input_objects: Array<Parameters<typeof toStored>[0]> }> = await this.db.query(
       `WITH t AS (
          UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
                          attempts = attempts + 1
          WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING *)
        SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
-         coalesce((SELECT jsonb_agg(ob.data || jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
-                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen))
+         coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
+                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
                    FROM object ob
                    WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
                      AND ob.primary_key = t.input_object), '[]') AS input_objects
@@ -229,8 +231,13 @@ export class TaskRepository {
       // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
       [[...new Set(ids)].sort()],
     );
-    const claimed = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => claimed.get(id) ?? null);
+    const claimed = new Map<string, ClaimedTask>(rows.map((row) => [row.id, { ...row, input_objects: row.input_objects.map(toStored) }]));
+    // A task asked for twice in one batch (a stalled job and its re-queued copy) goes to the first caller only.
+    return ids.map((id) => {
+      const claim = claimed.get(id) ?? null;
+      claimed.delete(id);
+      return claim;
+    });
   }
 
   /** Refreshes the heartbeat; false when this attempt no longer owns the task (cancelled or handed back). */
@@ -251,14 +258,16 @@ export class TaskRepository {
   }
 
   private async finishMany(endings: TaskEnding[]): Promise<Array<EndedTask | null>> {
-    const rows: Array<{ id: string } & EndedTask> = await this.db.query(
+    const sent = new Map<string, TaskEnding>();
+    for (const e of endings) if (!sent.has(`${e.id}:${e.attempt}`)) sent.set(`${e.id}:${e.attempt}`, e);
+    const rows: Array<{ id: string; attempts: number } & EndedTask> = await this.db.query(
       `WITH ending AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, attempt int, status text, data jsonb, log jsonb)
          ORDER BY id),
        ended AS (
          UPDATE task t SET status = e.status, ended_at = now(), data = t.data || e.data
          FROM ending e WHERE t.id = e.id AND t.status = 'RUNNING' AND t.attempts = e.attempt
-         RETURNING t.id),
+         RETURNING t.id, t.attempts),
        logged AS (
          -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
          INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
@@ -267,11 +276,14 @@ export class TaskRepository {
          WHERE e.log IS NOT NULL
          ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
            stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated, updated_at = now())
-       SELECT id, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs FROM ended`,
-      [JSON.stringify(endings.map((e) => ({ ...e, log: e.log ?? null })))],
+       SELECT id, attempts, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs FROM ended`,
+      // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
+      // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
+      // share the batch with the current one's: only the current one matches the row.
+      [JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null })))],
     );
-    const ended = new Map(rows.map((row) => [row.id, { has_outputs: row.has_outputs }]));
-    return endings.map((e) => ended.get(e.id) ?? null);
+    const ended = new Map(rows.map((row) => [`${row.id}:${row.attempts}`, { has_outputs: row.has_outputs }]));
+    return endings.map((e) => (sent.get(`${e.id}:${e.attempt}`) === e ? ended.get(`${e.id}:${e.attempt}`) ?? null : null));
   }
 
   /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */
