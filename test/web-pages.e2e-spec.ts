@@ -82,7 +82,7 @@ describe('web pages', () => {
     await page.screenshot({ path: join(OUTPUT, 'tasks-list.png'), fullPage: true });
 
     // The failed task: its error and traceback; fix the plugin, press Retry, watch it complete.
-    await page.getByRole('link', { name: `Task ${failed.slice(0, 8)} details` }).click();
+    await page.getByRole('link', { name: `Task ${failed.slice(-8)} details` }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toBe('plugin fails exited with code 2: resolver 192.0.2.53 did not answer');
     expect(await page.locator('pre').nth(1).textContent()).toContain('resolver 192.0.2.53 did not answer');
     await page.screenshot({ path: join(OUTPUT, 'task-detail-failed.png'), fullPage: true });

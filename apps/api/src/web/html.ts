@@ -35,3 +35,11 @@ dt { font-weight: 600; }
 .muted { color: var(--muted); }
 @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
 `;
+
+/**
+ * A task's id short enough to read: its last 8 hex digits. Ids are UUIDv7, whose first digits are
+ * the creation time and so the same for every task of the same minute; the last ones are random.
+ */
+export function shortId(id: string): string {
+  return id.slice(-8);
+}

@@ -12,7 +12,7 @@ import { ObjectsService } from '../objects/objects.service';
 import { reportHtml } from '../reports/report-html';
 import { COUNT_CAP } from '../common/pagination';
 import { TasksService } from '../tasks/tasks.service';
-import { escape, STYLESHEET } from './html';
+import { escape, shortId, STYLESHEET } from './html';
 
 export const SESSION_COOKIE = 'kat_session';
 const PAGE_SIZE = 50;
@@ -157,7 +157,7 @@ export function mountWebPages(app: INestApplication): void {
         ${options.map((o) => `<option${filters[name] === o ? ' selected' : ''}>${o}</option>`).join('')}</select></div>`;
       const rows = list.results.map((t) => `<tr><td>${escape(t.data.input_data ?? '—')}</td><td>${escape(t.type)}: ${escape(what(t))}</td><td>${badge(t.status)}</td>
         <td class="optional">${when(t.created_at)}</td><td class="optional">${duration(t)}</td><td>${escape(firstLine(t.data.error))}</td>
-        <td><a href="${withOrg(req, `/tasks/${t.id}/`)}" aria-label="Task ${t.id.slice(0, 8)} details">details</a></td></tr>`).join('');
+        <td><a href="${withOrg(req, `/tasks/${t.id}/`)}" aria-label="Task ${shortId(t.id)} details">details</a></td></tr>`).join('');
       const next_ = list.next_cursor ? `<p><a href="${withOrg(req, '/tasks/', { ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) as Record<string, string>, cursor: list.next_cursor })}">Older tasks →</a></p>` : '';
       const active = list.results.some((t) => t.status === TaskStatus.PENDING || t.status === TaskStatus.RUNNING);
       page(req, res, 'Tasks', `${await organizationPicker(req)}
@@ -190,7 +190,7 @@ export function mountWebPages(app: INestApplication): void {
       const objectRows = produced.results.map((o) => `<tr><td>${escape(o.output_type)}</td>
         <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${caller.isAdmin ? `?organization=${escape(caller.scope.organizationCode)}` : ''}">${escape(o.output_object)}</a></td></tr>`).join('');
       const { error, traceback, ...data } = task.data;
-      page(req, res, `Task ${id.slice(0, 8)}`, `<p>${badge(task.status)} ${buttons}</p>
+      page(req, res, `Task ${shortId(id)}`, `<p>${badge(task.status)} ${buttons}</p>
         <dl><dt>Id</dt><dd>${escape(task.id)}</dd><dt>Organization</dt><dd>${escape(task.organization)}</dd><dt>Type</dt><dd>${escape(task.type)}</dd>
         <dt>Created</dt><dd>${when(task.created_at)}</dd><dt>Started</dt><dd>${when(task.started_at)}</dd><dt>Ended</dt><dd>${when(task.ended_at)}</dd>
         <dt>Duration</dt><dd>${duration(task)}</dd><dt>Attempts</dt><dd>${task.attempts}</dd>
@@ -226,7 +226,7 @@ export function mountWebPages(app: INestApplication): void {
       next(error);
     }
   });
-  router.post('/admin/tasks/task/:id/run', signedIn, adminOnly, act(async (req) => (await tasks.run(req.caller.scope, String(req.params.id)), `Task ${String(req.params.id).slice(0, 8)} queued.`), () => '/admin/tasks/task/'));
+  router.post('/admin/tasks/task/:id/run', signedIn, adminOnly, act(async (req) => (await tasks.run(req.caller.scope, String(req.params.id)), `Task ${shortId(String(req.params.id))} queued.`), () => '/admin/tasks/task/'));
 
   router.get('/schedules/', signedIn, async (req, res, next) => {
     try {
