@@ -36,6 +36,24 @@ describe('faults', () => {
     for (const app of [worker, steady, schedulers[1]]) await h.kill(app);
   });
 
+  it('loses nothing when a worker running 50 at a time (batched claims and endings) is killed, twice', async () => {
+    // The process runner (plugins as child processes) lets 100 tasks run at once on this machine.
+    const batched = { WORKER_CONCURRENCY: '50', PLUGIN_RUNNER: 'process' };
+    const scheduler = h.start('scheduler/main'); // its reconcile-tasks recovers the killed worker's tasks
+    let worker = h.start('worker/main', batched);
+    const steady = h.start('worker/main', batched);
+    const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => h.createTask('work', `batch${i}.example`)));
+    for (let round = 0; round < 2; round++) {
+      await waitForRunning(60); // more than the steady worker's 50 slots
+      await h.kill(worker);
+      worker = h.start('worker/main', batched);
+    }
+    await h.allEndWell(ids);
+    const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [ids]);
+    expect(retried).toBeGreaterThan(0);
+    for (const app of [worker, steady, scheduler]) await h.kill(app);
+  });
+
   it('loses nothing when Redis stops for 10 seconds while the API keeps creating tasks', async () => {
     const apps = [h.start('scheduler/main'), h.start('worker/main', { WORKER_CONCURRENCY: '4' })];
     const ids: string[] = [];
