@@ -100,6 +100,20 @@ describe('task lifecycle', () => {
     await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
   });
 
+  it('shows the last attempt\'s log, even when that attempt printed nothing', async () => {
+    const { body } = await create('broken', 'internet|quiet-retry.example.com');
+    await finished(body.id);
+    expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stderr).toBe('resolver unreachable: 192.0.2.53\n');
+    await admin.patch('/plugins/broken/', { command: ['true'] }).expect(200);
+    try {
+      await acme.post(`/tasks/${body.id}/retry/`).expect(200);
+      expect(await finished(body.id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+      expect((await acme.get(`/tasks/${body.id}/logs/`)).body).toMatchObject({ stdout: '', stderr: '' });
+    } finally {
+      await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
+    }
+  });
+
   it('stops the container of a running task that is cancelled', async () => {
     const { body } = await create('slow');
     await waitFor('the plugin container to run', async () => {
