@@ -16,8 +16,6 @@ export interface NewTask {
   organization_id: number;
   type: TaskType;
   data: TaskData;
-  schedule_id?: string | null;
-  parent_task_id?: string | null;
 }
 
 export interface TaskFilters {
@@ -84,27 +82,22 @@ export class TaskRepository {
    * exists: then that one is returned with `created` false (task_one_active_plugin_task).
    */
   async create(task: NewTask): Promise<{ task: TaskView; created: boolean }> {
-    for (;;) {
-      const inserted: TaskView[] = await this.db.query(
-        `WITH t AS (
-           INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (organization_id, plugin_id, input_object)
-             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
-           RETURNING *)
-         SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
-        [task.organization_id, task.type, task.data, task.schedule_id ?? null, task.parent_task_id ?? null],
-      );
-      if (inserted.length > 0) return { task: inserted[0], created: true };
-      const existing = await this.findActivePluginTask(task.organization_id, String(task.data.plugin_id), String(task.data.input_data));
-      // The conflicting task may have ended in between: then inserting succeeds on the next pass.
-      if (existing) return { task: existing, created: false };
+    if (task.type === TaskType.PLUGIN) {
+      const wanted = { plugin_id: String(task.data.plugin_id), input_data: String(task.data.input_data) };
+      const { tasks, created } = await this.createPluginTasks(task.organization_id, [wanted]);
+      return { task: tasks[0], created: created.length > 0 };
     }
+    const [inserted]: TaskView[] = await this.db.query(
+      `WITH t AS (INSERT INTO task (organization_id, type, data) VALUES ($1, $2, $3) RETURNING *)
+       SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
+      [task.organization_id, task.type, task.data],
+    );
+    return { task: inserted, created: true };
   }
 
   /**
    * Plugin tasks of one organization in one statement: each is inserted PENDING unless an active
-   * task for its (plugin, input) exists, which is then returned instead (as `create` does for one).
+   * task for its (plugin, input) exists, which is then returned instead.
    * Results are in the order of `tasks`; a pair given twice gets the same task.
    */
   async createPluginTasks(organizationId: number, tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
@@ -139,16 +132,6 @@ export class TaskRepository {
       missing = missing.filter((t) => !byKey.has(key(t.plugin_id, t.input_data)));
     }
     return { tasks: tasks.map((t) => byKey.get(key(t.plugin_id, t.input_data)) as TaskView), created };
-  }
-
-  async findActivePluginTask(organizationId: number, pluginId: string, input: string): Promise<TaskView | null> {
-    const rows: TaskView[] = await this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
-       WHERE t.organization_id = $1 AND t.plugin_id = $2 AND t.input_object = $3
-         AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')`,
-      [organizationId, pluginId, input],
-    );
-    return rows[0] ?? null;
   }
 
   async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
