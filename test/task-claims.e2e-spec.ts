@@ -123,6 +123,44 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(row).toEqual({ status: 'COMPLETED', stdout: 'attempt 2' });
   });
 
+  it("ignores a stalled attempt's heartbeat, hand-back and log once another attempt holds the task", async () => {
+    const [id] = await createTasks(1);
+    const repository = new TaskRepository(workerA);
+    await repository.claim(id);
+    expect(await repository.handBack(id, 1)).toBe(true); // the reconciler took attempt 1's task back...
+    expect(await repository.claim(id)).toMatchObject({ attempts: 2 }); // ...and attempt 2 holds it now
+    await workerA.query(`UPDATE task SET heartbeat_at = '2000-01-01' WHERE id = $1`, [id]);
+    const log = (text: string) => ({ task_id: id, stdout: text, stderr: '', stdout_truncated: false, stderr_truncated: false });
+
+    // Attempt 1 wakes up: it must learn it lost the task, and leave no trace.
+    expect(await repository.heartbeat(id, 1)).toBe(false);
+    expect(await repository.handBack(id, 1)).toBe(false);
+    expect(await repository.saveLog(log('attempt 1'), 1)).toBe(false);
+    const [row] = await workerA.query(
+      `SELECT t.status, t.attempts, t.heartbeat_at, l.stdout FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
+      [id],
+    );
+    expect(row).toEqual({ status: 'RUNNING', attempts: 2, heartbeat_at: new Date('2000-01-01'), stdout: null });
+
+    // Attempt 2's own heartbeat and log go through.
+    expect(await repository.heartbeat(id, 2)).toBe(true);
+    expect(await repository.saveLog(log('attempt 2'), 2)).toBe(true);
+    const [after] = await workerA.query(
+      `SELECT t.heartbeat_at > now() - interval '1 minute' AS fresh, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
+      [id],
+    );
+    expect(after).toEqual({ fresh: true, stdout: 'attempt 2' });
+  });
+
+  it('tells the holder of a cancelled task that its heartbeat lost the task', async () => {
+    const [id] = await createTasks(1);
+    const repository = new TaskRepository(workerA);
+    await repository.claim(id);
+    await workerA.query(`UPDATE task SET status = 'CANCELLED' WHERE id = $1`, [id]);
+    expect(await repository.heartbeat(id, 1)).toBe(false);
+    expect(await repository.handBack(id, 1)).toBe(false);
+  });
+
   it('creates bulk tasks from two requests sharing inputs in opposite orders without a deadlock', async () => {
     const [{ id: organizationId }] = await workerA.query(`SELECT id FROM organization WHERE code = 'acme'`);
     const wanted = Array.from({ length: 500 }, (_, i) => ({ plugin_id: 'dns', input_data: `internet|bulk${i}.example.com` }));

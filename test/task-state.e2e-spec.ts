@@ -12,27 +12,48 @@ describe('task status transitions in PostgreSQL', () => {
   });
   afterAll(() => environment?.destroy());
 
-  const pairs = TASK_STATUSES.flatMap((from) => TASK_STATUSES.filter((to) => to !== from || from === TaskStatus.COMPLETED).map((to) => [from, to] as const));
+  // Every ordered pair, a status to itself included: setting a status it already has is no transition.
+  const pairs = TASK_STATUSES.flatMap((from) => TASK_STATUSES.map((to) => [from, to] as const));
+
+  const newTask = async (db: DataSource, from: TaskStatus): Promise<string> => {
+    const [{ id }] = await db.query(
+      `INSERT INTO task (organization_id, type, status, data)
+       SELECT id, 'plugin', 'PENDING', jsonb_build_object('plugin_id', 'p', 'input_data', gen_random_uuid()::text)
+       FROM organization WHERE code = 'acme' RETURNING id`,
+    );
+    // Reach `from` through allowed steps (the trigger checks each).
+    const path: Record<TaskStatus, TaskStatus[]> = {
+      PENDING: [],
+      RUNNING: [TaskStatus.RUNNING],
+      COMPLETED: [TaskStatus.RUNNING, TaskStatus.COMPLETED],
+      FAILED: [TaskStatus.RUNNING, TaskStatus.FAILED],
+      CANCELLED: [TaskStatus.CANCELLED],
+    };
+    for (const step of path[from]) await db.query(`UPDATE task SET status = $2 WHERE id = $1`, [id, step]);
+    return id;
+  };
+
+  it('covers all 25 ordered pairs of the five statuses', () => {
+    expect(pairs).toHaveLength(25);
+  });
 
   it.each(pairs)('%s → %s is allowed exactly when task-state.ts allows it', async (from, to) => {
     await environment.withDataSource(async (db: DataSource) => {
-      const [{ id }] = await db.query(
-        `INSERT INTO task (organization_id, type, status, data)
-         SELECT id, 'plugin', 'PENDING', jsonb_build_object('plugin_id', 'p', 'input_data', gen_random_uuid()::text)
-         FROM organization WHERE code = 'acme' RETURNING id`,
-      );
-      // Reach `from` through allowed steps (the trigger checks each).
-      const path: Record<TaskStatus, TaskStatus[]> = {
-        PENDING: [],
-        RUNNING: [TaskStatus.RUNNING],
-        COMPLETED: [TaskStatus.RUNNING, TaskStatus.COMPLETED],
-        FAILED: [TaskStatus.RUNNING, TaskStatus.FAILED],
-        CANCELLED: [TaskStatus.CANCELLED],
-      };
-      for (const step of path[from]) await db.query(`UPDATE task SET status = $2 WHERE id = $1`, [id, step]);
-      const attempt = db.query(`UPDATE task SET status = $2 WHERE id = $1`, [id, to]);
-      if (canTransition(from, to)) await expect(attempt).resolves.toBeDefined();
+      const id = await newTask(db, from);
+      const attempt = db.query(`UPDATE task SET status = $2 WHERE id = $1 RETURNING status`, [id, to]);
+      if (canTransition(from, to)) await expect(attempt).resolves.toEqual([[{ status: to }], 1]);
       else await expect(attempt).rejects.toThrow(`status ${from} -> ${to} is not allowed`);
+      const [{ status }] = await db.query(`SELECT status FROM task WHERE id = $1`, [id]);
+      expect(status).toBe(canTransition(from, to) ? to : from);
+    });
+  });
+
+  it('lets a write that leaves the status out (a heartbeat, say) through in any status', async () => {
+    await environment.withDataSource(async (db: DataSource) => {
+      for (const status of TASK_STATUSES) {
+        const id = await newTask(db, status);
+        await expect(db.query(`UPDATE task SET heartbeat_at = now() WHERE id = $1 RETURNING status`, [id])).resolves.toEqual([[{ status }], 1]);
+      }
     });
   });
 

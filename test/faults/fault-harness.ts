@@ -3,13 +3,20 @@ import { exited, spawnApp } from '../support/apps';
 import { TestEnvironment, waitFor } from '../support/environment';
 import { BUSYBOX_IMAGE } from '../support/plugins';
 import { PrivateRedis } from '../support/private-redis';
+import { RunRecorder } from '../support/run-recorder';
 
 type Entry = 'api/main' | 'worker/main' | 'scheduler/main';
+
+/** What the `work` plugin prints: one hostname, found.<input name>. */
+const FOUND = '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}';
+/** The apps' default MAX_ATTEMPTS: claims of one task before it is failed. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * The built apps as separate processes on a private database, queue prefix and Redis, with fast
  * clocks (heartbeat 300 ms, stale after 3 s, reconcile every second), and the invariants every
- * fault test checks.
+ * fault test checks. The `work` plugin reports each of its runs to a RunRecorder, so the checks
+ * count real executions, not only rows.
  */
 export class FaultHarness {
   readonly apps: ChildProcess[] = [];
@@ -19,15 +26,16 @@ export class FaultHarness {
   private constructor(
     readonly environment: TestEnvironment,
     readonly redis: PrivateRedis,
+    readonly recorder: RunRecorder,
   ) {}
 
   /** Migrated database (on `adminUrl`'s server), private Redis, plugins, and the api running. */
   static async start(adminUrl?: string): Promise<FaultHarness> {
-    const harness = new FaultHarness(await TestEnvironment.create(adminUrl), await PrivateRedis.start());
+    const harness = new FaultHarness(await TestEnvironment.create(adminUrl), await PrivateRedis.start(), await RunRecorder.start());
     harness.token = await harness.environment.token('acme');
     await harness.sql(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`);
     await harness.sql(`UPDATE scheduler_job SET enabled = false WHERE name <> 'reconcile-tasks'`);
-    await harness.plugin('work', 'sleep 1; echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"internet\\", \\"name\\": \\"found.{name}\\"}"');
+    await harness.plugin('work', harness.recorder.script(`sleep 1; echo '${FOUND}'`));
     harness.start('api/main');
     await waitFor('the api', async () => (await fetch(`http://127.0.0.1:${harness.port}/health/ready`)).ok, 30_000);
     return harness;
@@ -46,7 +54,13 @@ export class FaultHarness {
 
   start(entry: Entry, extra: Record<string, string> = {}): ChildProcess {
     const app = spawnApp(entry, this.environment.processEnv({
-      REDIS_URL: this.redis.url, STALE_AFTER_SECONDS: '3', REQUEUE_AFTER_SECONDS: '1', SCHEDULER_POLL_MS: '200', PORT: String(this.port), ...extra,
+      REDIS_URL: this.redis.url,
+      STALE_AFTER_SECONDS: '3',
+      REQUEUE_AFTER_SECONDS: '1',
+      SCHEDULER_POLL_MS: '200',
+      PORT: String(this.port),
+      PLUGIN_NETWORK: 'host', // so plugins reach the run recorder on 127.0.0.1
+      ...extra,
     }));
     this.apps.push(app);
     return app;
@@ -75,21 +89,46 @@ export class FaultHarness {
     }, timeoutMs);
   }
 
-  /** Every task of `ids` ended COMPLETED; one ObjectTask each (each printed one object); no object twice. */
+  /**
+   * Every task of `ids` ended COMPLETED, its plugin ran at most once per attempt (as the plugin
+   * itself reported), within the attempts allowed, and its one output has exactly one ObjectTask.
+   */
   async allEndWell(ids: string[], timeoutMs?: number): Promise<void> {
     await this.allEnded(ids, timeoutMs);
-    const rows = await this.sql(`SELECT status, data->>'error' AS error, count(*)::int AS n FROM task WHERE id = ANY($1) GROUP BY 1, 2`, [ids]);
-    expect(rows).toEqual([{ status: 'COMPLETED', error: null, n: ids.length }]);
-    const [{ records, tasks }] = await this.sql(`SELECT count(*)::int AS records, count(DISTINCT task_id)::int AS tasks FROM object_task WHERE task_id = ANY($1)`, [ids]);
-    expect({ records, tasks }).toEqual({ records: ids.length, tasks: ids.length });
-    const [{ duplicates }] = await this.sql(`SELECT count(*)::int AS duplicates FROM (SELECT 1 FROM object GROUP BY organization_id, object_type, primary_key HAVING count(*) > 1) d`);
-    expect(duplicates).toBe(0);
+    const tasks: Array<{ id: string; status: string; error: string | null; attempts: number }> = await this.sql(
+      `SELECT id, status, data->>'error' AS error, attempts FROM task WHERE id = ANY($1)`,
+      [ids],
+    );
+    expect(tasks.filter((t) => t.status !== 'COMPLETED' || t.error !== null)).toEqual([]);
+    expect(tasks).toHaveLength(ids.length);
+    expect(Math.max(...tasks.map((t) => t.attempts))).toBeLessThanOrEqual(MAX_ATTEMPTS);
+    this.recorder.expectOncePerAttempt(tasks);
+    const outputs = await this.sql(
+      `SELECT t.id, t.input_object, array_agg(ot.output_object) AS outputs
+       FROM task t LEFT JOIN object_task ot ON ot.task_id = t.id WHERE t.id = ANY($1) GROUP BY t.id`,
+      [ids],
+    );
+    const wrong = outputs.filter((t) => JSON.stringify(t.outputs) !== JSON.stringify([`internet|found.${t.input_object.split('|')[1]}`]));
+    expect(wrong).toEqual([]);
+  }
+
+  /**
+   * Proof that a fault hits work in flight: waits until at least `atLeast` runs are under way (the
+   * plugins said they started and not yet that they are done), and returns the RUNNING tasks.
+   */
+  async inFlight(atLeast = 1): Promise<string[]> {
+    return waitFor(`${atLeast} plugin runs in flight`, async () => {
+      const running: Array<{ id: string; attempts: number }> = await this.sql(`SELECT id, attempts FROM task WHERE status = 'RUNNING'`);
+      const inFlight = running.filter((t) => this.recorder.inFlight().some((run) => run.task_id === t.id && run.attempt === t.attempts));
+      return inFlight.length >= atLeast && inFlight.map((t) => t.id);
+    }, 60_000);
   }
 
   async stop(): Promise<void> {
     for (const app of this.apps) app.kill('SIGKILL');
     await Promise.all(this.apps.map(exited));
     await this.redis.stop();
+    await this.recorder.stop();
     await this.environment.destroy();
   }
 }

@@ -23,11 +23,11 @@ describe('faults', () => {
     const steady = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => h.createTask('work', `kill${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      // More running than the steady worker's 4 slots: the other worker surely holds some.
-      await waitForRunning(5);
+      // More runs under way than the steady worker's 4 slots: the other worker surely holds some.
+      await h.inFlight(5);
       await h.kill(worker);
       if (round === 0) await h.kill(schedulers[0]);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // paces the restart, as a pod's would be
       worker = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     }
     await h.allEndWell(ids);
@@ -44,7 +44,7 @@ describe('faults', () => {
     const steady = h.start('worker/main', batched);
     const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => h.createTask('work', `batch${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      await waitForRunning(60); // more than the steady worker's 50 slots
+      await h.inFlight(60); // more than the steady worker's 50 slots
       await h.kill(worker);
       worker = h.start('worker/main', batched);
     }
@@ -60,15 +60,18 @@ describe('faults', () => {
     const creating = (async () => {
       for (let i = 0; i < 30; i++) {
         ids.push(await h.createTask('work', `redis${i}.example`));
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 500)); // paces the requests
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const hit = await h.inFlight(); // Redis goes away under a running task
     await h.redis.stop();
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const createdBefore = ids.length;
+    await new Promise((resolve) => setTimeout(resolve, 10_000)); // the outage's length
+    const createdDuring = ids.length - createdBefore;
     await h.redis.start();
     await creating;
     expect(ids).toHaveLength(30);
+    expect({ runningAtTheFault: hit.length > 0, createdDuringTheOutage: createdDuring > 0 }).toEqual({ runningAtTheFault: true, createdDuringTheOutage: true });
     await h.allEndWell(ids, 180_000);
     for (const app of apps) await h.kill(app);
   });
@@ -92,9 +95,4 @@ describe('faults', () => {
     await h.allEndWell([await h.createTask('work', 'after-faults.example')]);
     for (const app of apps) await h.kill(app);
   });
-
-  async function waitForRunning(atLeast: number) {
-    const { waitFor } = await import('../support/environment');
-    await waitFor('tasks to run', async () => (await h.sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n >= atLeast, 30_000);
-  }
 });

@@ -20,8 +20,9 @@ describe('a PostgreSQL restart', () => {
     h.start('scheduler/main');
     h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => h.createTask('work', `pg${i}.example`)));
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const hit = await h.inFlight(); // the restart must hit running tasks, or it tests nothing
     postgres.restart();
+    expect(hit.length).toBeGreaterThan(0);
     await h.allEndWell(ids, 180_000);
   });
 });

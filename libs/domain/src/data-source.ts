@@ -8,11 +8,19 @@ import { Objects1764150000000 } from './migrations/1764150000000-objects';
 import { Schedules1764160000000 } from './migrations/1764160000000-schedules';
 import { RulesReports1764170000000 } from './migrations/1764170000000-rules-reports';
 import { TimeOrderedTaskIds1764180000000 } from './migrations/1764180000000-time-ordered-task-ids';
+import { EveryStatusWriteChecked1764190000000 } from './migrations/1764190000000-every-status-write-checked';
 import { ObjectSet, Schedule } from './schedules/schedule.entity';
 
 // Classes, not globs: each app is one webpack bundle, so there are no entity files to find at run time.
 export const ENTITIES = [Organization, ApiToken, Plugin, Task, TaskLog, ObjectSet, Schedule];
-export const MIGRATIONS = [Spine1764144000000, Objects1764150000000, Schedules1764160000000, RulesReports1764170000000, TimeOrderedTaskIds1764180000000];
+export const MIGRATIONS = [
+  Spine1764144000000,
+  Objects1764150000000,
+  Schedules1764160000000,
+  RulesReports1764170000000,
+  TimeOrderedTaskIds1764180000000,
+  EveryStatusWriteChecked1764190000000,
+];
 
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
   return {

@@ -25,7 +25,8 @@ export class OrphanContainerReaper implements OnApplicationBootstrap, OnApplicat
     if (this.settings.PLUGIN_RUNNER !== 'container') return;
     void this.reap();
     // Containers become orphans when their task goes stale, so look as often as tasks can.
-    this.timer = setInterval(() => void this.reap(), this.settings.STALE_AFTER_SECONDS * 1000);
+    const seconds = this.settings.REAP_INTERVAL_SECONDS ?? this.settings.STALE_AFTER_SECONDS;
+    this.timer = setInterval(() => void this.reap(), seconds * 1000);
   }
 
   onApplicationShutdown(): void {

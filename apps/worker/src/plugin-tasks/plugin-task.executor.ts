@@ -132,7 +132,7 @@ export class PluginTaskExecutor {
       case 'aborted':
         if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, log);
         // Cancelled, taken over or handed back: not ended here, but what the plugin printed is kept.
-        await this.tasks.saveLog({ task_id: task.id, ...log });
+        await this.tasks.saveLog({ task_id: task.id, ...log }, task.attempts);
         if (result.outcome.reason === SHUTDOWN && (await this.tasks.handBack(task.id, task.attempts))) {
           return { outcome: 'handed_back', task };
         }

@@ -59,6 +59,13 @@ export class KatSettings {
   @Transform(toInt) @IsInt() @Min(1)
   STALE_AFTER_SECONDS = 60;
 
+  /**
+   * How often a worker removes plugin containers whose run no longer holds its task (left by a
+   * worker killed outright); unset: every STALE_AFTER_SECONDS, when such tasks are handed back.
+   */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  REAP_INTERVAL_SECONDS?: number;
+
   /** A PENDING task older than this that is missing from the queue is queued again. */
   @Transform(toInt) @IsInt() @Min(0)
   REQUEUE_AFTER_SECONDS = 30;
@@ -91,7 +98,7 @@ export class KatSettings {
   LOG_FORMAT: string = 'json';
 }
 
-const OPTIONAL = ['DOCKER_HOST'];
+const OPTIONAL = ['DOCKER_HOST', 'REAP_INTERVAL_SECONDS'];
 
 /** Reads and validates settings; throws one error that lists every bad variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): KatSettings {

@@ -359,13 +359,21 @@ export class TaskRepository {
     return this.db.query(`SELECT id, status, attempts FROM task WHERE id = ANY($1::uuid[])`, [ids]);
   }
 
-  async saveLog(log: Omit<TaskLog, 'updated_at'>): Promise<void> {
-    await this.db.query(
-      `INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated) VALUES ($1, $2, $3, $4, $5)
+  /**
+   * Keeps the log of a run that did not end the task (cancelled, handed back), but only while the
+   * task is still at that run's attempt: a stalled run that wakes up after another worker took the
+   * task over must not replace the newer attempt's log. False when nothing was written.
+   */
+  async saveLog(log: Omit<TaskLog, 'updated_at'>, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
+       SELECT id, $2, $3, $4, $5 FROM task WHERE id = $1 AND attempts = $6
        ON CONFLICT (task_id) DO UPDATE SET stdout = $2, stderr = $3, stdout_truncated = $4,
-         stderr_truncated = $5, updated_at = now()`,
-      [log.task_id, log.stdout, log.stderr, log.stdout_truncated, log.stderr_truncated],
+         stderr_truncated = $5, updated_at = now()
+       RETURNING task_id`,
+      [log.task_id, log.stdout, log.stderr, log.stdout_truncated, log.stderr_truncated, attempt],
     );
+    return rows.length > 0;
   }
 
   async findLog(taskId: string): Promise<TaskLog | null> {
