@@ -52,7 +52,7 @@ export class FaultHarness {
     );
   }
 
-  start(entry: Entry, extra: Record<string, string> = {}): ChildProcess {
+  start(entry: Entry, extra: Record<string, string> = {}): ReturnType<typeof spawnApp> {
     const app = spawnApp(entry, this.environment.processEnv({
       REDIS_URL: this.redis.url,
       STALE_AFTER_SECONDS: '3',
