@@ -66,7 +66,10 @@ describe('objects', () => {
 
     it('upserts by natural key: one row, last_seen moves, first_seen stays', async () => {
       const first = (await acme.post('/objects/ipaddress/', { network: 'internet', address: '192.0.2.7' }).expect(201)).body;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // last_seen is the database's clock, shown to the millisecond: let it pass the first write.
+      const later = `SELECT now() > $1::timestamptz + interval '1 millisecond' AS later`;
+      await waitFor('the database clock to pass the first last_seen', async () =>
+        (await environment.withDataSource((db) => db.query(later, [first.last_seen])))[0].later);
       const second = (await acme.post('/objects/ipaddress/', { network: 'internet', address: '192.0.2.7' }).expect(200)).body;
       expect(second.first_seen).toBe(first.first_seen);
       expect(new Date(second.last_seen).getTime()).toBeGreaterThan(new Date(first.last_seen).getTime());
@@ -148,6 +151,9 @@ describe('objects', () => {
     it('refuses a task_id of another organization (404) or of a task not RUNNING (409)', async () => {
       const taskId = await runningTask('refuse.example.com');
       await globex.post(`/objects/hostname/?task_id=${taskId}`, { network: 'internet', name: 'x.example.com' }).expect(404);
+      // Nothing stored for either organization, nor recorded against acme's task.
+      await globex.get('/objects/hostname/internet|x.example.com/').expect(404);
+      expect((await acme.get(`/tasks/${taskId}/objects/`)).body.results).toEqual([]);
       await acme.post(`/tasks/${taskId}/cancel/`).expect(200);
       const refused = await acme.post(`/objects/hostname/?task_id=${taskId}`, { network: 'internet', name: 'x.example.com' }).expect(409);
       expect(refused.body.message).toEqual([`task_id: task ${taskId} is CANCELLED; objects can be added only to a RUNNING task`]);

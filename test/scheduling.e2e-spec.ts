@@ -1,7 +1,7 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { seed } from '@kat/domain';
 import { CreateScheduledTasksJob } from '../apps/scheduler/src/jobs/create-scheduled-tasks.job';
-import { JobRunner } from '../apps/scheduler/src/jobs/job-runner';
+import { JobRunner, lockKey } from '../apps/scheduler/src/jobs/job-runner';
 import { ApiClient, client, startApi, startScheduler, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { startDnsServer } from './support/loopback-servers';
@@ -157,34 +157,67 @@ describe('scheduling', () => {
   });
 
   describe('scheduler toggling', () => {
+    const JOB = 'create-scheduled-tasks';
+    /** The job's last run and the database's clock, as text to keep PostgreSQL's microseconds. */
+    const jobNow = async (): Promise<{ last_run_at: string | null; now: string }> =>
+      (await sql(`SELECT last_run_at::text, now()::text AS now FROM scheduler_job WHERE name = $1`, [JOB]))[0];
+    // IS TRUE: a job that never ran has a NULL last run, which waitFor would take for an answer.
+    const ranSince = async (since: string) => (await sql(
+      `SELECT (last_run_at > $2::timestamptz) IS TRUE AS ran FROM scheduler_job WHERE name = $1`, [JOB, since]))[0].ran;
+    /** The polling replicas found the job due after `since` and moved its next run on (cron: every second). */
+    const passedOver = (since: string) =>
+      waitFor('the replicas to pass over the due job', async () => (await sql(
+        `SELECT next_run_at > $2::timestamptz + interval '2 seconds' AS passed FROM scheduler_job WHERE name = $1`,
+        [JOB, since],
+      ))[0].passed);
+
+    /**
+     * Switches the job off with `switchOff` and shows that the polling replicas pass over it. First
+     * while the test holds the job's advisory lock: a run decided before the switch cannot slip in,
+     * and since a locked-out run moves nothing, a moved next run is a poll that saw the switch. Then
+     * with the lock free, where a poll ignoring the switch would run it: its last run stays.
+     */
+    async function passesOverOnceSwitchedOff(switchOff: () => Promise<unknown>): Promise<void> {
+      await environment.withDataSource(async (db) => {
+        const lock = db.createQueryRunner();
+        await lock.connect();
+        try {
+          await lock.query(`SELECT pg_advisory_lock($1::bigint)`, [lockKey(JOB)]);
+          await switchOff();
+          const switched = await jobNow();
+          await passedOver(switched.now);
+          await lock.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey(JOB)]);
+          await passedOver((await jobNow()).now);
+          expect((await jobNow()).last_run_at).toBe(switched.last_run_at);
+        } finally {
+          await lock.release();
+        }
+      });
+    }
+
     it('shows each job and applies a switched-off job, the global switch and a new cron at the next poll of every replica', async () => {
       const polling = [environment.settings({ SCHEDULER_POLL_MS: '200' }), environment.settings({ SCHEDULER_POLL_MS: '200' })];
       const live = [await startScheduler(polling[0]), await startScheduler(polling[1])];
       try {
-        const job = async () => (await admin.get('/scheduler/')).body.jobs.find((j: { name: string }) => j.name === 'create-scheduled-tasks');
-        await admin.patch('/scheduler/jobs/create-scheduled-tasks/', { cron: '* * * * * *' }).expect(200);
-        const ranAt = await waitFor('the job to run', async () => (await job()).last_run_at);
+        const job = async () =>
+          (await admin.get('/scheduler/')).body.jobs.find((j: { name: string }) => j.name === JOB);
+        // Earlier tests ran the job by hand: only a run after the new cron is the replicas'.
+        const cronChanged = (await jobNow()).now;
+        await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * * *' }).expect(200);
+        await waitFor('the replicas to run the job on its new cron', () => ranSince(cronChanged));
         expect(await job()).toMatchObject({ enabled: true, cron: '* * * * * *', last_result: expect.objectContaining({ tasks_created: expect.any(Number) }) });
 
-        await admin.patch('/scheduler/jobs/create-scheduled-tasks/', { enabled: false }).expect(200);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const stoppedAt = (await job()).last_run_at;
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-        expect((await job()).last_run_at).toBe(stoppedAt);
-        expect(new Date(stoppedAt).getTime()).toBeGreaterThanOrEqual(new Date(ranAt).getTime());
+        await passesOverOnceSwitchedOff(() => admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: false }).expect(200));
 
-        await admin.patch('/scheduler/jobs/create-scheduled-tasks/', { enabled: true }).expect(200);
-        await waitFor('the job to run again', async () => (await job()).last_run_at !== stoppedAt);
+        const switchedOn = (await jobNow()).now;
+        await admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: true }).expect(200);
+        await waitFor('the job to run again', () => ranSince(switchedOn));
 
-        await admin.patch('/scheduler/', { enabled: false }).expect(200);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const globalStop = (await job()).last_run_at;
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-        expect((await job()).last_run_at).toBe(globalStop);
+        await passesOverOnceSwitchedOff(() => admin.patch('/scheduler/', { enabled: false }).expect(200));
         expect((await admin.get('/scheduler/')).body.enabled).toBe(false);
       } finally {
         await admin.patch('/scheduler/', { enabled: true }).expect(200);
-        await admin.patch('/scheduler/jobs/create-scheduled-tasks/', { cron: '* * * * *' }).expect(200);
+        await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * *' }).expect(200);
         for (const replica of live) await replica.close();
       }
     });

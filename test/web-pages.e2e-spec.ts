@@ -1,4 +1,6 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { TaskType } from '@kat/domain';
+import { TaskDispatcher } from '@kat/queue';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Page } from 'playwright-core';
@@ -32,7 +34,7 @@ describe('web pages', () => {
     const admin = client(api, adminToken);
     await registerShellPlugin(admin, 'ok', 'echo "scanned {name}" >&2');
     await registerShellPlugin(admin, 'fails', 'echo "resolver 192.0.2.53 did not answer" >&2; exit 2');
-    await registerShellPlugin(admin, 'slow', 'sleep 30');
+    await registerShellPlugin(admin, 'slow', 'while :; do sleep 1; done'); // ends only when cancelled
     browser = await launchChromium();
     mkdirSync(OUTPUT, { recursive: true });
   });
@@ -108,7 +110,7 @@ describe('web pages', () => {
     await page.getByRole('button', { name: 'Cancel' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toBe('Cancelled.');
     expect(await page.locator('main p .badge').first().textContent()).toBe('CANCELLED');
-    await waitFor('the container to go', async () => (await containersOfTask(running)).length === 0, 15_000);
+    await waitFor('the container to go', async () => (await containersOfTask(running)).length === 0);
     await page.screenshot({ path: join(OUTPUT, 'task-detail-cancelled.png'), fullPage: true });
 
     // Filters stay in the URL.
@@ -119,15 +121,61 @@ describe('web pages', () => {
     expect(await page.locator('tbody tr').count()).toBe(1);
   });
 
-  it('shows a second organization none of it', async () => {
+  /** The CSRF token of a signed-in page's own session, as its forms carry it. */
+  const csrfOf = async (page: Page) => (await page.locator('input[name="csrf"]').first().getAttribute('value'))!;
+
+  it('lets a second organization, with valid forms, neither see nor act on the first one\'s live tasks', async () => {
+    const running = await create('slow', 'live-running.example');
+    const cancelled = await create('slow', 'live-cancelled.example');
+    await acme.post(`/tasks/${cancelled}/cancel/`).expect(200);
+    // In no queue, so only a run would queue it.
+    const pending = await environment.pendingTaskInNoQueue('acme', 'ok', 'internet|live-pending.example');
+    await reaches(running, 'RUNNING');
+
     const page = await signIn(await environment.token('globex'));
     expect(await page.locator('tbody').innerText()).toBe('No tasks.');
-    const someone = (await acme.get('/tasks/?limit=1')).body.results[0].id;
-    const response = await page.goto(`${base}/tasks/${someone}/`);
-    expect(response!.status()).toBe(404);
-    const cancel = await page.request.post(`${base}/tasks/${someone}/cancel`, { form: { csrf: 'forged' } });
-    expect(cancel.status()).toBe(403);
-    expect(await cancel.text()).toContain('CSRF check failed');
+    expect((await page.goto(`${base}/tasks/${running}/`))!.status()).toBe(404);
+    // Its own session's valid token passes the CSRF check: only the tenant check can refuse.
+    const csrf = await csrfOf(page);
+    const actions: Array<[string, string, string]> = [
+      [running, 'cancel', 'Cancelled.'], [pending, 'cancel', 'Cancelled.'],
+      [cancelled, 'retry', 'Retrying: the task is PENDING again.'], [pending, 'run', 'Queued: a worker runs it next.'],
+    ];
+    for (const [id, action] of actions) {
+      const before = (await acme.get(`/tasks/${id}/`)).body;
+      const response = await page.request.post(`${base}/tasks/${id}/${action}`, { form: { csrf } });
+      expect(response.status()).toBe(404);
+      const text = await response.text();
+      expect(text).toContain(`Not done: task ${id} does not exist`);
+      for (const detail of ['acme', before.data.input_data, before.status]) expect(text).not.toContain(detail);
+      expect((await acme.get(`/tasks/${id}/`)).body).toEqual(before);
+    }
+    expect(await api.get(TaskDispatcher).queueFor(TaskType.PLUGIN).getJob(pending)).toBeNull();
+
+    // Each was live: the same forms from the owner's session do it.
+    const owner = await signIn(acmeToken);
+    const ownerCsrf = await csrfOf(owner);
+    for (const [id, action, notice] of actions.filter(([id, action]) => !(id === pending && action === 'cancel'))) {
+      const response = await owner.request.post(`${base}/tasks/${id}/${action}`, { form: { csrf: ownerCsrf } });
+      expect(response.status()).toBe(200);
+      expect(await response.text()).toContain(notice);
+    }
+    await reaches(pending, 'COMPLETED');
+    await acme.post(`/tasks/${cancelled}/cancel/`).expect(200);
+  });
+
+  it('refuses a form whose CSRF token is not its session\'s, even from the task\'s owner', async () => {
+    const running = await create('slow', 'csrf.example');
+    await reaches(running, 'RUNNING');
+    const page = await signIn(acmeToken);
+    const otherSession = await csrfOf(await signIn(await environment.token('acme')));
+    for (const csrf of ['forged', otherSession]) {
+      const cancel = await page.request.post(`${base}/tasks/${running}/cancel`, { form: { csrf } });
+      expect(cancel.status()).toBe(403);
+      expect(await cancel.text()).toContain('CSRF check failed');
+    }
+    expect(await status(running)).toBe('RUNNING');
+    await acme.post(`/tasks/${running}/cancel/`).expect(200);
   });
 
   it('keeps the pending-task page and the queue dashboard to admins', async () => {

@@ -94,6 +94,17 @@ export class TestEnvironment {
       return secret;
     });
   }
+
+  /** A PENDING plugin task of organization `code` in no queue (as after a Redis loss); returns its id. */
+  async pendingTaskInNoQueue(code: string, pluginId: string, inputData: string): Promise<string> {
+    const rows = await this.withDataSource((db) => db.query(
+      `INSERT INTO task (organization_id, type, data)
+       SELECT id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', $3::text)
+       FROM organization WHERE code = $1 RETURNING id`,
+      [code, pluginId, inputData],
+    ));
+    return rows[0].id;
+  }
 }
 
 async function withAdminClient<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
