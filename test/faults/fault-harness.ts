@@ -112,6 +112,11 @@ export class FaultHarness {
     expect(wrong).toEqual([]);
   }
 
+  /** Waits until at least `atLeast` tasks are RUNNING (claimed by a worker, whether or not its plugin started yet). */
+  async running(atLeast: number): Promise<void> {
+    await waitFor(`${atLeast} tasks to run`, async () => (await this.sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n >= atLeast, 60_000);
+  }
+
   /**
    * Proof that a fault hits work in flight: waits until at least `atLeast` runs are under way (the
    * plugins said they started and not yet that they are done), and returns the RUNNING tasks.
@@ -122,6 +127,13 @@ export class FaultHarness {
       const inFlight = running.filter((t) => this.recorder.inFlight().some((run) => run.task_id === t.id && run.attempt === t.attempts));
       return inFlight.length >= atLeast && inFlight.map((t) => t.id);
     }, 60_000);
+  }
+
+  /** Kills every app but the api: what a test started, even if it failed half-way. */
+  async stopWorkersAndSchedulers(): Promise<void> {
+    const others = this.apps.splice(1);
+    for (const app of others) app.kill('SIGKILL');
+    await Promise.all(others.map(exited));
   }
 
   async stop(): Promise<void> {

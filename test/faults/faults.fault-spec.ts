@@ -15,16 +15,17 @@ describe('faults', () => {
     await h.plugin('hog', 'x=$(head -c 268435456 /dev/zero | tr "\\\\0" x); echo done', 60, 32);
   });
 
+  afterEach(() => h?.stopWorkersAndSchedulers());
   afterAll(() => h?.stop());
 
   it('loses nothing when workers and a scheduler are killed with SIGKILL mid-run, twice', async () => {
     const schedulers = [h.start('scheduler/main'), h.start('scheduler/main')];
     let worker = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
-    const steady = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
+    h.start('worker/main', { WORKER_CONCURRENCY: '4' }); // the steady worker
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => h.createTask('work', `kill${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      // More runs under way than the steady worker's 4 slots: the other worker surely holds some.
-      await h.inFlight(5);
+      // More running than the steady worker's 4 slots: the other worker surely holds some (retried > 0 below proves it).
+      await h.running(5);
       await h.kill(worker);
       if (round === 0) await h.kill(schedulers[0]);
       await new Promise((resolve) => setTimeout(resolve, 1500)); // paces the restart, as a pod's would be
@@ -33,29 +34,28 @@ describe('faults', () => {
     await h.allEndWell(ids);
     const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [ids]);
     expect(retried).toBeGreaterThan(0); // the kills did interrupt runs
-    for (const app of [worker, steady, schedulers[1]]) await h.kill(app);
   });
 
   it('loses nothing when a worker running 50 at a time (batched claims and endings) is killed, twice', async () => {
     // The process runner (plugins as child processes) lets 100 tasks run at once on this machine.
     const batched = { WORKER_CONCURRENCY: '50', PLUGIN_RUNNER: 'process' };
-    const scheduler = h.start('scheduler/main'); // its reconcile-tasks recovers the killed worker's tasks
+    h.start('scheduler/main'); // its reconcile-tasks recovers the killed worker's tasks
     let worker = h.start('worker/main', batched);
-    const steady = h.start('worker/main', batched);
+    h.start('worker/main', batched); // the steady worker
     const ids = await Promise.all(Array.from({ length: 300 }, (_, i) => h.createTask('work', `batch${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      await h.inFlight(60); // more than the steady worker's 50 slots
+      await h.running(60); // more than the steady worker's 50 slots
       await h.kill(worker);
       worker = h.start('worker/main', batched);
     }
     await h.allEndWell(ids);
     const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [ids]);
     expect(retried).toBeGreaterThan(0);
-    for (const app of [worker, steady, scheduler]) await h.kill(app);
   });
 
   it('loses nothing when Redis stops for 10 seconds while the API keeps creating tasks', async () => {
-    const apps = [h.start('scheduler/main'), h.start('worker/main', { WORKER_CONCURRENCY: '4' })];
+    h.start('scheduler/main');
+    h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     const ids: string[] = [];
     const creating = (async () => {
       for (let i = 0; i < 30; i++) {
@@ -73,11 +73,11 @@ describe('faults', () => {
     expect(ids).toHaveLength(30);
     expect({ runningAtTheFault: hit.length > 0, createdDuringTheOutage: createdDuring > 0 }).toEqual({ runningAtTheFault: true, createdDuringTheOutage: true });
     await h.allEndWell(ids, 180_000);
-    for (const app of apps) await h.kill(app);
   });
 
   it('fails a plugin that never exits, floods stdout or outgrows its memory, for the right reason, and keeps the worker healthy', async () => {
-    const apps = [h.start('scheduler/main'), h.start('worker/main', { WORKER_CONCURRENCY: '4' })];
+    h.start('scheduler/main');
+    h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     const cases: Array<[string, RegExp]> = [
       ['hang', /^plugin hang timed out after 3 s and was killed$/],
       ['flood', /^plugin flood printed a bad object: stdout line 1 is not JSON: "x{10,}/],
@@ -93,6 +93,5 @@ describe('faults', () => {
     expect(log).toEqual({ stored: 65536, stdout_truncated: true });
     // The worker goes on: the next task is fine.
     await h.allEndWell([await h.createTask('work', 'after-faults.example')]);
-    for (const app of apps) await h.kill(app);
   });
 });
