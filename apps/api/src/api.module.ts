@@ -1,8 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DomainModule, KatSettings, ObjectSet, Organization, Plugin, Schedule } from '@kat/domain';
+import { DomainModule, KatSettings } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenAuthenticator } from './auth/token-authenticator';
@@ -29,7 +28,6 @@ export class ApiModule {
       imports: [
         DomainModule.forRoot(settings),
         QueueModule.forRoot(settings),
-        TypeOrmModule.forFeature([Plugin, Organization, ObjectSet, Schedule]),
         TerminusModule,
       ],
       controllers: [

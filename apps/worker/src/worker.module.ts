@@ -1,16 +1,17 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { DomainModule, KatSettings, ObjectSet, Plugin } from '@kat/domain';
+import { DomainModule, KatSettings, TaskType } from '@kat/domain';
 import { HealthPort, QueueModule } from '@kat/queue';
+import { BusinessRuleTaskHandler } from './business-rule-tasks/business-rule-task.handler';
 import { ContainerPluginRunner } from './plugin-runner/container-plugin-runner';
+import { NoopPluginRunner } from './plugin-runner/noop-plugin-runner';
 import { OrphanContainerReaper } from './plugin-runner/orphan-container-reaper';
 import { PLUGIN_RUNNER } from './plugin-runner/plugin-runner';
-import { NoopPluginRunner } from './plugin-runner/noop-plugin-runner';
 import { ProcessPluginRunner } from './plugin-runner/process-plugin-runner';
-import { PluginTaskConsumer } from './plugin-tasks/plugin-task.consumer';
-import { PluginTaskExecutor } from './plugin-tasks/plugin-task.executor';
-import { RuleReportTaskConsumer } from './rule-report-tasks/rule-report-task.consumer';
-import { RuleReportTaskExecutor } from './rule-report-tasks/rule-report-task.executor';
+import { PluginTaskHandler } from './plugin-tasks/plugin-task.handler';
+import { ReportTaskHandler } from './report-tasks/report-task.handler';
+import { TaskExecutor } from './task-run/task-executor';
+import { TASK_HANDLERS, TaskHandlers } from './task-run/task-handler';
+import { TaskQueueConsumer } from './task-run/task-queue.consumer';
 
 const PLUGIN_RUNNERS: Record<KatSettings['PLUGIN_RUNNER'], new (...args: never[]) => unknown> = {
   container: ContainerPluginRunner,
@@ -24,9 +25,25 @@ export class TaskExecutionModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: TaskExecutionModule,
-      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), TypeOrmModule.forFeature([Plugin, ObjectSet])],
-      providers: [PluginTaskExecutor, RuleReportTaskExecutor, { provide: PLUGIN_RUNNER, useClass: PLUGIN_RUNNERS[settings.PLUGIN_RUNNER] }],
-      exports: [PluginTaskExecutor, RuleReportTaskExecutor],
+      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings)],
+      providers: [
+        TaskExecutor,
+        PluginTaskHandler,
+        BusinessRuleTaskHandler,
+        ReportTaskHandler,
+        // The handler of each task type: adding a type means adding a handler here.
+        {
+          provide: TASK_HANDLERS,
+          useFactory: (plugin: PluginTaskHandler, rule: BusinessRuleTaskHandler, report: ReportTaskHandler): TaskHandlers => ({
+            [TaskType.PLUGIN]: plugin,
+            [TaskType.BUSINESS_RULE]: rule,
+            [TaskType.REPORT]: report,
+          }),
+          inject: [PluginTaskHandler, BusinessRuleTaskHandler, ReportTaskHandler],
+        },
+        { provide: PLUGIN_RUNNER, useClass: PLUGIN_RUNNERS[settings.PLUGIN_RUNNER] },
+      ],
+      exports: [TaskExecutor],
     };
   }
 }
@@ -38,7 +55,7 @@ export class WorkerModule {
     return {
       module: WorkerModule,
       imports: [TaskExecutionModule.forRoot(settings)],
-      providers: [PluginTaskConsumer, RuleReportTaskConsumer, OrphanContainerReaper, HealthPort],
+      providers: [TaskQueueConsumer, OrphanContainerReaper, HealthPort],
     };
   }
 }

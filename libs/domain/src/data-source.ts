@@ -9,7 +9,8 @@ import { Schedules1764160000000 } from './migrations/1764160000000-schedules';
 import { RulesReports1764170000000 } from './migrations/1764170000000-rules-reports';
 import { TimeOrderedTaskIds1764180000000 } from './migrations/1764180000000-time-ordered-task-ids';
 import { EveryStatusWriteChecked1764190000000 } from './migrations/1764190000000-every-status-write-checked';
-import { ObjectSet, Schedule } from './schedules/schedule.entity';
+import { ObjectSet } from './object-sets/object-set.entity';
+import { Schedule } from './schedules/schedule.entity';
 
 // Classes, not globs: each app is one webpack bundle, so there are no entity files to find at run time.
 export const ENTITIES = [Organization, ApiToken, Plugin, Task, TaskLog, ObjectSet, Schedule];

@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { KAT_SETTINGS, KatSettings, TaskType } from '@kat/domain';
+import { DatabaseHealthRepository, KAT_SETTINGS, KatSettings, TaskType } from '@kat/domain';
 import { createServer, Server } from 'node:http';
-import { DataSource } from 'typeorm';
 import { TaskDispatcher } from './task-dispatcher';
 import { KatMetrics } from './metrics';
 
@@ -17,7 +15,7 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly database: DatabaseHealthRepository,
     private readonly dispatcher: TaskDispatcher,
     private readonly metrics: KatMetrics,
   ) {}
@@ -52,7 +50,7 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
     };
     const redis = this.dispatcher.queueFor(TaskType.PLUGIN).client;
     return {
-      database: await check(() => this.db.query('SELECT 1')),
+      database: await check(() => this.database.ping()),
       redis: await check(() => (redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(`connection is ${redis.status}`)))),
     };
   }

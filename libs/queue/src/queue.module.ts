@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { KatSettings } from '@kat/domain';
 import { QUEUE_NAMES } from './queues';
 import { TaskDispatcher } from './task-dispatcher';
+import { TaskIntake } from './task-intake';
 import { MetricsModule } from './metrics';
 
 /** Bull on Redis for the task queues, shared by the api, the scheduler and the worker. */
@@ -17,8 +18,8 @@ export class QueueModule {
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
         MetricsModule,
       ],
-      providers: [TaskDispatcher],
-      exports: [TaskDispatcher, BullModule, MetricsModule],
+      providers: [TaskDispatcher, TaskIntake],
+      exports: [TaskDispatcher, TaskIntake, BullModule, MetricsModule],
     };
   }
 }

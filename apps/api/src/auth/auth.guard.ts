@@ -1,9 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { PLUGIN_TOKEN_PREFIX, PluginTokenService } from '@kat/domain';
+import { PLUGIN_TOKEN_PREFIX, PluginTokenService, TaskRepository, TaskStatus } from '@kat/domain';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { forbidden } from '../common/errors';
 import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED } from './authenticated';
 import { TokenAuthenticator } from './token-authenticator';
@@ -19,7 +17,7 @@ const SCHEME = /^(?:Bearer|Token)\s+(\S+)\s*$/i;
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly tasks: TaskRepository,
     private readonly pluginTokens: PluginTokenService,
     private readonly tokens: TokenAuthenticator,
   ) {}
@@ -58,21 +56,16 @@ export class AuthGuard implements CanActivate {
   private async pluginCaller(token: string): Promise<Caller> {
     const claims = await this.pluginTokens.verify(token);
     if (!claims) throw new UnauthorizedException(['the plugin token is not valid or has expired']);
-    const rows = await this.db.query(
-      `SELECT t.status, t.attempts, t.plugin_id, t.input_object, o.code FROM task t
-       JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.organization_id = $2`,
-      [claims.task_id, claims.organization_id],
-    );
-    const task = rows[0];
-    if (!task || task.status !== 'RUNNING' || task.attempts !== claims.attempt) {
+    const task = await this.tasks.pluginTokenHolder(claims.task_id, claims.organization_id);
+    if (!task || task.status !== TaskStatus.RUNNING || task.attempts !== claims.attempt) {
       throw forbidden(`this plugin token's task ${claims.task_id} has ended; its token no longer works`);
     }
-    const scope = { organizationId: claims.organization_id, organizationCode: task.code };
+    const scope = { organizationId: claims.organization_id, organizationCode: task.organization_code };
     return {
       tokenId: 0,
       isAdmin: false,
       organizationId: claims.organization_id,
-      organizationCode: task.code,
+      organizationCode: task.organization_code,
       scope,
       plugin: { taskId: claims.task_id, pluginId: task.plugin_id, inputObject: task.input_object },
     };

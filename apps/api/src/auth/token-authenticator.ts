@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { hashTokenSecret } from '@kat/domain';
-import { DataSource } from 'typeorm';
+import { ApiTokenRepository, hashTokenSecret, OrganizationRepository } from '@kat/domain';
 import { badRequest, forbidden } from '../common/errors';
 import { Caller } from './authenticated';
 
@@ -18,7 +16,10 @@ export class TokenAuthenticator {
   /** By token hash, oldest first (a Map keeps insertion order); only tokens that exist. */
   private readonly known = new Map<string, { caller: Caller; until: number }>();
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    private readonly apiTokens: ApiTokenRepository,
+    private readonly organizations: OrganizationRepository,
+  ) {}
 
   /** The caller a user or admin token stands for; null when no such token exists. */
   async authenticate(secret: string): Promise<Caller | null> {
@@ -36,19 +37,14 @@ export class TokenAuthenticator {
   }
 
   private async lookUp(hash: string): Promise<Caller | null> {
-    const rows = await this.db.query(
-      `SELECT t.id, t.is_admin, t.organization_id, o.code FROM api_token t
-       LEFT JOIN organization o ON o.id = t.organization_id WHERE t.token_hash = $1`,
-      [hash],
-    );
-    if (rows.length === 0) return null;
-    const token = rows[0];
+    const token = await this.apiTokens.findByHash(hash);
+    if (!token) return null;
     return {
       tokenId: token.id,
       isAdmin: token.is_admin,
       organizationId: token.organization_id,
-      organizationCode: token.code,
-      scope: { organizationId: token.organization_id, organizationCode: token.code },
+      organizationCode: token.organization_code,
+      scope: { organizationId: token.organization_id, organizationCode: token.organization_code },
     };
   }
 
@@ -59,8 +55,8 @@ export class TokenAuthenticator {
       if (requested === caller.organizationCode) return caller.scope;
       throw forbidden(`organization: this token belongs to ${caller.organizationCode} and cannot act for ${requested}`);
     }
-    const rows = await this.db.query(`SELECT id FROM organization WHERE code = $1`, [requested]);
-    if (rows.length === 0) throw badRequest(`organization: no organization has the code ${requested}`);
-    return { organizationId: rows[0].id, organizationCode: requested };
+    const organization = await this.organizations.findByCode(requested);
+    if (!organization) throw badRequest(`organization: no organization has the code ${requested}`);
+    return { organizationId: organization.id, organizationCode: requested };
   }
 }

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { IsBoolean } from 'class-validator';
-import { BUSINESS_RULES, BusinessRule, findRule, RuleEngine, TaskRepository, TaskType, TaskView } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
-import { DataSource } from 'typeorm';
+import {
+  BUSINESS_RULES, BusinessRule, findRule, FindingTypeRepository, RuleEngine, TaskType, TaskView,
+} from '@kat/domain';
+import { TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { conflict, notFound } from '../common/errors';
 import { requireOrganization } from '../tasks/tasks.service';
@@ -23,9 +23,8 @@ type RuleView = Omit<BusinessRule, 'sql'> & { enabled: boolean };
 export class BusinessRulesController {
   constructor(
     private readonly engine: RuleEngine,
-    private readonly tasks: TaskRepository,
-    private readonly dispatcher: TaskDispatcher,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly intake: TaskIntake,
+    private readonly findingTypeRows: FindingTypeRepository,
   ) {}
 
   @Get('business-rules')
@@ -49,14 +48,13 @@ export class BusinessRulesController {
     const organizationId = requireOrganization(caller.scope);
     const rule = this.rule(ruleId);
     if (!(await this.engine.isEnabled(rule.rule_id, organizationId))) throw conflict(`business rule ${ruleId} is disabled for this organization`);
-    const { task } = await this.tasks.create({ organization_id: organizationId, type: TaskType.BUSINESS_RULE, data: { rule_id: rule.rule_id } });
-    await this.dispatcher.enqueue([task]);
+    const { task } = await this.intake.submit({ organization_id: organizationId, type: TaskType.BUSINESS_RULE, data: { rule_id: rule.rule_id } });
     return task;
   }
 
   @Get('finding-types')
   async findingTypes() {
-    const results = await this.db.query(`SELECT code, name, description, recommendation, severity, score::float AS score FROM finding_type ORDER BY score DESC, code`);
+    const results = await this.findingTypeRows.list();
     return { results, next_cursor: null, count: results.length };
   }
 

@@ -1,10 +1,8 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { TaskType } from '@kat/domain';
+import { TaskRepository, TaskType } from '@kat/domain';
 import { KatMetrics, TASK_QUEUES, TaskDispatcher } from '@kat/queue';
 import { Gauge } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/authenticated';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
@@ -12,7 +10,7 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as co
 /** Gauges read at scrape time: tasks by status and type (PostgreSQL), jobs by queue and state (Redis). */
 @Injectable()
 export class ApiMetrics {
-  constructor(metrics: KatMetrics, @InjectDataSource() db: DataSource, dispatcher: TaskDispatcher) {
+  constructor(metrics: KatMetrics, tasks: TaskRepository, dispatcher: TaskDispatcher) {
     new Gauge({
       name: 'kat_tasks',
       help: 'Tasks by status and type, in every organization',
@@ -20,8 +18,7 @@ export class ApiMetrics {
       registers: [metrics.registry],
       async collect() {
         this.reset();
-        const rows: Array<{ status: string; type: string; n: number }> = await db.query(`SELECT status, type, count(*)::int AS n FROM task GROUP BY 1, 2`);
-        for (const row of rows) this.set({ status: row.status, type: row.type }, row.n);
+        for (const row of await tasks.countsByStatusAndType()) this.set({ status: row.status, type: row.type }, row.n);
       },
     });
     new Gauge({

@@ -1,11 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags, PartialType } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import {
-  FilterSyntaxError, filterFields, OBJECT_TYPES, ObjectSet, ObjectType, parseFilter, ScheduleRepository, StoredObject,
+  FilterSyntaxError, filterFields, OBJECT_TYPES, ObjectSet, ObjectSetRepository, ObjectType, parseFilter, StoredObject,
 } from '@kat/domain';
-import { QueryFailedError, Repository } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
@@ -38,14 +37,11 @@ export class UpdateObjectSetDto extends PartialType(CreateObjectSetDto) {}
 @ApiBearerAuth()
 @Controller('object-sets')
 export class ObjectSetsController {
-  constructor(
-    @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
-    private readonly schedules: ScheduleRepository,
-  ) {}
+  constructor(private readonly sets: ObjectSetRepository) {}
 
   @Get()
   async list(@CurrentCaller() caller: Caller): Promise<Page<ObjectSet>> {
-    const results = await this.sets.find({ where: { organization_id: requireOrganization(caller.scope) }, order: { name: 'ASC' } });
+    const results = await this.sets.listInOrganization(requireOrganization(caller.scope));
     return { results, next_cursor: null, count: results.length };
   }
 
@@ -53,13 +49,13 @@ export class ObjectSetsController {
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateObjectSetDto): Promise<ObjectSet> {
     checkQuery(dto.object_type, dto.query);
     const organization_id = requireOrganization(caller.scope);
-    const id = await this.save(() => this.sets.insert({ ...dto, organization_id }).then((r) => r.identifiers[0].id as string), dto.name);
+    const id = await this.save(() => this.sets.create(organization_id, dto), dto.name);
     return this.get(caller, id);
   }
 
   @Get(':id')
   async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ObjectSet> {
-    const set = await this.sets.findOneBy({ id, organization_id: requireOrganization(caller.scope) });
+    const set = await this.sets.findInOrganization(requireOrganization(caller.scope), id);
     if (!set) throw notFound(`object set ${id} does not exist`);
     return set;
   }
@@ -69,14 +65,14 @@ export class ObjectSetsController {
     const set = await this.get(caller, id);
     const next = { ...set, ...dto };
     checkQuery(next.object_type as ObjectType, next.query);
-    await this.save(() => this.sets.update({ id: set.id }, dto), next.name);
+    await this.save(() => this.sets.update(set.id, dto), next.name);
     return this.get(caller, id);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
-    await this.sets.delete({ id: (await this.get(caller, id)).id });
+    await this.sets.delete((await this.get(caller, id)).id);
   }
 
   @Get(':id/objects')
@@ -84,7 +80,7 @@ export class ObjectSetsController {
     const set = await this.get(caller, id);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = query.cursor ? decodeCursor<{ k: string }>(query.cursor, (v) => typeof v.k === 'string').k : undefined;
-    const rows = await this.schedules.members(set, limit + 1, after);
+    const rows = await this.sets.members(set, limit + 1, after);
     const results = rows.slice(0, limit);
     return { results, next_cursor: rows.length > limit ? encodeCursor({ k: results[results.length - 1].primary_key }) : null, count: results.length };
   }

@@ -1,9 +1,7 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
 import { IsString, Matches, MaxLength } from 'class-validator';
-import { Organization, ORGANIZATION_CODE_PATTERN } from '@kat/domain';
-import { Repository } from 'typeorm';
+import { Organization, ORGANIZATION_CODE_PATTERN, OrganizationRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
 import { conflict } from '../common/errors';
 
@@ -21,18 +19,19 @@ export class CreateOrganizationDto {
 @AdminOnly()
 @Controller('organizations')
 export class OrganizationsController {
-  constructor(@InjectRepository(Organization) private readonly organizations: Repository<Organization>) {}
+  constructor(private readonly organizations: OrganizationRepository) {}
 
   @Get()
   async list(): Promise<{ results: Organization[]; next_cursor: null; count: number }> {
-    const results = await this.organizations.find({ order: { code: 'ASC' } });
+    const results = await this.organizations.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Post()
   async create(@Body() dto: CreateOrganizationDto): Promise<Organization> {
-    if (await this.organizations.existsBy({ code: dto.code })) throw conflict(`code: organization ${dto.code} exists already`);
-    await this.organizations.insert(dto);
-    return this.organizations.findOneByOrFail({ code: dto.code });
+    if (await this.organizations.existsWithCode(dto.code)) {
+      throw conflict(`code: organization ${dto.code} exists already`);
+    }
+    return this.organizations.create(dto);
   }
 }

@@ -1,8 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Plugin } from '@kat/domain';
-import { Repository } from 'typeorm';
+import { Plugin, PluginRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
 import { conflict, notFound } from '../common/errors';
 import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
@@ -12,17 +10,17 @@ import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
 @ApiBearerAuth()
 @Controller('plugins')
 export class PluginsController {
-  constructor(@InjectRepository(Plugin) private readonly plugins: Repository<Plugin>) {}
+  constructor(private readonly plugins: PluginRepository) {}
 
   @Get()
   async list(): Promise<{ results: Plugin[]; next_cursor: null; count: number }> {
-    const results = await this.plugins.find({ order: { plugin_id: 'ASC' } });
+    const results = await this.plugins.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Get(':plugin_id')
   async get(@Param('plugin_id') pluginId: string): Promise<Plugin> {
-    const plugin = await this.plugins.findOneBy({ plugin_id: pluginId });
+    const plugin = await this.plugins.findByPluginId(pluginId);
     if (!plugin) throw notFound(`plugin ${pluginId} does not exist`);
     return plugin;
   }
@@ -30,8 +28,10 @@ export class PluginsController {
   @Post()
   @AdminOnly()
   async create(@Body() dto: CreatePluginDto): Promise<Plugin> {
-    if (await this.plugins.existsBy({ plugin_id: dto.plugin_id })) throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
-    await this.plugins.insert(dto);
+    if (await this.plugins.existsWithPluginId(dto.plugin_id)) {
+      throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
+    }
+    await this.plugins.create(dto);
     return this.get(dto.plugin_id);
   }
 
@@ -39,7 +39,7 @@ export class PluginsController {
   @AdminOnly()
   async update(@Param('plugin_id') pluginId: string, @Body() dto: UpdatePluginDto): Promise<Plugin> {
     const plugin = await this.get(pluginId);
-    await this.plugins.update({ id: plugin.id }, dto);
+    await this.plugins.update(plugin.id, dto);
     return this.get(pluginId);
   }
 }

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { InjectRepository } from '@nestjs/typeorm';
 import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
-import { formatInterval, ObjectSet, parseInterval, Plugin, Schedule, ScheduleRepository } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
-import { Repository } from 'typeorm';
+import {
+  formatInterval, ObjectSetRepository, parseInterval, PluginRepository, Schedule, ScheduleRepository,
+} from '@kat/domain';
+import { RUN_NOW, TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { badRequest, notFound } from '../common/errors';
 import { Page } from '../common/pagination';
@@ -52,34 +52,33 @@ const view = (schedule: Schedule): ScheduleView => ({ ...schedule, interval: for
 @Controller('schedules')
 export class SchedulesController {
   constructor(
-    @InjectRepository(Schedule) private readonly schedules: Repository<Schedule>,
-    @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
-    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
-    private readonly scheduleTasks: ScheduleRepository,
-    private readonly dispatcher: TaskDispatcher,
+    private readonly schedules: ScheduleRepository,
+    private readonly sets: ObjectSetRepository,
+    private readonly plugins: PluginRepository,
+    private readonly intake: TaskIntake,
   ) {}
 
   @Get()
   async list(@CurrentCaller() caller: Caller): Promise<Page<ScheduleView>> {
-    const rows = await this.schedules.find({ where: { organization_id: requireOrganization(caller.scope) }, order: { created_at: 'ASC' } });
+    const rows = await this.schedules.listInOrganization(requireOrganization(caller.scope));
     return { results: rows.map(view), next_cursor: null, count: rows.length };
   }
 
   @Post()
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateScheduleDto): Promise<ScheduleView> {
     const organization_id = requireOrganization(caller.scope);
-    const plugin = await this.plugins.findOneBy({ plugin_id: dto.plugin_id });
+    const plugin = await this.plugins.findByPluginId(dto.plugin_id);
     if (!plugin) throw badRequest(`plugin_id: unknown plugin ${dto.plugin_id}`);
-    const set = await this.sets.findOneBy({ id: dto.object_set_id, organization_id });
+    const set = await this.sets.findInOrganization(organization_id, dto.object_set_id);
     if (!set) throw badRequest(`object_set_id: object set ${dto.object_set_id} does not exist`);
     if (!plugin.consumes.includes(set.object_type)) {
       throw badRequest(`plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, not the ${set.object_type} objects of this set`);
     }
-    const { identifiers } = await this.schedules.insert({
+    const id = await this.schedules.create({
       organization_id, plugin_id: plugin.plugin_id, object_set_id: set.id,
       interval_seconds: parseInterval(dto.interval)!, enabled: dto.enabled ?? true,
     });
-    return this.get(caller, identifiers[0].id);
+    return this.get(caller, id);
   }
 
   @Get(':id')
@@ -90,7 +89,7 @@ export class SchedulesController {
   @Patch(':id')
   async update(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Body() dto: UpdateScheduleDto): Promise<ScheduleView> {
     const schedule = await this.find(caller, id);
-    await this.schedules.update({ id: schedule.id }, {
+    await this.schedules.update(schedule.id, {
       ...(dto.enabled !== undefined && { enabled: dto.enabled }),
       ...(dto.interval !== undefined && { interval_seconds: parseInterval(dto.interval)! }),
     });
@@ -100,7 +99,7 @@ export class SchedulesController {
   @Delete(':id')
   @HttpCode(204)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
-    await this.schedules.delete({ id: (await this.find(caller, id)).id });
+    await this.schedules.delete((await this.find(caller, id)).id);
   }
 
   /** Scans the set now, whatever the interval says; objects with an active task are skipped. */
@@ -108,12 +107,12 @@ export class SchedulesController {
   @HttpCode(200)
   async run(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<{ tasks_created: number; tasks_queued: number }> {
     const schedule = await this.find(caller, id);
-    const tasks = await this.scheduleTasks.createDueTasks(schedule.id, { ignoreInterval: true, includeDisabled: true });
-    return { tasks_created: tasks.length, tasks_queued: await this.dispatcher.enqueue(tasks) };
+    const { tasks, queued } = await this.intake.submitScheduled(schedule.id, RUN_NOW);
+    return { tasks_created: tasks.length, tasks_queued: queued };
   }
 
   private async find(caller: Caller, id: string): Promise<Schedule> {
-    const schedule = await this.schedules.findOneBy({ id, organization_id: requireOrganization(caller.scope) });
+    const schedule = await this.schedules.findInOrganization(requireOrganization(caller.scope), id);
     if (!schedule) throw notFound(`schedule ${id} does not exist`);
     return schedule;
   }

@@ -1,12 +1,12 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
-  BUSINESS_RULES, findRule, ObjectSet, parseObjectKey, Plugin, REPORT_TYPES, TaskCursor, TaskRepository, TaskStatus, TaskType, TaskView, TenantScope,
+  BUSINESS_RULES, findRule, ObjectSetRepository, parseObjectKey, Plugin, PluginRepository, REPORT_TYPES, TaskCursor,
+  TaskRepository, TaskStatus, TaskType, TaskView, TenantScope,
 } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { TaskIntake } from '@kat/queue';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { In, QueryFailedError, Repository } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { COUNT_CAP, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page } from '../common/pagination';
 import { CreatedTasksResponse, CreatePluginTasksDto, CreateTaskDto, ListTasksQuery, PluginTaskDataDto, TaskLogsResponse } from './dto/task.dto';
@@ -18,28 +18,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class TasksService {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly dispatcher: TaskDispatcher,
-    @InjectRepository(Plugin) private readonly plugins: Repository<Plugin>,
-    @InjectRepository(ObjectSet) private readonly sets: Repository<ObjectSet>,
+    private readonly intake: TaskIntake,
+    private readonly plugins: PluginRepository,
+    private readonly sets: ObjectSetRepository,
   ) {}
 
   async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
     const organizationId = requireOrganization(scope);
     const data = await this.validData(dto.type, dto.data, organizationId);
-    const result = await this.tasks.create({ organization_id: organizationId, type: dto.type, data });
-    if (result.created) await this.dispatcher.enqueue([result.task]);
-    return result;
+    return this.intake.submit({ organization_id: organizationId, type: dto.type, data });
   }
 
   /** Many plugin tasks at once: all valid or none created; one INSERT and one queue round trip. */
   async createPluginTasks(scope: TenantScope, dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
     const organizationId = requireOrganization(scope);
     const pluginIds = [...new Set(dto.tasks.map((t) => t.plugin_id))];
-    const plugins = new Map((await this.plugins.findBy({ plugin_id: In(pluginIds) })).map((p) => [p.plugin_id, p]));
+    const plugins = new Map((await this.plugins.findByPluginIds(pluginIds)).map((p) => [p.plugin_id, p]));
     const errors = dto.tasks.flatMap((task, i) => pluginTaskErrors(task, plugins.get(task.plugin_id)).map((e) => `tasks.${i}.${e}`));
     if (errors.length > 0) throw badRequest(errors);
-    const { tasks, created } = await this.tasks.createPluginTasks(organizationId, dto.tasks);
-    await this.dispatcher.enqueue(created);
+    const { tasks, created } = await this.intake.submitPluginTasks(organizationId, dto.tasks);
     return { created: created.length, results: tasks };
   }
 
@@ -69,7 +66,7 @@ export class TasksService {
   async run(scope: TenantScope, id: string): Promise<TaskView> {
     const task = await this.get(scope, id);
     if (task.status !== TaskStatus.PENDING) throw conflict(`task ${id} is ${task.status}; only a PENDING task can be run`);
-    if ((await this.dispatcher.enqueue([task])) === 0) {
+    if ((await this.intake.requeue(task)) === 0) {
       throw new ServiceUnavailableException(['the queue is unreachable; the task stays PENDING and is queued when it is back']);
     }
     return task;
@@ -78,7 +75,7 @@ export class TasksService {
   async retry(scope: TenantScope, id: string): Promise<TaskView> {
     let task: TaskView | null;
     try {
-      task = await this.tasks.retry(id, scope);
+      task = await this.intake.retry(id, scope);
     } catch (error) {
       if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505') {
         throw conflict(`task ${id} cannot be retried: another task of this plugin on this input is active`);
@@ -86,7 +83,6 @@ export class TasksService {
       throw error;
     }
     if (!task) throw await this.refusal(scope, id, 'retried', 'FAILED or CANCELLED');
-    await this.dispatcher.enqueue([task]);
     return task;
   }
 
@@ -136,7 +132,7 @@ export class TasksService {
     const setId = raw.object_set_id ?? null;
     if (setId !== null) {
       if (typeof setId !== 'string' || !UUID.test(setId)) throw badRequest('data.object_set_id must be a UUID or null');
-      if (!(await this.sets.existsBy({ id: setId, organization_id: organizationId }))) {
+      if (!(await this.sets.existsInOrganization(organizationId, setId))) {
         throw badRequest(`data.object_set_id: object set ${setId} does not exist`);
       }
     }
@@ -149,7 +145,7 @@ export class TasksService {
     if (errors.length > 0) {
       throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
-    const problems = pluginTaskErrors(data, await this.plugins.findOneBy({ plugin_id: data.plugin_id }));
+    const problems = pluginTaskErrors(data, await this.plugins.findByPluginId(data.plugin_id));
     if (problems.length > 0) throw badRequest(problems.map((e) => `data.${e}`));
     return { plugin_id: data.plugin_id, input_data: data.input_data };
   }

@@ -1,11 +1,11 @@
 import { HttpException, INestApplication } from '@nestjs/common';
 import {
-  ReportRepository, Schedule, SchedulerStateRepository, ScheduleRepository, TaskRepository, TaskStatus, TaskView,
+  OrganizationRepository, ReportRepository, SchedulerStateRepository, ScheduleRepository, TaskRepository, TaskStatus,
+  TaskView,
 } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { RUN_NOW, TaskIntake } from '@kat/queue';
 import express, { NextFunction, Request, Response, Router } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { Caller } from '../auth/authenticated';
 import { TokenAuthenticator } from '../auth/token-authenticator';
 import { ObjectsService } from '../objects/objects.service';
@@ -48,12 +48,11 @@ export function mountWebPages(app: INestApplication): void {
   const tasks = app.get(TasksService);
   const taskRows = app.get(TaskRepository);
   const objects = app.get(ObjectsService);
-  const schedules = app.get(DataSource).getRepository(Schedule);
-  const scheduleTasks = app.get(ScheduleRepository);
+  const schedules = app.get(ScheduleRepository);
   const scheduler = app.get(SchedulerStateRepository);
   const reports = app.get(ReportRepository);
-  const dispatcher = app.get(TaskDispatcher);
-  const db = app.get(DataSource);
+  const intake = app.get(TaskIntake);
+  const organizationRows = app.get(OrganizationRepository);
 
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: '16kb' }));
@@ -127,7 +126,7 @@ export function mountWebPages(app: INestApplication): void {
   const organizationPicker = async (req: Request) => {
     const caller = (req as WebRequest).caller;
     if (!caller.isAdmin) return '';
-    const organizations: Array<{ code: string }> = await db.query(`SELECT code FROM organization ORDER BY code`);
+    const organizations = await organizationRows.list();
     return `<form method="get" class="filters"><div><label for="organization">Organization</label>
       <select id="organization" name="organization">${organizations.map((o) => `<option${o.code === caller.scope.organizationCode ? ' selected' : ''}>${escape(o.code)}</option>`).join('')}</select></div>
       <button>Show</button></form>`;
@@ -232,7 +231,7 @@ export function mountWebPages(app: INestApplication): void {
     try {
       const caller = (req as WebRequest).caller;
       if (caller.scope.organizationId === null) return page(req, res, 'Schedules', await organizationPicker(req));
-      const rows = (await schedules.find({ where: { organization_id: caller.scope.organizationId }, order: { created_at: 'ASC' } })).map((s) => `<tr>
+      const rows = (await schedules.listInOrganization(caller.scope.organizationId)).map((s) => `<tr>
         <td>${escape(s.plugin_id)}</td><td>${escape(s.object_set_id)}</td><td>${s.interval_seconds} s</td><td>${s.enabled ? 'enabled' : 'disabled'}</td><td>${when(s.last_run_at)}</td>
         <td>${form(req, withOrg(req, `/schedules/${s.id}/toggle`), s.enabled ? 'Disable' : 'Enable')} ${form(req, withOrg(req, `/schedules/${s.id}/run`), 'Run now', true)}</td></tr>`).join('');
       page(req, res, 'Schedules', `${await organizationPicker(req)}<div class="table-wrap"><table><thead><tr><th scope="col">Plugin</th><th scope="col">Object set</th>
@@ -243,18 +242,17 @@ export function mountWebPages(app: INestApplication): void {
     }
   });
   const ownSchedule = async (req: WebRequest) => {
-    const schedule = await schedules.findOneBy({ id: String(req.params.id), organization_id: req.caller.scope.organizationId ?? -1 });
+    const schedule = await schedules.findInOrganization(req.caller.scope.organizationId ?? -1, String(req.params.id));
     if (!schedule) throw new Error('no such schedule');
     return schedule;
   };
   router.post('/schedules/:id/toggle', signedIn, act(async (req) => {
     const schedule = await ownSchedule(req);
-    await schedules.update({ id: schedule.id }, { enabled: !schedule.enabled });
+    await schedules.update(schedule.id, { enabled: !schedule.enabled });
     return `Schedule ${schedule.enabled ? 'disabled' : 'enabled'}.`;
   }, (req) => withOrg(req, '/schedules/')));
   router.post('/schedules/:id/run', signedIn, act(async (req) => {
-    const created = await scheduleTasks.createDueTasks((await ownSchedule(req)).id, { ignoreInterval: true, includeDisabled: true });
-    await dispatcher.enqueue(created);
+    const { tasks: created } = await intake.submitScheduled((await ownSchedule(req)).id, RUN_NOW);
     return `${created.length} task(s) created.`;
   }, (req) => withOrg(req, '/schedules/')));
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ScheduleRepository } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { TaskIntake } from '@kat/queue';
 import { PeriodicJob } from './periodic-job';
 
 /** For every enabled schedule, one set-based statement creates the tasks that are due, then queues them. */
@@ -11,24 +11,22 @@ export class CreateScheduledTasksJob implements PeriodicJob {
 
   constructor(
     private readonly schedules: ScheduleRepository,
-    private readonly dispatcher: TaskDispatcher,
+    private readonly intake: TaskIntake,
   ) {}
 
   async run(): Promise<Record<string, number>> {
     let created = 0;
     let queued = 0;
-    let insertMs = 0;
     let queueMs = 0;
+    const started = Date.now();
     const ids = await this.schedules.enabledScheduleIds();
     for (const id of ids) {
-      const started = Date.now();
-      const tasks = await this.schedules.createDueTasks(id);
-      const inserted = Date.now();
-      created += tasks.length;
-      queued += await this.dispatcher.enqueue(tasks);
-      insertMs += inserted - started;
-      queueMs += Date.now() - inserted;
+      const admitted = await this.intake.submitScheduled(id);
+      created += admitted.tasks.length;
+      queued += admitted.queued;
+      queueMs += admitted.queue_ms;
     }
+    const insertMs = Date.now() - started - queueMs;
     if (created > 0) this.logger.log(`${created} task(s) created for ${ids.length} schedule(s) in ${insertMs} ms, ${queued} queued in ${queueMs} ms`);
     return { schedules: ids.length, tasks_created: created, tasks_queued: queued, insert_ms: insertMs, queue_ms: queueMs };
   }

@@ -1,16 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { KAT_SETTINGS, KatSettings, nextRun, SchedulerStateRepository } from '@kat/domain';
-import { createHash } from 'node:crypto';
+import { KAT_SETTINGS, KatSettings, SchedulerStateRepository } from '@kat/domain';
 import { KatMetrics } from '@kat/queue';
-import { DataSource } from 'typeorm';
 import { PERIODIC_JOBS, PeriodicJob } from './periodic-job';
 
-/** Each job's tick holds a PostgreSQL advisory lock named after it, so replicas never run one tick twice. */
-export function lockKey(jobName: string): string {
-  return createHash('sha256').update(`kat:${jobName}`).digest().readBigInt64BE().toString();
-}
+/** The advisory lock key of a job's tick: tests hold a job's lock by hand, as another replica would. */
+export { lockKey } from '@kat/domain';
 
 /**
  * Runs the periodic jobs. Every replica polls `scheduler_job` (the local timer is @nestjs/schedule);
@@ -27,7 +22,6 @@ export class JobRunner implements OnApplicationBootstrap {
     @Inject(PERIODIC_JOBS) private readonly jobs: PeriodicJob[],
     private readonly registry: SchedulerRegistry,
     private readonly state: SchedulerStateRepository,
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
     private readonly metrics: KatMetrics,
   ) {}
@@ -61,34 +55,21 @@ export class JobRunner implements OnApplicationBootstrap {
 
   /** Runs `job` if it is due and no replica runs it now; returns what it did, or null. */
   async runIfDue(job: PeriodicJob): Promise<Record<string, number> | null> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect();
-    try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [lockKey(job.name)]);
-      if (!locked) return null;
+    const tick = await this.state.runUnderLock(job.name, async () => {
+      const started = Date.now();
+      let result: Record<string, number | string>;
       try {
-        const [due] = await runner.query(`SELECT cron FROM scheduler_job WHERE name = $1 AND next_run_at <= now()`, [job.name]);
-        if (!due) return null;
-        const started = Date.now();
-        let result: Record<string, number | string>;
-        try {
-          result = await job.run();
-        } catch (error) {
-          this.logger.error(`${job.name} failed: ${(error as Error).message}`, (error as Error).stack);
-          result = { error: (error as Error).message };
-        }
-        this.metrics.tickDuration.observe({ job: job.name }, (Date.now() - started) / 1000);
-        if (typeof result.tasks_created === 'number') this.metrics.tasksCreated.inc({ job: job.name }, result.tasks_created);
-        await runner.query(
-          `UPDATE scheduler_job SET last_run_at = now(), last_duration_ms = $2, last_result = $3, next_run_at = $4 WHERE name = $1`,
-          [job.name, Date.now() - started, result, nextRun(due.cron)],
-        );
-        return 'error' in result ? null : (result as Record<string, number>);
-      } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey(job.name)]);
+        result = await job.run();
+      } catch (error) {
+        this.logger.error(`${job.name} failed: ${(error as Error).message}`, (error as Error).stack);
+        result = { error: (error as Error).message };
       }
-    } finally {
-      await runner.release();
-    }
+      this.metrics.tickDuration.observe({ job: job.name }, (Date.now() - started) / 1000);
+      if (typeof result.tasks_created === 'number') {
+        this.metrics.tasksCreated.inc({ job: job.name }, result.tasks_created);
+      }
+      return result;
+    });
+    return tick === null || 'error' in tick ? null : (tick as Record<string, number>);
   }
 }

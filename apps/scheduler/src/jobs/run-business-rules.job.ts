@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { TaskRepository } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { TaskIntake } from '@kat/queue';
 import { PeriodicJob } from './periodic-job';
 
 /** One business_rule task ("all" rules) per organization that has none active, queued. */
@@ -9,15 +8,11 @@ export class RunBusinessRulesJob implements PeriodicJob {
   readonly name = 'run-business-rules';
   private readonly logger = new Logger(RunBusinessRulesJob.name);
 
-  constructor(
-    private readonly tasks: TaskRepository,
-    private readonly dispatcher: TaskDispatcher,
-  ) {}
+  constructor(private readonly intake: TaskIntake) {}
 
   async run(): Promise<Record<string, number>> {
-    const created = await this.tasks.createRuleTasksForEveryOrganization();
-    const queued = await this.dispatcher.enqueue(created);
-    if (created.length > 0) this.logger.log(`${created.length} business_rule task(s) created, ${queued} queued`);
-    return { tasks_created: created.length, tasks_queued: queued };
+    const { tasks, queued } = await this.intake.submitRuleTasksForEveryOrganization();
+    if (tasks.length > 0) this.logger.log(`${tasks.length} business_rule task(s) created, ${queued} queued`);
+    return { tasks_created: tasks.length, tasks_queued: queued };
   }
 }

@@ -1,17 +1,17 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  ApiToken, dataSourceOptions, KatSettings, generateTokenSecret, hashTokenSecret, loadSettings, Organization, ORGANIZATION_CODE_PATTERN,
-  logLevels, runMigrations, seed, TaskRepository, TaskType, ALL_ORGANIZATIONS,
+  ApiTokenRepository, createDatabaseIfMissing, dataSourceOptions, KatSettings, generateTokenSecret, hashTokenSecret,
+  loadSettings, ORGANIZATION_CODE_PATTERN, OrganizationRepository, logLevels, runMigrations, seed,
+  SchedulerStateRepository, TaskRepository, ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
-import { checkServices, createDatabaseIfMissing } from './services';
+import { checkServices } from './services';
 import { JobRunner } from '../../../scheduler/src/jobs/job-runner';
 import { PERIODIC_JOBS, PeriodicJob } from '../../../scheduler/src/jobs/periodic-job';
 import { SchedulerModule } from '../../../scheduler/src/scheduler.module';
 import { TaskExecutionModule } from '../worker.module';
-import { PluginTaskExecutor } from '../plugin-tasks/plugin-task.executor';
-import { RuleReportTaskExecutor } from '../rule-report-tasks/rule-report-task.executor';
+import { TaskExecutor } from '../task-run/task-executor';
 
 const USAGE = `usage: npm run kat -- <command>
   check                                          can PostgreSQL, Redis and the container engine be reached?
@@ -86,15 +86,14 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
     console.error('create-token needs --org <code>, a lower-case slug (letters, digits, -)');
     return 2;
   }
-  const organizations = db.getRepository(Organization);
-  let organization = await organizations.findOneBy({ code });
+  const organizations = new OrganizationRepository(db);
+  let organization = await organizations.findByCode(code);
   if (!organization) {
-    await organizations.insert({ code, name: code });
-    organization = await organizations.findOneByOrFail({ code });
+    organization = await organizations.create({ code, name: code });
     console.error(`Organization ${code} did not exist and was created`);
   }
   const secret = generateTokenSecret();
-  await db.getRepository(ApiToken).insert({
+  await new ApiTokenRepository(db).create({
     name: option(args, '--name') ?? (admin ? 'admin' : `${code} token`),
     organization_id: admin ? null : organization.id,
     is_admin: admin,
@@ -115,7 +114,7 @@ async function runJob(name: string | undefined): Promise<number> {
       console.error(`run-job needs one of: ${app.get<PeriodicJob[]>(PERIODIC_JOBS).map((j) => j.name).join(', ')}`);
       return 2;
     }
-    await app.get(DataSource).query(`UPDATE scheduler_job SET next_run_at = now() WHERE name = $1`, [job.name]);
+    await app.get(SchedulerStateRepository).makeDueNow(job.name);
     const started = Date.now();
     const result = await app.get(JobRunner).runIfDue(job);
     if (result === null) {
@@ -143,8 +142,7 @@ async function runTask(taskId: string | undefined): Promise<number> {
       return 1;
     }
     console.error(`Running ${before.type} task ${taskId}…`);
-    const executor = before.type === TaskType.PLUGIN ? app.get(PluginTaskExecutor) : app.get(RuleReportTaskExecutor);
-    const result = await executor.execute(taskId);
+    const result = await app.get(TaskExecutor).execute(taskId);
     const task = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
     console.log(JSON.stringify({ result, task }, null, 2));
     return result.outcome === 'COMPLETED' ? 0 : 1;

@@ -10,6 +10,19 @@ import { ScheduleRepository } from '../schedules/schedule.repository';
 import { RuleEngine } from '../rules/rule-engine';
 import { ReportRepository } from '../reports/report.repository';
 import { SchedulerStateRepository } from '../schedules/scheduler-state.repository';
+import { ObjectSetRepository } from '../object-sets/object-set.repository';
+import { OrganizationRepository } from '../organization/organization.repository';
+import { ApiTokenRepository } from '../auth/api-token.repository';
+import { PluginRepository } from '../plugin/plugin.repository';
+import { FindingTypeRepository } from '../rules/finding-type.repository';
+import { DatabaseHealthRepository } from '../database/database-health.repository';
+
+/** The repositories, one per concept, and the domain services on them: apps reach PostgreSQL only through these. */
+const DATA_ACCESS = [
+  TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine,
+  ReportRepository, ObjectSetRepository, OrganizationRepository, ApiTokenRepository, PluginRepository,
+  FindingTypeRepository, DatabaseHealthRepository,
+];
 
 /** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
 @Module({})
@@ -19,8 +32,8 @@ export class DomainModule {
       module: DomainModule,
       global: true,
       imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL)), loggingModule(settings)],
-      providers: [{ provide: KAT_SETTINGS, useValue: settings }, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
-      exports: [KAT_SETTINGS, TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine, ReportRepository],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, ...DATA_ACCESS],
+      exports: [KAT_SETTINGS, ...DATA_ACCESS],
     };
   }
 }

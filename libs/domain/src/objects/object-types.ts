@@ -1,5 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { plainToInstance, Transform } from 'class-transformer';
+import { JSONSchema } from 'class-validator-jsonschema';
 import {
   IsIn, IsInt, IsIP, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min, validateSync, ValidationError,
 } from 'class-validator';
@@ -13,118 +13,118 @@ const lowerName = ({ value }: { value: unknown }) => (typeof value === 'string' 
 export const DNS_RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'NS', 'TXT', 'CAA', 'SOA', 'SRV', 'PTR'] as const;
 
 abstract class OnNetwork {
-  @ApiProperty({ example: 'internet' })
+  @JSONSchema({ examples: ['internet'] })
   @IsString() @Matches(NETWORK, { message: '$property must be a network name (letters, digits, _ . -)' })
   network: string;
 }
 
 export class NetworkObject {
-  @ApiProperty({ example: 'internet' })
+  @JSONSchema({ examples: ['internet'] })
   @IsString() @Matches(NETWORK, { message: '$property must be a network name (letters, digits, _ . -)' })
   name: string;
 }
 
 export class HostnameObject extends OnNetwork {
-  @ApiProperty({ example: 'example.com' })
+  @JSONSchema({ examples: ['example.com'] })
   @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
   name: string;
 }
 
 export class IpAddressObject extends OnNetwork {
-  @ApiProperty({ example: '192.0.2.1' })
+  @JSONSchema({ examples: ['192.0.2.1'] })
   @IsIP(undefined, { message: '$property must be an IPv4 or IPv6 address' })
   address: string;
 }
 
 export class IpPortObject extends OnNetwork {
-  @ApiProperty({ example: '192.0.2.1' }) @IsIP(undefined, { message: '$property must be an IPv4 or IPv6 address' })
+  @JSONSchema({ examples: ['192.0.2.1'] }) @IsIP(undefined, { message: '$property must be an IPv4 or IPv6 address' })
   address: string;
 
-  @ApiProperty({ enum: ['tcp', 'udp'] }) @IsIn(['tcp', 'udp'])
+  @IsIn(['tcp', 'udp'])
   protocol: string;
 
-  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  @JSONSchema({ examples: [443] }) @IsInt() @Min(1) @Max(65535)
   port: number;
 
-  @ApiPropertyOptional({ example: 'open' }) @IsOptional() @IsIn(['open', 'closed', 'filtered'])
+  @JSONSchema({ examples: ['open'] }) @IsOptional() @IsIn(['open', 'closed', 'filtered'])
   state?: string;
 
-  @ApiPropertyOptional({ example: 'https' }) @IsOptional() @IsString() @MaxLength(100)
+  @JSONSchema({ examples: ['https'] }) @IsOptional() @IsString() @MaxLength(100)
   service?: string;
 }
 
 export class DnsRecordObject extends OnNetwork {
-  @ApiProperty({ example: 'example.com' })
+  @JSONSchema({ examples: ['example.com'] })
   @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
   hostname: string;
 
-  @ApiProperty({ enum: DNS_RECORD_TYPES }) @IsIn(DNS_RECORD_TYPES)
+  @IsIn(DNS_RECORD_TYPES)
   record_type: string;
 
-  @ApiProperty({ example: '192.0.2.1', description: 'the record data as text (MX: "10 mx.example.com", CAA: "0 issue letsencrypt.org")' })
+  @JSONSchema({ description: 'the record data as text (MX: "10 mx.example.com", CAA: "0 issue letsencrypt.org")', examples: ['192.0.2.1'] })
   @IsString() @MaxLength(4096)
   value: string;
 
-  @ApiPropertyOptional({ example: 3600 }) @IsOptional() @IsInt() @Min(0)
+  @JSONSchema({ examples: [3600] }) @IsOptional() @IsInt() @Min(0)
   ttl?: number;
 }
 
 export class CertificateObject extends OnNetwork {
-  @ApiProperty({ example: 'example.com', description: 'the name the certificate was served for (an address when scanned by address)' })
+  @JSONSchema({ description: 'the name the certificate was served for (an address when scanned by address)', examples: ['example.com'] })
   @Transform(lowerName) @IsString() @Matches(DNS_NAME_OR_IP, { message: '$property must be a DNS name or an IP address' })
   hostname: string;
 
-  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  @JSONSchema({ examples: [443] }) @IsInt() @Min(1) @Max(65535)
   port: number;
 
-  @ApiProperty({ example: '04A1B2C3' }) @IsString() @Matches(/^[0-9A-Fa-f:]{1,128}$/, { message: '$property must be a hexadecimal serial number' })
+  @JSONSchema({ examples: ['04A1B2C3'] }) @IsString() @Matches(/^[0-9A-Fa-f:]{1,128}$/, { message: '$property must be a hexadecimal serial number' })
   serial: string;
 
-  @ApiProperty({ example: 'CN=example.com' }) @IsString() @MaxLength(2000)
+  @JSONSchema({ examples: ['CN=example.com'] }) @IsString() @MaxLength(2000)
   subject: string;
 
-  @ApiProperty({ example: "CN=R3,O=Let's Encrypt,C=US" }) @IsString() @MaxLength(2000)
+  @JSONSchema({ examples: ["CN=R3,O=Let's Encrypt,C=US"] }) @IsString() @MaxLength(2000)
   issuer: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @IsISO8601({ strict: true })
   not_before: string;
 
-  @ApiProperty({ format: 'date-time' }) @IsISO8601({ strict: true })
+  @IsISO8601({ strict: true })
   not_after: string;
 }
 
 export class HttpHeaderObject extends OnNetwork {
-  @ApiProperty({ example: 'example.com' })
+  @JSONSchema({ examples: ['example.com'] })
   @Transform(lowerName) @IsString() @Matches(DNS_NAME, { message: '$property must be a DNS name' })
   hostname: string;
 
-  @ApiProperty({ enum: ['http', 'https'] }) @IsIn(['http', 'https'])
+  @IsIn(['http', 'https'])
   scheme: string;
 
-  @ApiProperty({ example: 443 }) @IsInt() @Min(1) @Max(65535)
+  @JSONSchema({ examples: [443] }) @IsInt() @Min(1) @Max(65535)
   port: number;
 
-  @ApiProperty({ example: 'strict-transport-security', description: 'the header name, lower-case' })
+  @JSONSchema({ description: 'the header name, lower-case', examples: ['strict-transport-security'] })
   @Matches(/^[a-z0-9!#$%&'*+.^_`|~-]{1,100}$/, { message: '$property must be a lower-case HTTP header name' })
   name: string;
 
-  @ApiProperty({ example: 'max-age=31536000' }) @IsString() @MaxLength(4096)
+  @JSONSchema({ examples: ['max-age=31536000'] }) @IsString() @MaxLength(4096)
   value: string;
 }
 
 export class FindingObject {
-  @ApiProperty({ example: 'KAT-NO-SPF' }) @Matches(/^[A-Z0-9][A-Z0-9_-]{0,63}$/, { message: '$property must be a finding type code like KAT-NO-SPF' })
+  @JSONSchema({ examples: ['KAT-NO-SPF'] }) @Matches(/^[A-Z0-9][A-Z0-9_-]{0,63}$/, { message: '$property must be a finding type code like KAT-NO-SPF' })
   finding_type: string;
 
-  @ApiProperty({ enum: OBJECT_TYPES, description: 'type of the object the finding is about (its "OOI", as OpenKAT says)' })
+  @JSONSchema({ description: 'type of the object the finding is about (its "OOI", as OpenKAT says)' })
   @IsIn(OBJECT_TYPES)
   ooi_type: string;
 
-  @ApiProperty({ example: 'internet|example.com', description: 'primary key of the object the finding is about' })
+  @JSONSchema({ description: 'primary key of the object the finding is about', examples: ['internet|example.com'] })
   @IsString() @MaxLength(2048)
   ooi: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(10000)
+  @IsOptional() @IsString() @MaxLength(10000)
   evidence?: string;
 }
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SEVERITIES } from '../rules/finding-types';
-import { membershipSql } from '../schedules/schedule.repository';
-import { ObjectSet } from '../schedules/schedule.entity';
+import { membershipSql } from '../object-sets/object-set.repository';
+import { ObjectSet } from '../object-sets/object-set.entity';
 
 export const REPORT_TYPES = ['findings_summary'] as const;
 export type ReportType = (typeof REPORT_TYPES)[number];
@@ -76,12 +76,21 @@ export class ReportRepository {
     };
   }
 
-  async save(report: { organization_id: number; report_type: ReportType; object_set_id: string | null; task_id: string; data: FindingsSummary }): Promise<string> {
-    const [{ id }] = await this.db.query(
-      `INSERT INTO report (organization_id, report_type, object_set_id, task_id, data) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [report.organization_id, report.report_type, report.object_set_id, report.task_id, report.data],
+  /**
+   * Stores the report its task made, only while that attempt still holds the task: a run that was
+   * cancelled or taken over meanwhile must not add a second report. Null when it no longer holds it.
+   */
+  async save(
+    report: { organization_id: number; report_type: ReportType; object_set_id: string | null; task_id: string; data: FindingsSummary },
+    attempt: number,
+  ): Promise<string | null> {
+    const rows = await this.db.query(
+      `INSERT INTO report (organization_id, report_type, object_set_id, task_id, data)
+       SELECT $1, $2, $3, $4, $5 FROM task WHERE id = $4 AND status = 'RUNNING' AND attempts = $6
+       RETURNING id`,
+      [report.organization_id, report.report_type, report.object_set_id, report.task_id, report.data, attempt],
     );
-    return id;
+    return rows[0]?.id ?? null;
   }
 
   async list(organizationId: number, limit: number): Promise<Array<Omit<StoredReport, 'data'>>> {

@@ -1,33 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
-import { OBJECT_CATALOGUE } from '../objects/object-types';
-import { OBJECT_KEY_FIELDS, ObjectType } from '../objects/object-keys';
-import { StoredObject } from '../objects/object.repository';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { ObjectSet } from '../object-sets/object-set.entity';
+import { membershipSql } from '../object-sets/object-set.repository';
 import { TaskType } from '../task/task-state';
-import { filterToSql, parseFilter } from './object-filter';
-import { ObjectSet } from './schedule.entity';
-import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { Schedule } from './schedule.entity';
 
 /** A task just created by a schedule, enough to queue it. */
 export interface CreatedTask {
   id: string;
   type: TaskType;
   attempts: number;
-}
-
-/** Field names a filter on objects of `type` may use: every field of the type's schema. */
-export function filterFields(type: ObjectType): string[] {
-  const schema = validationMetadatasToSchemas()[OBJECT_CATALOGUE[type].schema.name];
-  return [...new Set([...OBJECT_KEY_FIELDS[type], ...Object.keys(schema?.properties ?? {})])];
-}
-
-/** SQL condition selecting the members of `set` among rows `o` of the object table; params appended. */
-export function membershipSql(set: Pick<ObjectSet, 'object_type' | 'query' | 'object_ids'>, params: unknown[], alias = 'o'): string {
-  if (set.query !== null && set.query.trim() === '') return 'true';
-  const filter = set.query === null ? null : filterToSql(parseFilter(set.query, filterFields(set.object_type as ObjectType)), params, alias);
-  params.push(set.object_ids);
-  const listed = `${alias}.primary_key = ANY($${params.length}::text[])`;
-  return filter === null ? listed : `(${filter} OR ${listed})`;
 }
 
 /**
@@ -65,25 +47,46 @@ async function insertTasks(tx: EntityManager, insert: string, params: unknown[])
 }
 
 /**
- * The scheduler's set-based statements: one per schedule per tick, never one per object.
- * Served by object's primary key (members) and task_org_plugin_input_created (recent tasks).
+ * Schedules: their CRUD, and the scheduler's set-based statements: one per schedule per tick, never
+ * one per object. Served by object's primary key (a set's members) and task_org_plugin_input_created (recent tasks).
  */
 @Injectable()
 export class ScheduleRepository {
   constructor(private readonly db: DataSource) {}
 
-  async members(set: ObjectSet, limit: number, afterKey?: string): Promise<StoredObject[]> {
-    const params: unknown[] = [set.organization_id, set.object_type];
-    const where = membershipSql(set, params);
-    params.push(afterKey ?? null, limit);
-    const rows = await this.db.query(
-      `SELECT o.object_type, o.primary_key, o.first_seen, o.last_seen, o.data FROM object o
-       WHERE o.organization_id = $1 AND o.object_type = $2 AND ${where}
-         AND ($${params.length - 1}::text IS NULL OR o.primary_key > $${params.length - 1})
-       ORDER BY o.primary_key LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map((r: { data: object } & StoredObject) => ({ object_type: r.object_type, primary_key: r.primary_key, ...r.data, first_seen: r.first_seen, last_seen: r.last_seen }));
+  /** The organization's schedules, oldest first (a page's worth: a scan of the small schedule table). */
+  listInOrganization(organizationId: number): Promise<Schedule[]> {
+    return this.schedules.find({ where: { organization_id: organizationId }, order: { created_at: 'ASC' } });
+  }
+
+  /**
+   * The organization's schedule with that id; null when it has none (another organization's is as
+   * good as none). Per request: served by schedule's primary key.
+   */
+  findInOrganization(organizationId: number, id: string): Promise<Schedule | null> {
+    return this.schedules.findOneBy({ id, organization_id: organizationId });
+  }
+
+  /** Inserts a schedule; returns its id. */
+  async create(
+    schedule: Pick<Schedule, 'organization_id' | 'plugin_id' | 'object_set_id' | 'interval_seconds' | 'enabled'>,
+  ): Promise<string> {
+    const { identifiers } = await this.schedules.insert(schedule);
+    return identifiers[0].id;
+  }
+
+  /** Changes a schedule's switch or interval, by primary key. */
+  async update(id: string, change: Partial<Pick<Schedule, 'enabled' | 'interval_seconds'>>): Promise<void> {
+    await this.schedules.update({ id }, change);
+  }
+
+  /** Deletes a schedule, by primary key (its tasks keep their rows: schedule_id becomes null). */
+  async delete(id: string): Promise<void> {
+    await this.schedules.delete({ id });
+  }
+
+  private get schedules(): Repository<Schedule> {
+    return this.db.getRepository(Schedule);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CronTime } from 'cron';
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
 export interface SchedulerJobState {
@@ -15,6 +16,11 @@ export interface SchedulerJobState {
 /** The next time `cron` fires after now; throws for an invalid expression. */
 export function nextRun(cron: string): Date {
   return new CronTime(cron).sendAt().toJSDate();
+}
+
+/** Each job's tick holds a PostgreSQL advisory lock named after it, so replicas never run one tick twice. */
+export function lockKey(jobName: string): string {
+  return createHash('sha256').update(`kat:${jobName}`).digest().readBigInt64BE().toString();
 }
 
 /**
@@ -64,5 +70,45 @@ export class SchedulerStateRepository {
   /** Moves a job's next run on without running it (the job or the scheduler is switched off). */
   async skip(name: string, cron: string): Promise<void> {
     await this.db.query(`UPDATE scheduler_job SET next_run_at = $2 WHERE name = $1`, [name, nextRun(cron)]);
+  }
+
+  /** Makes a job due now, whatever its cron (the CLI's `run-job`). */
+  async makeDueNow(name: string): Promise<void> {
+    await this.db.query(`UPDATE scheduler_job SET next_run_at = now() WHERE name = $1`, [name]);
+  }
+
+  /**
+   * Runs `work` as job `name`'s tick if no replica holds the job's advisory lock and the job is
+   * still due once the lock is held; records the tick (`work`'s result, its duration, the next run
+   * after its cron) before letting go. Lock, re-check and record share one dedicated connection:
+   * a session lock belongs to the connection that took it. `work` runs on the pool; if it throws,
+   * nothing is recorded. Null when locked elsewhere or no longer due. Per tick: scheduler_job's key.
+   */
+  async runUnderLock<T extends object>(name: string, work: () => Promise<T>): Promise<T | null> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [lockKey(name)]);
+      if (!locked) return null;
+      try {
+        const [due] = await runner.query(
+          `SELECT cron FROM scheduler_job WHERE name = $1 AND next_run_at <= now()`,
+          [name],
+        );
+        if (!due) return null;
+        const started = Date.now();
+        const result = await work();
+        await runner.query(
+          `UPDATE scheduler_job SET last_run_at = now(), last_duration_ms = $2, last_result = $3, next_run_at = $4
+           WHERE name = $1`,
+          [name, Date.now() - started, result, nextRun(due.cron)],
+        );
+        return result;
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey(name)]);
+      }
+    } finally {
+      await runner.release();
+    }
   }
 }

@@ -380,4 +380,32 @@ export class TaskRepository {
     const rows: TaskLog[] = await this.db.query(`SELECT * FROM task_log WHERE task_id = $1`, [taskId]);
     return rows[0] ?? null;
   }
+
+  /**
+   * What a plugin token's request needs of its task: status and attempt (the token works only
+   * while that attempt runs), plugin, input and organization code; null when the organization has
+   * no such task. Per plugin-token request: served by task's primary key.
+   */
+  async pluginTokenHolder(taskId: string, organizationId: number): Promise<PluginTokenHolder | null> {
+    const rows: PluginTokenHolder[] = await this.db.query(
+      `SELECT t.status, t.attempts, t.plugin_id, t.input_object, o.code AS organization_code FROM task t
+       JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.organization_id = $2`,
+      [taskId, organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** How many tasks there are of each (status, type), in every organization: a scan of task per metrics scrape. */
+  async countsByStatusAndType(): Promise<Array<{ status: TaskStatus; type: TaskType; n: number }>> {
+    return this.db.query(`SELECT status, type, count(*)::int AS n FROM task GROUP BY 1, 2`);
+  }
+}
+
+/** The task behind a plugin token, as the API's guard checks it. */
+export interface PluginTokenHolder {
+  status: TaskStatus;
+  attempts: number;
+  plugin_id: string;
+  input_object: string;
+  organization_code: string;
 }

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, In, Repository } from 'typeorm';
+import { Plugin } from './plugin.entity';
+
+/** A plugin as it is created: its id and whatever else is not left to the defaults. */
+export type NewPlugin = Pick<Plugin, 'plugin_id'> & Partial<Plugin>;
+
+/** The plugin catalogue, shared by every organization. */
+@Injectable()
+export class PluginRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Every plugin, by plugin_id. */
+  list(): Promise<Plugin[]> {
+    return this.plugins.find({ order: { plugin_id: 'ASC' } });
+  }
+
+  /** The plugin with that id, or null. Per task created: served by plugin's unique plugin_id. */
+  findByPluginId(pluginId: string): Promise<Plugin | null> {
+    return this.plugins.findOneBy({ plugin_id: pluginId });
+  }
+
+  /** The plugins among those ids (those that exist, in no order). Per bulk request: plugin's unique plugin_id. */
+  findByPluginIds(pluginIds: string[]): Promise<Plugin[]> {
+    return this.plugins.findBy({ plugin_id: In(pluginIds) });
+  }
+
+  /** Whether a plugin has that id. */
+  existsWithPluginId(pluginId: string): Promise<boolean> {
+    return this.plugins.existsBy({ plugin_id: pluginId });
+  }
+
+  /** Inserts a plugin; the columns not given take their defaults. */
+  async create(plugin: NewPlugin): Promise<void> {
+    await this.plugins.insert(plugin);
+  }
+
+  /** Changes a plugin's fields, by its row id. */
+  async update(id: number, change: Partial<Plugin>): Promise<void> {
+    await this.plugins.update({ id }, change);
+  }
+
+  private get plugins(): Repository<Plugin> {
+    return this.db.getRepository(Plugin);
+  }
+}
