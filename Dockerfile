@@ -1,5 +1,5 @@
 # The api, scheduler and worker (and the kat CLI) in one image; the command picks the app:
-#   node dist/apps/api/main.js | dist/apps/scheduler/main.js | dist/apps/worker/main.js | dist/apps/worker/cli.js <command>
+#   node dist/apps/api/main.js | dist/apps/scheduler/main.js | dist/apps/worker/main.js | dist/apps/cli/main.js <command>
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

@@ -6,8 +6,7 @@ module.exports = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test'],
   transform: { '^.+\\.ts$': 'ts-jest' },
   moduleNameMapper: {
-    '^@kat/domain(|/.*)$': '<rootDir>/libs/domain/src$1',
-    '^@kat/queue(|/.*)$': '<rootDir>/libs/queue/src$1',
+    '^@kat/(domain|queue|execution|scheduling|runtime)(|/.*)$': '<rootDir>/libs/$1/src$2',
   },
   testEnvironment: 'node',
   testTimeout: 120000,

@@ -69,7 +69,7 @@ async function createEnvironment(name, overrides = {}) {
 }
 
 function kat(env, args) {
-  return execFileSync(process.execPath, [join(ROOT, 'dist/apps/worker/cli.js'), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  return execFileSync(process.execPath, [join(ROOT, 'dist/apps/cli/main.js'), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 function startApp(app, env) {

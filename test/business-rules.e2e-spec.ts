@@ -1,6 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { BUSINESS_RULES, findRule, RuleEngine, seed } from '@kat/domain';
-import { RunBusinessRulesJob } from '../apps/scheduler/src/jobs/run-business-rules.job';
+import { RunBusinessRulesJob } from '@kat/scheduling';
 import { ApiClient, client, startApi, startScheduler } from './support/apps';
 import { TestEnvironment } from './support/environment';
 

@@ -1,8 +1,7 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { TaskType } from '@kat/domain';
 import { TaskDispatcher } from '@kat/queue';
-import { JobRunner, lockKey } from '../apps/scheduler/src/jobs/job-runner';
-import { ReconcileTasksJob } from '../apps/scheduler/src/jobs/reconcile-tasks.job';
+import { JobRunner, lockKey, ReconcileTasksJob } from '@kat/scheduling';
 import { startScheduler } from './support/apps';
 import { TestEnvironment } from './support/environment';
 

@@ -1,7 +1,6 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { seed } from '@kat/domain';
-import { CreateScheduledTasksJob } from '../apps/scheduler/src/jobs/create-scheduled-tasks.job';
-import { JobRunner, lockKey } from '../apps/scheduler/src/jobs/job-runner';
+import { CreateScheduledTasksJob, JobRunner, lockKey } from '@kat/scheduling';
 import { ApiClient, client, startApi, startScheduler, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { startDnsServer } from './support/loopback-servers';

@@ -76,6 +76,22 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(orphan).toMatchObject({ plugin: null, input_objects: [] });
   });
 
+  it("brings only the claiming organization's own input object, of a type the plugin consumes", async () => {
+    const [id] = await createTasks(1);
+    const [{ input_object: key }] = await workerA.query(`SELECT input_object FROM task WHERE id = $1`, [id]);
+    await workerA.query(`INSERT INTO organization (code, name) VALUES ('globex', 'globex') ON CONFLICT DO NOTHING`);
+    // The same key in another organization, the same key as another type, another key of the type.
+    await workerA.query(
+      `INSERT INTO object (organization_id, object_type, primary_key, data)
+       SELECT o.id, v.type, v.key, jsonb_build_object('owner', o.code, 'type', v.type)
+       FROM organization o, (VALUES ('hostname', $1::text), ('ipaddress', $1::text), ('hostname', 'internet|other.example.com')) v(type, key)`,
+      [key],
+    );
+    const claim = await new TaskRepository(workerA).claim(id);
+    expect(claim).toMatchObject({ organization: 'acme', organization_id: expect.any(Number) });
+    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: key, owner: 'acme', type: 'hostname' })]);
+  });
+
   it('ends only the attempt that holds the task, writes its log, and tells whether it recorded outputs', async () => {
     const ids = await createTasks(50);
     const repository = new TaskRepository(workerA);

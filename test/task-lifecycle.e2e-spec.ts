@@ -222,6 +222,22 @@ describe('task lifecycle', () => {
     const byInput = (await acme.get('/tasks/?input_data=internet|retry.example.com')).body;
     expect(byInput.results.map((t: { data: { input_data: string } }) => t.data.input_data)).toEqual(['internet|retry.example.com']);
     expect((await acme.get(`/tasks/?created_after=${new Date(Date.now() + 60_000).toISOString()}`)).body.results).toEqual([]);
+
+    // created_before: strictly older; a bound in the middle splits the list where it should.
+    const middle = all.results[Math.floor(all.results.length / 2)];
+    const older = (await acme.get(`/tasks/?limit=500&created_before=${middle.created_at}`)).body.results;
+    expect(older.map((t: { id: string }) => t.id)).toEqual(
+      all.results.filter((t: { created_at: string }) => t.created_at < middle.created_at).map((t: { id: string }) => t.id),
+    );
+    expect(older.length).toBeGreaterThan(0);
+    // type and schedule_id narrow to exactly the tasks that have them.
+    const rule = (await acme.post('/tasks/', { type: 'business_rule', data: { rule_id: 'all' } })).body;
+    expect((await acme.get('/tasks/?type=business_rule')).body.results.map((t: { id: string }) => t.id)).toEqual([rule.id]);
+    const set = (await acme.post('/object-sets/', { name: 'list filter', object_type: 'hostname', query: null, object_ids: [] })).body;
+    const schedule = (await acme.post('/schedules/', { plugin_id: 'echo', object_set_id: set.id, interval: 'P1D', enabled: false })).body;
+    const scheduleId: string = schedule.id;
+    await environment.withDataSource((db) => db.query(`UPDATE task SET schedule_id = $1 WHERE id = $2`, [scheduleId, middle.id]));
+    expect((await acme.get(`/tasks/?schedule_id=${scheduleId}`)).body.results.map((t: { id: string }) => t.id)).toEqual([middle.id]);
   });
 
   it('serves the OpenAPI document generated from the DTOs, Swagger UI and health', async () => {

@@ -153,7 +153,7 @@ describe('task recovery', () => {
     const repository = scheduler.get(TaskRepository);
     const organizationId = (await environment.withDataSource((db) => db.query(`SELECT id FROM organization WHERE code = 'acme'`)))[0].id;
     const { task } = await repository.create({ organization_id: organizationId, type: TaskType.PLUGIN, data: { plugin_id: 'quick', input_data: 'internet|cli.example.com' } });
-    const cli = spawnApp('worker/cli', environment.processEnv(fast()), ['run-task', task.id]);
+    const cli = spawnApp('cli/main', environment.processEnv(fast()), ['run-task', task.id]);
     expect(await exited(cli)).toBe(0);
     const printed = JSON.parse(cli.output().slice(cli.output().indexOf('{')));
     expect(printed.result).toEqual({ outcome: 'COMPLETED' });

@@ -42,7 +42,7 @@ export function client(app: INestApplication, token: string) {
 export type ApiClient = ReturnType<typeof client>;
 
 /** One of the built apps (`npm run build`) as its own process, as it runs in production. */
-export function spawnApp(entry: 'api/main' | 'worker/main' | 'scheduler/main' | 'worker/cli', env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess & { output: () => string } {
+export function spawnApp(entry: 'api/main' | 'worker/main' | 'scheduler/main' | 'cli/main', env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [join(__dirname, '../../dist/apps', `${entry}.js`), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));

@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { RouterModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { DomainModule, KatSettings } from '@kat/domain';
 import { QueueModule } from '@kat/queue';
-import { AuthGuard } from './auth/auth.guard';
-import { TokenAuthenticator } from './auth/token-authenticator';
+import { RuntimeModule } from '@kat/runtime';
+import { AuthModule } from './auth/auth.module';
 import { BusinessRulesController } from './business-rules/business-rules.controller';
 import { HealthController } from './health/health.controller';
 import { ApiMetrics, MetricsController } from './metrics/metrics.controller';
@@ -19,22 +19,41 @@ import { OrganizationsController } from './organizations/organizations.controlle
 import { PluginsController } from './plugins/plugins.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
+import { WebModule } from './web/web.module';
 
+export const API_PREFIX = 'api/v1';
+
+/** Liveness, readiness and Prometheus metrics, at the root, where probes and scrapers look for them. */
+@Module({ imports: [TerminusModule], controllers: [HealthController, MetricsController], providers: [ApiMetrics] })
+class OperationsModule {}
+
+/**
+ * The api: its own controllers are the JSON API, under /api/v1; operations and the web pages are
+ * modules at the root. The prefix is the RouterModule's, per module: an app-wide prefix can only
+ * be excluded by path, and the pages share paths such as GET /tasks/ with the API's controllers.
+ * Global, so that the pages act through the same TasksService and ObjectsService as the API.
+ */
 @Module({})
 export class ApiModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: ApiModule,
+      global: true,
       imports: [
         DomainModule.forRoot(settings),
         QueueModule.forRoot(settings),
-        TerminusModule,
+        RuntimeModule.forRoot(settings),
+        AuthModule,
+        OperationsModule,
+        WebModule,
+        RouterModule.register([{ path: API_PREFIX, module: ApiModule }]),
       ],
       controllers: [
         TasksController, ObjectsController, ObjectSetsController, SchedulesController, SchedulerController, QueuesController,
-        BusinessRulesController, ReportsController, PluginsController, OrganizationsController, HealthController, MetricsController,
+        BusinessRulesController, ReportsController, PluginsController, OrganizationsController,
       ],
-      providers: [TasksService, ObjectsService, TokenAuthenticator, ApiMetrics, { provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [TasksService, ObjectsService],
+      exports: [TasksService, ObjectsService],
     };
   }
 }

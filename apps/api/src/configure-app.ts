@@ -1,17 +1,15 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mountQueueDashboard } from './web/queue-dashboard';
-import { mountWebPages } from './web/web-pages';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
-export const API_PREFIX = 'api/v1';
-
-/** Prefix, validation, OpenAPI, the queue dashboard and the web pages: shared by main.ts and the tests. */
+/** Body parsers, validation, OpenAPI and the queue dashboard: shared by main.ts and the tests. */
 export function configureApp(app: NestExpressApplication): void {
   // 1,000 objects per request fit well within this.
   app.useBodyParser('json', { limit: '10mb' });
+  // The web pages' forms: a token or a CSRF token, small.
+  app.useBodyParser('urlencoded', { extended: false, limit: '16kb' });
   app.disable('x-powered-by');
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['health', 'health/ready', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
   );
@@ -24,5 +22,4 @@ export function configureApp(app: NestExpressApplication): void {
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   mountQueueDashboard(app);
-  mountWebPages(app);
 }

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { closeOnSignals, loadSettings } from '@kat/domain';
+import { loadSettings } from '@kat/domain';
+import { closeOnSignals } from '@kat/runtime';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 import { configureApp } from './configure-app';

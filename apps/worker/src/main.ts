@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { closeOnSignals, loadSettings } from '@kat/domain';
+import { loadSettings } from '@kat/domain';
+import { closeOnSignals } from '@kat/runtime';
 import { Logger } from 'nestjs-pino';
 import { WorkerModule } from './worker.module';
 

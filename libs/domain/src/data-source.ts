@@ -1,8 +1,8 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ApiToken } from './auth/api-token.entity';
-import { Organization } from './organization/organization.entity';
-import { Plugin } from './plugin/plugin.entity';
-import { Task, TaskLog } from './task/task.entity';
+import { Organization } from './organizations/organization.entity';
+import { Plugin } from './plugins/plugin.entity';
+import { Task, TaskLog } from './tasks/task.entity';
 import { Spine1764144000000 } from './migrations/1764144000000-spine';
 import { Objects1764150000000 } from './migrations/1764150000000-objects';
 import { Schedules1764160000000 } from './migrations/1764160000000-schedules';

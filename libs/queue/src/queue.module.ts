@@ -4,7 +4,6 @@ import { KatSettings } from '@kat/domain';
 import { QUEUE_NAMES } from './queues';
 import { TaskDispatcher } from './task-dispatcher';
 import { TaskIntake } from './task-intake';
-import { MetricsModule } from './metrics';
 
 /** Bull on Redis for the task queues, shared by the api, the scheduler and the worker. */
 @Module({})
@@ -16,10 +15,9 @@ export class QueueModule {
       imports: [
         BullModule.forRoot({ url: settings.REDIS_URL, prefix: settings.QUEUE_PREFIX }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
-        MetricsModule,
       ],
       providers: [TaskDispatcher, TaskIntake],
-      exports: [TaskDispatcher, TaskIntake, BullModule, MetricsModule],
+      exports: [TaskDispatcher, TaskIntake, BullModule],
     };
   }
 }

@@ -4,8 +4,8 @@ import { PLUGIN_TOKEN_PREFIX, PluginTokenService, TaskRepository, TaskStatus } f
 import type { Request } from 'express';
 import { forbidden } from '../common/errors';
 import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED } from './authenticated';
+import { readCookie, SESSION_COOKIE } from './session';
 import { TokenAuthenticator } from './token-authenticator';
-import { readCookie, SESSION_COOKIE } from '../web/web-pages';
 
 const SCHEME = /^(?:Bearer|Token)\s+(\S+)\s*$/i;
 

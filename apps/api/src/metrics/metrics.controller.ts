@@ -1,7 +1,8 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { TaskRepository, TaskType } from '@kat/domain';
-import { KatMetrics, TASK_QUEUES, TaskDispatcher } from '@kat/queue';
+import { TASK_QUEUES, TaskDispatcher } from '@kat/queue';
+import { KatMetrics } from '@kat/runtime';
 import { Gauge } from 'prom-client';
 import { Public } from '../auth/authenticated';
 

@@ -5,8 +5,8 @@ import { ExpressAdapter } from '@bull-board/express';
 import { TaskType } from '@kat/domain';
 import { TASK_QUEUES, TaskDispatcher } from '@kat/queue';
 import { NextFunction, Request, Response } from 'express';
+import { readCookie, SESSION_COOKIE } from '../auth/session';
 import { TokenAuthenticator } from '../auth/token-authenticator';
-import { readCookie, SESSION_COOKIE } from './web-pages';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { Organization } from '../organization/organization.entity';
+import { Organization } from '../organizations/organization.entity';
 
 /** An API credential. Only a SHA-256 of the secret is stored; the secret is shown once. */
 @Entity('api_token')

@@ -75,7 +75,7 @@ export class Spine1764144000000 implements MigrationInterface {
     await q.query(`CREATE INDEX task_schedule ON task (schedule_id) WHERE schedule_id IS NOT NULL`);
     await q.query(`CREATE INDEX task_parent ON task (parent_task_id) WHERE parent_task_id IS NOT NULL`);
 
-    // The state machine of libs/domain/src/task/task-state.ts, enforced by the database so that no
+    // The state machine of libs/domain/src/tasks/task-state.ts, enforced by the database so that no
     // code path (or replica) can complete a task twice or resurrect a completed one.
     await q.query(`
       CREATE FUNCTION task_check_transition() RETURNS trigger LANGUAGE plpgsql AS $$

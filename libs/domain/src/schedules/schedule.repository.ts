@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { ObjectSet } from '../object-sets/object-set.entity';
 import { membershipSql } from '../object-sets/object-set.repository';
-import { TaskType } from '../task/task-state';
+import { TaskType } from '../tasks/task-state';
 import { Schedule } from './schedule.entity';
 
 /** A task just created by a schedule, enough to queue it. */

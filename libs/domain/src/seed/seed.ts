@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { Organization } from '../organization/organization.entity';
-import { Plugin } from '../plugin/plugin.entity';
+import { Organization } from '../organizations/organization.entity';
+import { Plugin } from '../plugins/plugin.entity';
 import { FINDING_TYPES } from '../rules/finding-types';
 
 export const DEMO_ORGANIZATION = { code: 'demo', name: 'Demo organization' };

@@ -1,0 +1,28 @@
+import { applyDecorators, Controller, HttpException, Post, Redirect, UseFilters } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { WebExceptionFilter } from './web-exception.filter';
+
+/** A controller of web pages: errors as HTML pages, and no part of the API's OpenAPI document. */
+export const PageController = () =>
+  applyDecorators(Controller(), ApiExcludeController(), UseFilters(WebExceptionFilter));
+
+/**
+ * A form's POST: answers 303 to the URL its handler returns (see formOutcome), so that reloading
+ * the page it lands on does not send the form again.
+ */
+export const FormPost = (path: string) => applyDecorators(Post(path), Redirect(undefined, 303));
+
+/**
+ * Runs a form's action; the answer goes back to `page` with a notice saying what was done, or why
+ * not: any error, as the page explains rather than fails.
+ */
+export async function formOutcome(page: string, action: () => Promise<string>): Promise<{ url: string }> {
+  let notice: string;
+  try {
+    notice = await action();
+  } catch (error) {
+    const response = error instanceof HttpException ? (error.getResponse() as { message?: string[] | string }) : null;
+    notice = `Not done: ${[response?.message ?? (error as Error).message].flat().join('; ')}`;
+  }
+  return { url: `${page}${page.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}` };
+}

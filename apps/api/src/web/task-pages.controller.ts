@@ -1,0 +1,91 @@
+import { Get, Param, Query } from '@nestjs/common';
+import { TaskRepository, TaskStatus } from '@kat/domain';
+import { AdminOnly } from '../auth/authenticated';
+import { SignedIn } from '../auth/session.guard';
+import { ObjectsService } from '../objects/objects.service';
+import { ListTasksQuery } from '../tasks/dto/task.dto';
+import { TasksService } from '../tasks/tasks.service';
+import { shortId } from './html';
+import { OrganizationChoices } from './organization-choices';
+import { FormPost, formOutcome, PageController } from './page-controller';
+import { PageShell } from './page-shell';
+import { SignedInShell } from './templates/layout';
+import { pendingTasksPage } from './templates/pending-tasks';
+import { withOrg } from './templates/parts';
+import { taskDetailPage } from './templates/task-detail';
+import { TaskListFilters, taskListPage } from './templates/task-list';
+
+const PAGE_SIZE = 50;
+const FILTERS = ['status', 'type', 'plugin_id', 'input_data', 'cursor'] as const;
+
+/** The tasks: the list, one task with its Run / Retry / Cancel forms, and the admins' pending tasks. */
+@PageController()
+@SignedIn()
+export class TaskPagesController {
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly taskRows: TaskRepository,
+    private readonly objects: ObjectsService,
+    private readonly organizations: OrganizationChoices,
+  ) {}
+
+  @Get('tasks/')
+  async list(@PageShell() shell: SignedInShell, @Query() query: Record<string, unknown>): Promise<string> {
+    const filters: TaskListFilters = Object.fromEntries(FILTERS.map((name) => {
+      const value = query[name];
+      return [name, typeof value === 'string' && value ? value : undefined];
+    }));
+    const list = await this.tasks.list(shell.caller.scope, { ...filters, limit: PAGE_SIZE } as ListTasksQuery);
+    return taskListPage(shell, list, filters, await this.organizations.offeredTo(shell.caller));
+  }
+
+  @Get('tasks/:id/')
+  async detail(@PageShell() shell: SignedInShell, @Param('id') id: string): Promise<string> {
+    const task = await this.tasks.get(shell.caller.scope, id);
+    const [log, produced] = await Promise.all([
+      this.taskRows.findLog(task.id),
+      this.objects.objectTasks(shell.caller.scope, { task_id: task.id, limit: '500' }),
+    ]);
+    return taskDetailPage(shell, task, log, produced.results);
+  }
+
+  @FormPost('tasks/:id/run')
+  run(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+    return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
+      await this.tasks.run(shell.caller.scope, id);
+      return 'Queued: a worker runs it next.';
+    });
+  }
+
+  @FormPost('tasks/:id/retry')
+  retry(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+    return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
+      await this.tasks.retry(shell.caller.scope, id);
+      return 'Retrying: the task is PENDING again.';
+    });
+  }
+
+  @FormPost('tasks/:id/cancel')
+  cancel(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+    return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
+      await this.tasks.cancel(shell.caller.scope, id);
+      return 'Cancelled.';
+    });
+  }
+
+  /** OpenKAT's operators look here for tasks waiting to run. */
+  @Get('admin/tasks/task/')
+  @AdminOnly()
+  async pending(@PageShell() shell: SignedInShell): Promise<string> {
+    return pendingTasksPage(shell, await this.taskRows.list(shell.caller.scope, { status: TaskStatus.PENDING }, 200));
+  }
+
+  @FormPost('admin/tasks/task/:id/run')
+  @AdminOnly()
+  runPending(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+    return formOutcome('/admin/tasks/task/', async () => {
+      await this.tasks.run(shell.caller.scope, id);
+      return `Task ${shortId(id)} queued.`;
+    });
+  }
+}

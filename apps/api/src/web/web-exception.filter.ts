@@ -1,0 +1,35 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { AdminRequired, CsrfRefused, SessionRequest, SignInRequired } from '../auth/session.guard';
+import { shellOf } from './page-shell';
+import { errorPage } from './templates/error';
+
+/**
+ * The web pages' errors as a readable page with the message and the status, where the API
+ * answers JSON; a page without a valid session sends the browser to the sign-in form.
+ */
+@Catch()
+export class WebExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger(WebExceptionFilter.name);
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const request = host.switchToHttp().getRequest<SessionRequest>();
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error instanceof SignInRequired) return response.redirect(303, '/sign-in');
+    if (!(error instanceof HttpException)) {
+      // The page says only that something went wrong: what did goes to the log.
+      this.logger.error(error instanceof Error ? error.message : String(error), (error as Error)?.stack);
+    }
+    const status = error instanceof HttpException ? error.getStatus() : 500;
+    const message = error instanceof HttpException
+      ? [(error.getResponse() as { message?: string | string[] }).message].flat().join('; ')
+      : 'Something went wrong.';
+    response.status(status).type('html').send(errorPage(shellOf(request), titleOf(error, status), message));
+  }
+}
+
+function titleOf(error: unknown, status: number): string {
+  if (error instanceof CsrfRefused) return 'Refused';
+  if (error instanceof AdminRequired) return 'Admins only';
+  return status === 404 ? 'Not found' : 'Error';
+}

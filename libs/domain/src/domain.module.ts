@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { KAT_SETTINGS, KatSettings } from './config/settings';
+import { dataSourceOptions } from './data-source';
+import { TaskRepository } from './tasks/task.repository';
+import { ObjectRepository } from './objects/object.repository';
+import { PluginTokenService } from './auth/plugin-token.service';
+import { ScheduleRepository } from './schedules/schedule.repository';
+import { RuleEngine } from './rules/rule-engine';
+import { ReportRepository } from './reports/report.repository';
+import { SchedulerStateRepository } from './schedules/scheduler-state.repository';
+import { ObjectSetRepository } from './object-sets/object-set.repository';
+import { OrganizationRepository } from './organizations/organization.repository';
+import { ApiTokenRepository } from './auth/api-token.repository';
+import { PluginRepository } from './plugins/plugin.repository';
+import { FindingTypeRepository } from './rules/finding-type.repository';
+import { DatabaseHealthRepository } from './database/database-health.repository';
+
+/** The repositories, one per concept, and the domain services on them: apps reach PostgreSQL only through these. */
+const DATA_ACCESS = [
+  TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine,
+  ReportRepository, ObjectSetRepository, OrganizationRepository, ApiTokenRepository, PluginRepository,
+  FindingTypeRepository, DatabaseHealthRepository,
+];
+
+/** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */
+@Module({})
+export class DomainModule {
+  static forRoot(settings: KatSettings): DynamicModule {
+    return {
+      module: DomainModule,
+      global: true,
+      imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
+      providers: [{ provide: KAT_SETTINGS, useValue: settings }, ...DATA_ACCESS],
+      exports: [KAT_SETTINGS, ...DATA_ACCESS],
+    };
+  }
+}

@@ -1,0 +1,411 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TenantScope } from '../auth/tenant-scope';
+import { StoredObject, toStored } from '../objects/object.repository';
+import { Plugin } from '../plugins/plugin.entity';
+import { MicroBatcher } from './micro-batcher';
+import { Task, TaskData, TaskLog } from './task.entity';
+import { TaskStatus, TaskType } from './task-state';
+
+/** A task as the API shows it: the row plus its organization's code. */
+export type TaskView = Omit<Task, 'organization_id' | 'heartbeat_at' | 'plugin_id' | 'input_object'> & {
+  organization: string;
+};
+
+export interface NewTask {
+  organization_id: number;
+  type: TaskType;
+  data: TaskData;
+}
+
+export interface TaskFilters {
+  status?: TaskStatus;
+  type?: TaskType;
+  plugin_id?: string;
+  input_data?: string;
+  schedule_id?: string;
+  created_after?: Date;
+  created_before?: Date;
+}
+
+/** Keyset position in the newest-first list. */
+export interface TaskCursor {
+  created_at: Date;
+  id: string;
+}
+
+/**
+ * What a worker holds while it runs a task: the attempt number identifies its claim. A plugin
+ * task comes with what running it needs, read in the claim's own round trip: its plugin (null if
+ * unknown) and the stored objects its input key names among the types the plugin consumes.
+ */
+export interface ClaimedTask extends Task {
+  organization: string;
+  plugin: Plugin | null;
+  input_objects: StoredObject[];
+}
+
+/** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
+export interface TaskEnding {
+  id: string;
+  attempt: number;
+  status: TaskStatus.COMPLETED | TaskStatus.FAILED;
+  data: TaskData;
+  log?: Omit<TaskLog, 'task_id' | 'updated_at'>;
+}
+
+/** An ended task: `has_outputs` tells whether it recorded any ObjectTask (what chaining looks at). */
+export interface EndedTask {
+  has_outputs: boolean;
+}
+
+/** Claims and endings in flight at once; more wait and go out together as the next statement. */
+const LIFECYCLE_BATCHING = { maxBatch: 500, maxInFlight: 2 };
+
+const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.created_at, t.started_at,
+  t.ended_at, t.attempts, t.schedule_id, t.parent_task_id`;
+
+/**
+ * Every statement of the task lifecycle. Each write is conditional on the status it expects (and,
+ * for a worker, on its attempt), so a redelivered job, a second replica or a late worker changes
+ * nothing; the database's transition trigger backs this up. Indexes: see the Spine migration.
+ */
+@Injectable()
+export class TaskRepository {
+  private readonly claims = new MicroBatcher((ids: string[]) => this.claimMany(ids), LIFECYCLE_BATCHING);
+  private readonly endings = new MicroBatcher((endings: TaskEnding[]) => this.finishMany(endings), LIFECYCLE_BATCHING);
+
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Inserts a PENDING task, unless an active plugin task for the same (organization, plugin, input)
+   * exists: then that one is returned with `created` false (task_one_active_plugin_task).
+   */
+  async create(task: NewTask): Promise<{ task: TaskView; created: boolean }> {
+    if (task.type === TaskType.PLUGIN) {
+      const wanted = { plugin_id: String(task.data.plugin_id), input_data: String(task.data.input_data) };
+      const { tasks, created } = await this.createPluginTasks(task.organization_id, [wanted]);
+      return { task: tasks[0], created: created.length > 0 };
+    }
+    const [inserted]: TaskView[] = await this.db.query(
+      `WITH t AS (INSERT INTO task (organization_id, type, data) VALUES ($1, $2, $3) RETURNING *)
+       SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
+      [task.organization_id, task.type, task.data],
+    );
+    return { task: inserted, created: true };
+  }
+
+  /**
+   * Plugin tasks of one organization in one statement: each is inserted PENDING unless an active
+   * task for its (plugin, input) exists, which is then returned instead.
+   * Results are in the order of `tasks`; a pair given twice gets the same task.
+   */
+  async createPluginTasks(organizationId: number, tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
+    const key = (pluginId: unknown, input: unknown) => `${pluginId}\u0000${input}`;
+    const byKey = new Map<string, TaskView>();
+    const created: TaskView[] = [];
+    let missing = [...new Map(tasks.map((t) => [key(t.plugin_id, t.input_data), t])).values()];
+    while (missing.length > 0) {
+      const rows: Array<TaskView & { inserted: boolean }> = await this.db.query(
+        `WITH wanted AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(plugin_id text, input_data text)),
+         inserted AS (
+           INSERT INTO task (organization_id, type, data)
+           SELECT $1, 'plugin', jsonb_build_object('plugin_id', plugin_id, 'input_data', input_data) FROM wanted
+           -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
+           ORDER BY plugin_id, input_data
+           ON CONFLICT (organization_id, plugin_id, input_object)
+             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+           RETURNING *)
+         SELECT ${VIEW_COLUMNS}, true AS inserted FROM inserted t JOIN organization o ON o.id = t.organization_id
+         UNION ALL
+         SELECT ${VIEW_COLUMNS}, false FROM wanted w
+         JOIN task t ON t.organization_id = $1 AND t.plugin_id = w.plugin_id AND t.input_object = w.input_data
+                    AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
+         JOIN organization o ON o.id = t.organization_id`,
+        [organizationId, JSON.stringify(missing)],
+      );
+      for (const { inserted, ...task } of rows) {
+        byKey.set(key(task.data.plugin_id, task.data.input_data), task);
+        if (inserted) created.push(task);
+      }
+      // A conflicting task that ended in between is neither inserted nor found: try those again.
+      missing = missing.filter((t) => !byKey.has(key(t.plugin_id, t.input_data)));
+    }
+    return { tasks: tasks.map((t) => byKey.get(key(t.plugin_id, t.input_data)) as TaskView), created };
+  }
+
+  async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
+    const rows: TaskView[] = await this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+       WHERE t.id = $1 AND ($2::int IS NULL OR t.organization_id = $2)`,
+      [id, scope.organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Newest first, keyset-paginated on (created_at, id): served by task_org_created / task_org_status_created. */
+  async list(scope: TenantScope, filters: TaskFilters, limit: number, after?: TaskCursor): Promise<TaskView[]> {
+    const { where, params } = this.filterSql(scope, filters);
+    if (after) {
+      params.push(after.created_at, after.id);
+      where.push(`(t.created_at, t.id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(limit);
+    return this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
+  async count(scope: TenantScope, filters: TaskFilters, cap: number): Promise<number> {
+    const { where, params } = this.filterSql(scope, filters);
+    params.push(cap);
+    const rows = await this.db.query(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM task t ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       LIMIT $${params.length}) matches`,
+      params,
+    );
+    return rows[0].n;
+  }
+
+  private filterSql(scope: TenantScope, filters: TaskFilters): { where: string[]; params: unknown[] } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (scope.organizationId !== null) add('t.organization_id = ?', scope.organizationId);
+    if (filters.status) add('t.status = ?', filters.status);
+    if (filters.type) add('t.type = ?', filters.type);
+    if (filters.plugin_id) add('t.plugin_id = ?', filters.plugin_id);
+    if (filters.input_data) add('t.input_object = ?', filters.input_data);
+    if (filters.schedule_id) add('t.schedule_id = ?', filters.schedule_id);
+    if (filters.created_after) add('t.created_at >= ?', filters.created_after);
+    if (filters.created_before) add('t.created_at < ?', filters.created_before);
+    return { where, params };
+  }
+
+  /**
+   * PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done).
+   * Claims made at the same time by a worker's jobs share one statement and one commit.
+   */
+  claim(id: string): Promise<ClaimedTask | null> {
+    return this.claims.submit(id);
+  }
+
+  private async claimMany(ids: string[]): Promise<Array<ClaimedTask | null>> {
+    const rows: Array<Omit<ClaimedTask, 'input_objects'> & { input_objects: Array<Parameters<typeof toStored>[0]> }> = await this.db.query(
+      `WITH t AS (
+         UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
+                         attempts = attempts + 1
+         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING *)
+       SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
+                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
+                   FROM object ob
+                   WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
+                     AND ob.primary_key = t.input_object), '[]') AS input_objects
+       FROM t JOIN organization o ON o.id = t.organization_id
+       LEFT JOIN plugin p ON t.type = 'plugin' AND p.plugin_id = t.plugin_id`,
+      // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
+      [[...new Set(ids)].sort()],
+    );
+    const claimed = new Map<string, ClaimedTask>(rows.map((row) => [row.id, { ...row, input_objects: row.input_objects.map(toStored) }]));
+    // A task asked for twice in one batch (a stalled job and its re-queued copy) goes to the first caller only.
+    return ids.map((id) => {
+      const claim = claimed.get(id) ?? null;
+      claimed.delete(id);
+      return claim;
+    });
+  }
+
+  /** Refreshes the heartbeat; false when this attempt no longer owns the task (cancelled or handed back). */
+  async heartbeat(id: string, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE task SET heartbeat_at = now() WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
+      [id, attempt],
+    );
+    return rows[0].length > 0;
+  }
+
+  /**
+   * RUNNING → COMPLETED or FAILED for the attempt that ran it, with its log; null if the attempt
+   * no longer owns the task. Endings at the same time share one statement and one durable commit.
+   */
+  finish(ending: TaskEnding): Promise<EndedTask | null> {
+    return this.endings.submit(ending);
+  }
+
+  private async finishMany(endings: TaskEnding[]): Promise<Array<EndedTask | null>> {
+    const sent = new Map<string, TaskEnding>();
+    for (const e of endings) if (!sent.has(`${e.id}:${e.attempt}`)) sent.set(`${e.id}:${e.attempt}`, e);
+    const rows: Array<{ id: string; attempts: number } & EndedTask> = await this.db.query(
+      `WITH ending AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, attempt int, status text, data jsonb, log jsonb)
+         ORDER BY id),
+       ended AS (
+         UPDATE task t SET status = e.status, ended_at = now(), data = t.data || e.data
+         FROM ending e WHERE t.id = e.id AND t.status = 'RUNNING' AND t.attempts = e.attempt
+         RETURNING t.id, t.attempts),
+       logged AS (
+         -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
+         INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
+         SELECT e.id, e.log->>'stdout', e.log->>'stderr', (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
+         FROM ending e JOIN task t ON t.id = e.id AND t.attempts = e.attempt
+         WHERE e.log IS NOT NULL
+         ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
+           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated, updated_at = now())
+       SELECT id, attempts, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs FROM ended`,
+      // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
+      // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
+      // share the batch with the current one's: only the current one matches the row.
+      [JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null })))],
+    );
+    const ended = new Map(rows.map((row) => [`${row.id}:${row.attempts}`, { has_outputs: row.has_outputs }]));
+    return endings.map((e) => (sent.get(`${e.id}:${e.attempt}`) === e ? ended.get(`${e.id}:${e.attempt}`) ?? null : null));
+  }
+
+  /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */
+  async handBack(id: string, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE task SET status = 'PENDING', started_at = NULL, heartbeat_at = NULL
+       WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
+      [id, attempt],
+    );
+    return rows[0].length > 0;
+  }
+
+  /** PENDING or RUNNING → CANCELLED; null when no such active task is visible in the scope. */
+  async cancel(id: string, scope: TenantScope): Promise<TaskView | null> {
+    return this.transitionInScope(
+      id,
+      scope,
+      `status = 'CANCELLED', ended_at = now(), data = data || '{"error": "cancelled by a user"}'::jsonb`,
+      `status IN ('PENDING', 'RUNNING')`,
+    );
+  }
+
+  /** FAILED or CANCELLED → PENDING with the same id; attempts are kept and grow on the next claim. */
+  async retry(id: string, scope: TenantScope): Promise<TaskView | null> {
+    return this.transitionInScope(
+      id,
+      scope,
+      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, data = data - 'error' - 'traceback'`,
+      `status IN ('FAILED', 'CANCELLED')`,
+    );
+  }
+
+  private async transitionInScope(id: string, scope: TenantScope, set: string, from: string): Promise<TaskView | null> {
+    const rows: TaskView[] = await this.db.query(
+      `WITH t AS (
+         UPDATE task SET ${set}
+         WHERE id = $1 AND ($2::int IS NULL OR organization_id = $2) AND ${from} RETURNING *)
+       SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
+      [id, scope.organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * RUNNING tasks whose worker stopped heartbeating go back to PENDING, or to FAILED once they have
+   * used `maxAttempts` claims. One statement for all of them (served by task_running).
+   */
+  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<Array<{ id: string; type: TaskType; status: TaskStatus; attempts: number }>> {
+    const rows = await this.db.query(
+      `UPDATE task SET
+         status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'PENDING' END,
+         ended_at = CASE WHEN attempts >= $2 THEN now() END,
+         started_at = CASE WHEN attempts >= $2 THEN started_at END,
+         heartbeat_at = NULL,
+         data = CASE WHEN attempts >= $2 THEN data || jsonb_build_object(
+           'error', format('worker stopped responding during each of %s attempts', attempts),
+           'traceback', format('last heartbeat at %s; no worker finished the task', heartbeat_at))
+           ELSE data END
+       WHERE status = 'RUNNING' AND heartbeat_at < now() - make_interval(secs => $1)
+       RETURNING id, type, status, attempts`,
+      [staleSeconds, maxAttempts],
+    );
+    return rows[0];
+  }
+
+  /** One page of PENDING tasks created over `olderThanSeconds` ago, oldest first (served by task_pending). */
+  async pendingPage(olderThanSeconds: number, after: TaskCursor | null, limit: number): Promise<Array<TaskCursor & { type: TaskType; attempts: number }>> {
+    return this.db.query(
+      `SELECT id, type, attempts, created_at FROM task
+       WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
+         AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
+       ORDER BY created_at, id LIMIT $4`,
+      [olderThanSeconds, after?.created_at ?? null, after?.id ?? null, limit],
+    );
+  }
+
+  /** A business_rule task for all rules in each organization that has none PENDING or RUNNING. */
+  async createRuleTasksForEveryOrganization(): Promise<Array<{ id: string; type: TaskType; attempts: number }>> {
+    return this.db.query(
+      `INSERT INTO task (organization_id, type, data)
+       SELECT o.id, 'business_rule', '{"rule_id": "all"}'::jsonb FROM organization o
+       WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.organization_id = o.id AND t.type = 'business_rule'
+                         AND t.status IN ('PENDING', 'RUNNING') AND t.data->>'rule_id' = 'all')
+       RETURNING id, type, attempts`,
+    );
+  }
+
+  /** Status and attempt of each task (one statement for a whole list of containers). */
+  async runStates(ids: string[]): Promise<Array<{ id: string; status: TaskStatus; attempts: number }>> {
+    return this.db.query(`SELECT id, status, attempts FROM task WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+
+  /**
+   * Keeps the log of a run that did not end the task (cancelled, handed back), but only while the
+   * task is still at that run's attempt: a stalled run that wakes up after another worker took the
+   * task over must not replace the newer attempt's log. False when nothing was written.
+   */
+  async saveLog(log: Omit<TaskLog, 'updated_at'>, attempt: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
+       SELECT id, $2, $3, $4, $5 FROM task WHERE id = $1 AND attempts = $6
+       ON CONFLICT (task_id) DO UPDATE SET stdout = $2, stderr = $3, stdout_truncated = $4,
+         stderr_truncated = $5, updated_at = now()
+       RETURNING task_id`,
+      [log.task_id, log.stdout, log.stderr, log.stdout_truncated, log.stderr_truncated, attempt],
+    );
+    return rows.length > 0;
+  }
+
+  async findLog(taskId: string): Promise<TaskLog | null> {
+    const rows: TaskLog[] = await this.db.query(`SELECT * FROM task_log WHERE task_id = $1`, [taskId]);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * What a plugin token's request needs of its task: status and attempt (the token works only
+   * while that attempt runs), plugin, input and organization code; null when the organization has
+   * no such task. Per plugin-token request: served by task's primary key.
+   */
+  async pluginTokenHolder(taskId: string, organizationId: number): Promise<PluginTokenHolder | null> {
+    const rows: PluginTokenHolder[] = await this.db.query(
+      `SELECT t.status, t.attempts, t.plugin_id, t.input_object, o.code AS organization_code FROM task t
+       JOIN organization o ON o.id = t.organization_id WHERE t.id = $1 AND t.organization_id = $2`,
+      [taskId, organizationId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** How many tasks there are of each (status, type), in every organization: a scan of task per metrics scrape. */
+  async countsByStatusAndType(): Promise<Array<{ status: TaskStatus; type: TaskType; n: number }>> {
+    return this.db.query(`SELECT status, type, count(*)::int AS n FROM task GROUP BY 1, 2`);
+  }
+}
+
+/** The task behind a plugin token, as the API's guard checks it. */
+export interface PluginTokenHolder {
+  status: TaskStatus;
+  attempts: number;
+  plugin_id: string;
+  input_object: string;
+  organization_code: string;
+}

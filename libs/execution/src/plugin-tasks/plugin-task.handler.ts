@@ -1,0 +1,87 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, PluginTokenService, TaskStatus } from '@kat/domain';
+import { KatMetrics } from '@kat/runtime';
+import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
+import { HandlerOutcome, RunLog, TaskHandler } from '../task-handler';
+import { pluginRunSpec } from './plugin-run-spec';
+import { StdoutIngester } from './stdout-ingester';
+
+const BAD_OUTPUT = 'bad output';
+
+/** A plugin task: its plugin's container, with the task's input, its stdout lines becoming objects. */
+@Injectable()
+export class PluginTaskHandler implements TaskHandler {
+  constructor(
+    private readonly objects: ObjectRepository,
+    private readonly pluginTokens: PluginTokenService,
+    private readonly metrics: KatMetrics,
+    @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
+    @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
+  ) {}
+
+  async handle(task: ClaimedTask, signal: AbortSignal): Promise<HandlerOutcome> {
+    const fail = (error: string, log?: RunLog): HandlerOutcome => ({ status: TaskStatus.FAILED, error, traceback: log?.stderr ?? '', log });
+    const { plugin } = task;
+    if (!plugin) return fail(`plugin ${task.plugin_id} does not exist (any more)`);
+    if (!plugin.enabled) return fail(`plugin ${plugin.plugin_id} is disabled`);
+    const input = parseObjectKey(String(task.data.input_data), plugin.consumes);
+    if ('error' in input) return fail(`input_data ${task.data.input_data} is not valid for ${plugin.plugin_id}: ${input.error}`);
+
+    // The plugin's stdout lines become objects as they come; a bad line stops the plugin.
+    const stop = new AbortController();
+    signal.addEventListener('abort', () => stop.abort(signal.reason), { once: true });
+    const producer = { task_id: task.id, plugin_id: plugin.plugin_id, input_object: String(task.data.input_data) };
+    const ingester = new StdoutIngester(this.objects, task.organization_id, producer, () => stop.abort(BAD_OUTPUT));
+    const spec = pluginRunSpec(task, plugin, input, this.settings, {
+      token: await this.pluginTokens.sign({ task_id: task.id, attempt: task.attempts, organization_id: task.organization_id }, plugin.timeout_seconds),
+      inputObject: task.input_objects.find((o) => o.object_type === input.objectType) ?? null,
+      onStdoutLine: ingester.line,
+    });
+    let result: PluginRunResult;
+    try {
+      result = await this.runner.run(spec, stop.signal);
+    } catch (error) {
+      if (error instanceof PluginStartError) {
+        this.metrics.containerFailures.inc({ reason: 'start_error' });
+        return fail(`plugin ${plugin.plugin_id} could not start: ${error.message}`);
+      }
+      throw error;
+    }
+    await ingester.finish();
+    const failure = failureReason(result.outcome);
+    if (failure) this.metrics.containerFailures.inc({ reason: failure });
+    const log: RunLog = {
+      stdout: result.stdout.text,
+      stderr: result.stderr.text,
+      stdout_truncated: result.stdout.truncated,
+      stderr_truncated: result.stderr.truncated,
+    };
+    switch (result.outcome.kind) {
+      case 'aborted':
+        if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, log);
+        return { status: 'stopped', reason: result.outcome.reason, log };
+      case 'timed_out':
+        return fail(`plugin ${plugin.plugin_id} timed out after ${plugin.timeout_seconds} s and was killed`, log);
+      case 'exited': {
+        const { exitCode } = result.outcome;
+        if (exitCode === 0) return { status: TaskStatus.COMPLETED, log };
+        if (exitCode === 137) return fail(`plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`, log);
+        const lastLine = lastNonEmptyLine(log.stderr);
+        return fail(`plugin ${plugin.plugin_id} exited with code ${exitCode}${lastLine ? `: ${lastLine}` : ''}`, log);
+      }
+    }
+  }
+}
+
+/** The container-failure reason a run's outcome counts as, if any. */
+function failureReason(outcome: PluginRunResult['outcome']): string | null {
+  if (outcome.kind === 'timed_out') return 'timeout';
+  if (outcome.kind === 'aborted') return outcome.reason === BAD_OUTPUT ? 'bad_output' : null;
+  if (outcome.exitCode === 0) return null;
+  return outcome.exitCode === 137 ? 'oom_kill' : 'exit_code';
+}
+
+function lastNonEmptyLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}
