@@ -210,7 +210,7 @@ export class TaskRepository {
                    WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
                      AND ob.primary_key = t.input_object), '[]') AS input_objects
        FROM t JOIN organization o ON o.id = t.organization_id
-       LEFT JOIN plugin p ON t.type = 'plugin' AND p.plugin_id = t.plugin_id`,
+       LEFT JOIN plugin p ON p.plugin_id = t.plugin_id -- only plugin tasks have a plugin_id`,
       // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
       [[...new Set(ids)].sort()],
     );
