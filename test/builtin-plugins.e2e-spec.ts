@@ -2,7 +2,14 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { seed } from '@kat/domain';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
-import { closedPort, makeCertificate, startDnsServer, startTcpListeners, startTlsServer, startWebServer } from './support/loopback-servers';
+import {
+  closedPort,
+  makeCertificate,
+  startDnsServer,
+  startTcpListeners,
+  startTlsServer,
+  startWebServer,
+} from './support/loopback-servers';
 
 /**
  * The built-in plugins of the kat-plugins image, each run in a real container against a server
@@ -35,14 +42,23 @@ describe('built-in plugins', () => {
 
   /** Runs plugin on input to its end; returns the task and the keys of the objects it produced. */
   async function scan(pluginId: string, input: string) {
-    const { body } = await acme.post('/tasks/', { type: 'plugin', data: { plugin_id: pluginId, input_data: input } }).expect(201);
-    const task = await waitFor(`${pluginId} on ${input} to end`, async () => {
-      const { body: t } = await acme.get(`/tasks/${body.id}/`);
-      return ['COMPLETED', 'FAILED'].includes(t.status) && t;
-    }, 60_000);
+    const { body } = await acme
+      .post('/tasks/', { type: 'plugin', data: { plugin_id: pluginId, input_data: input } })
+      .expect(201);
+    const task = await waitFor(
+      `${pluginId} on ${input} to end`,
+      async () => {
+        const { body: t } = await acme.get(`/tasks/${body.id}/`);
+        return ['COMPLETED', 'FAILED'].includes(t.status) && t;
+      },
+      60_000,
+    );
     const records = (await acme.get(`/tasks/${body.id}/objects/?limit=500`)).body.results;
-    for (const record of records) expect(record).toMatchObject({ task_id: body.id, plugin_id: pluginId, input_object: input });
-    const produced = records.map((r: { output_type: string; output_object: string }) => `${r.output_type} ${r.output_object}`).sort();
+    for (const record of records)
+      expect(record).toMatchObject({ task_id: body.id, plugin_id: pluginId, input_object: input });
+    const produced = records
+      .map((r: { output_type: string; output_object: string }) => `${r.output_type} ${r.output_object}`)
+      .sort();
     return { task, produced };
   }
 
@@ -50,7 +66,11 @@ describe('built-in plugins', () => {
   async function allObjects(): Promise<string[]> {
     const keys: string[] = [];
     for (const type of ['network', 'hostname', 'ipaddress', 'ipport', 'dnsrecord', 'certificate', 'httpheader']) {
-      keys.push(...(await acme.get(`/objects/${type}/?limit=500`)).body.results.map((o: { primary_key: string }) => `${type} ${o.primary_key}`));
+      keys.push(
+        ...(await acme.get(`/objects/${type}/?limit=500`)).body.results.map(
+          (o: { primary_key: string }) => `${type} ${o.primary_key}`,
+        ),
+      );
     }
     return keys.sort();
   }
@@ -67,7 +87,8 @@ describe('built-in plugins', () => {
     return first;
   }
 
-  const configure = (pluginId: string, settings: Record<string, string>) => admin.patch(`/plugins/${pluginId}/`, { settings }).expect(200);
+  const configure = (pluginId: string, settings: Record<string, string>) =>
+    admin.patch(`/plugins/${pluginId}/`, { settings }).expect(200);
 
   it('dns_records reads every record type from the configured resolver', async () => {
     const dns = await startDnsServer([
@@ -84,31 +105,40 @@ describe('built-in plugins', () => {
     await configure('dns_records', { resolver: `127.0.0.1:${dns.port}`, timeout_ms: '2000' });
 
     const { produced } = await scanTwice('dns_records', 'internet|scan.example');
-    expect(produced).toEqual([
-      'dnsrecord internet|scan.example|A|192.0.2.1',
-      'dnsrecord internet|scan.example|AAAA|2001:db8::1',
-      'dnsrecord internet|scan.example|CAA|0 issue "letsencrypt.org"',
-      'dnsrecord internet|scan.example|MX|10 mail.scan.example',
-      'dnsrecord internet|scan.example|NS|ns1.scan.example',
-      'dnsrecord internet|scan.example|TXT|v=spf1 -all',
-      'dnsrecord internet|_dmarc.scan.example|TXT|v=DMARC1; p=reject',
-      'hostname internet|mail.scan.example',
-      'hostname internet|ns1.scan.example',
-      'ipaddress internet|192.0.2.1',
-      'ipaddress internet|2001:db8::1',
-    ].sort());
+    expect(produced).toEqual(
+      [
+        'dnsrecord internet|scan.example|A|192.0.2.1',
+        'dnsrecord internet|scan.example|AAAA|2001:db8::1',
+        'dnsrecord internet|scan.example|CAA|0 issue "letsencrypt.org"',
+        'dnsrecord internet|scan.example|MX|10 mail.scan.example',
+        'dnsrecord internet|scan.example|NS|ns1.scan.example',
+        'dnsrecord internet|scan.example|TXT|v=spf1 -all',
+        'dnsrecord internet|_dmarc.scan.example|TXT|v=DMARC1; p=reject',
+        'hostname internet|mail.scan.example',
+        'hostname internet|ns1.scan.example',
+        'ipaddress internet|192.0.2.1',
+        'ipaddress internet|2001:db8::1',
+      ].sort(),
+    );
     const a = (await acme.get(`/objects/dnsrecord/${encodeURIComponent('internet|scan.example|A|192.0.2.1')}/`)).body;
     expect(a).toMatchObject({ record_type: 'A', value: '192.0.2.1', ttl: 300 });
 
     const www = await scan('dns_records', 'internet|www.scan.example');
-    expect(www.produced).toEqual(['dnsrecord internet|www.scan.example|CNAME|scan.example', 'hostname internet|scan.example']);
+    expect(www.produced).toEqual([
+      'dnsrecord internet|www.scan.example|CNAME|scan.example',
+      'hostname internet|scan.example',
+    ]);
   });
 
   it('port_scan reports exactly the open TCP ports', async () => {
     const listeners = await startTcpListeners(2);
     closers.push(listeners.close);
     const closed = await closedPort();
-    await configure('port_scan', { ports: [...listeners.ports, closed].join(','), timeout_ms: '500', concurrency: '2' });
+    await configure('port_scan', {
+      ports: [...listeners.ports, closed].join(','),
+      timeout_ms: '500',
+      concurrency: '2',
+    });
 
     const { produced } = await scanTwice('port_scan', 'internet|127.0.0.1');
     expect(produced).toEqual(listeners.ports.map((p) => `ipport internet|127.0.0.1|tcp|${p}`).sort());
@@ -138,17 +168,24 @@ describe('built-in plugins', () => {
     expect(daysLeft).toBeLessThan(5.1);
 
     // By open port: the port itself is the input.
-    await acme.post('/objects/ipport/', { network: 'internet', address: '127.0.0.1', protocol: 'tcp', port: server.port }).expect(201);
+    await acme
+      .post('/objects/ipport/', { network: 'internet', address: '127.0.0.1', protocol: 'tcp', port: server.port })
+      .expect(201);
     const byPort = await scan('ssl_certificate', `internet|127.0.0.1|tcp|${server.port}`);
     expect(byPort.produced).toEqual([`certificate internet|127.0.0.1|${server.port}|${serial}`]);
   });
 
   it('http_headers records the response headers over https, and falls back to http', async () => {
     const certificate = makeCertificate('localhost', 30);
-    const secure = await startWebServer({
-      'Strict-Transport-Security': 'max-age=31536000', 'Content-Security-Policy': "default-src 'self'",
-      'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff',
-    }, certificate);
+    const secure = await startWebServer(
+      {
+        'Strict-Transport-Security': 'max-age=31536000',
+        'Content-Security-Policy': "default-src 'self'",
+        'X-Frame-Options': 'DENY',
+        'X-Content-Type-Options': 'nosniff',
+      },
+      certificate,
+    );
     const plain = await startWebServer({ Server: 'test' });
     closers.push(secure.close, plain.close);
 
@@ -156,11 +193,20 @@ describe('built-in plugins', () => {
     const https = await scanTwice('http_headers', 'internet|localhost');
     const base = `httpheader internet|localhost|https|${secure.port}`;
     expect(https.produced).toEqual([
-      `${base}|connection`, `${base}|content-length`, `${base}|content-security-policy`,
-      `${base}|strict-transport-security`, `${base}|x-content-type-options`, `${base}|x-frame-options`,
+      `${base}|connection`,
+      `${base}|content-length`,
+      `${base}|content-security-policy`,
+      `${base}|strict-transport-security`,
+      `${base}|x-content-type-options`,
+      `${base}|x-frame-options`,
     ]);
-    expect((await acme.get(`/objects/httpheader/${encodeURIComponent(`internet|localhost|https|${secure.port}|strict-transport-security`)}/`)).body.value)
-      .toBe('max-age=31536000');
+    expect(
+      (
+        await acme.get(
+          `/objects/httpheader/${encodeURIComponent(`internet|localhost|https|${secure.port}|strict-transport-security`)}/`,
+        )
+      ).body.value,
+    ).toBe('max-age=31536000');
 
     await configure('http_headers', { https_port: String(await closedPort()), http_port: String(plain.port) });
     const http = await scan('http_headers', 'internet|localhost');
@@ -169,10 +215,16 @@ describe('built-in plugins', () => {
   });
 
   it('fails a scan whose target does not answer, saying why', async () => {
-    await configure('http_headers', { https_port: String(await closedPort()), http_port: String(await closedPort()), timeout_ms: '1000' });
+    await configure('http_headers', {
+      https_port: String(await closedPort()),
+      http_port: String(await closedPort()),
+      timeout_ms: '1000',
+    });
     const { task, produced } = await scan('http_headers', 'internet|localhost');
     expect(task.status).toBe('FAILED');
-    expect(task.data.error).toMatch(/^plugin http_headers exited with code 1: no HTTP answer: https:\/\/localhost:\d+\/: connect ECONNREFUSED/);
+    expect(task.data.error).toMatch(
+      /^plugin http_headers exited with code 1: no HTTP answer: https:\/\/localhost:\d+\/: connect ECONNREFUSED/,
+    );
     expect(produced).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { containersOf, K8sObject, kustomize, podSpecOf } from './support/kustomize';
+import { containersOf, kustomize, podSpecOf } from './support/kustomize';
 
 const ROOT = join(__dirname, '..');
 const APPS = ['kat-api', 'kat-scheduler', 'kat-worker'];
@@ -32,7 +32,9 @@ describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) 
 
   it('validates every object against the Kubernetes schemas (which do reject a broken one)', async () => {
     const Deployment = await validator('apps/v1', 'Deployment');
-    expect(() => new Deployment({ ...byName('Deployment', 'kat-api'), spec: { replicas: 'two' } }).validate()).toThrow();
+    expect(() =>
+      new Deployment({ ...byName('Deployment', 'kat-api'), spec: { replicas: 'two' } }).validate(),
+    ).toThrow();
     for (const object of objects) {
       const Model = await validator(object.apiVersion, object.kind);
       expect(() => new Model(object).validate()).not.toThrow();
@@ -48,12 +50,19 @@ describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) 
       expect(app.livenessProbe.httpGet.path).toBe('/health');
     }
     for (const container of workloads.flatMap(containersOf)) {
-      expect(container.resources?.requests).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
-      expect(container.resources?.limits).toEqual(expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }));
+      expect(container.resources?.requests).toEqual(
+        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+      );
+      expect(container.resources?.limits).toEqual(
+        expect.objectContaining({ cpu: expect.anything(), memory: expect.anything() }),
+      );
     }
     const config = byName('ConfigMap', 'kat-config').data;
-    expect(podSpecOf(byName('Deployment', 'kat-worker'))!.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(Number(config.SHUTDOWN_GRACE_SECONDS));
-    for (const name of APPS) expect(objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === name)).toBeDefined();
+    expect(podSpecOf(byName('Deployment', 'kat-worker'))!.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      Number(config.SHUTDOWN_GRACE_SECONDS),
+    );
+    for (const name of APPS)
+      expect(objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === name)).toBeDefined();
     expect(byName('HorizontalPodAutoscaler', 'kat-worker').spec.scaleTargetRef.name).toBe('kat-worker');
     expect(byName('Service', 'kat-api')).toBeDefined();
     expect(byName('Ingress', 'kat-api')).toBeDefined();
@@ -87,7 +96,12 @@ describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) 
   });
 
   it('uses one image for every app, and the entry points the build makes', () => {
-    const images = new Set(appWorkloads.flatMap(containersOf).filter((c) => c.name !== 'engine').map((c) => c.image));
+    const images = new Set(
+      appWorkloads
+        .flatMap(containersOf)
+        .filter((c) => c.name !== 'engine')
+        .map((c) => c.image),
+    );
     expect(images.size).toBe(1);
     if (overlay === 'example') expect([...images]).toEqual(['registry.example.com/kat/kat-tasks:0.1.0']);
     for (const entry of entryPoints(JSON.stringify(objects))) expect(existsSync(join(ROOT, entry))).toBe(true);
@@ -97,10 +111,17 @@ describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) 
     const policy = byName('NetworkPolicy', 'kat-worker-egress').spec;
     expect(policy.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'kat-worker' });
     const internet = policy.egress.find((rule: any) => rule.to?.[0]?.ipBlock);
-    expect(internet.to[0].ipBlock).toEqual({ cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'] });
-    expect(policy.egress.find((rule: any) => rule.to?.[0]?.podSelector)?.to[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'kat-api' });
+    expect(internet.to[0].ipBlock).toEqual({
+      cidr: '0.0.0.0/0',
+      except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'],
+    });
+    expect(policy.egress.find((rule: any) => rule.to?.[0]?.podSelector)?.to[0].podSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'kat-api',
+    });
     const engine = containersOf(byName('Deployment', 'kat-worker')).find((c) => c.name === 'engine')!;
-    expect(engine.env.find((e: { name: string }) => e.name === 'PLUGIN_BLOCKED_CIDRS').value).toBe(internet.to[0].ipBlock.except.join(','));
+    expect(engine.env.find((e: { name: string }) => e.name === 'PLUGIN_BLOCKED_CIDRS').value).toBe(
+      internet.to[0].ipBlock.except.join(','),
+    );
   });
 });
 
@@ -108,25 +129,42 @@ describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
 
   it('is valid for docker-compose', () => {
-    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { ...process.env, POSTGRES_PASSWORD: 'test' }, encoding: 'utf8' });
-    if (result.error) throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: ROOT,
+      env: { ...process.env, POSTGRES_PASSWORD: 'test' },
+      encoding: 'utf8',
+    });
+    if (result.error)
+      throw new Error(`docker-compose is not installed (apt-get install docker-compose): ${result.error.message}`);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     // Without the secret it refuses to start, naming it.
-    const missing = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, env: { PATH: process.env.PATH }, encoding: 'utf8' });
+    const missing = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain('set POSTGRES_PASSWORD');
   });
 
   it('starts the apps after the migration, with every setting they need and none they do not know', () => {
-    const rendered = parse(execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, env: { ...process.env, POSTGRES_PASSWORD: 'test' }, encoding: 'utf8' }));
+    const rendered = parse(
+      execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+        cwd: ROOT,
+        env: { ...process.env, POSTGRES_PASSWORD: 'test' },
+        encoding: 'utf8',
+      }),
+    );
     for (const name of ['api', 'scheduler', 'worker']) {
       const service = rendered.services[name];
       expect(service.depends_on.migrate.condition).toBe('service_completed_successfully');
       for (const key of REQUIRED) expect(service.environment).toHaveProperty(key);
       for (const key of Object.keys(service.environment)) expect(SETTINGS).toContain(key);
     }
-    expect(rendered.services.worker.volumes.map((v: { target: string } | string) => (typeof v === 'string' ? v : v.target))).toContainEqual(expect.stringContaining('/var/run/docker.sock'));
+    expect(
+      rendered.services.worker.volumes.map((v: { target: string } | string) => (typeof v === 'string' ? v : v.target)),
+    ).toContainEqual(expect.stringContaining('/var/run/docker.sock'));
     expect(rendered.services.worker.environment.PLUGIN_NETWORK).toBe('kat-plugins');
     expect(rendered.networks.plugins.name).toBe('kat-plugins');
     expect(rendered.services.api.networks).toHaveProperty('plugins');

@@ -39,10 +39,14 @@ describe('from a scan to a report', () => {
   });
 
   const ended = (id: string) =>
-    waitFor(`task ${id} to end`, async () => {
-      const { body } = await acme.get(`/tasks/${id}/`);
-      return ['COMPLETED', 'FAILED'].includes(body.status) && body;
-    }, 60_000);
+    waitFor(
+      `task ${id} to end`,
+      async () => {
+        const { body } = await acme.get(`/tasks/${id}/`);
+        return ['COMPLETED', 'FAILED'].includes(body.status) && body;
+      },
+      60_000,
+    );
 
   it('finds a certificate expiring in 5 days and reports it in a page a person can read', async () => {
     const certificate = makeCertificate('localhost', 5);
@@ -50,7 +54,11 @@ describe('from a scan to a report', () => {
     try {
       await admin.patch('/plugins/ssl_certificate/', { settings: { port: String(server.port) } }).expect(200);
       await acme.post('/objects/hostname/', { network: 'internet', name: 'localhost' }).expect(201);
-      const scan = (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id: 'ssl_certificate', input_data: 'internet|localhost' } }).expect(201)).body;
+      const scan = (
+        await acme
+          .post('/tasks/', { type: 'plugin', data: { plugin_id: 'ssl_certificate', input_data: 'internet|localhost' } })
+          .expect(201)
+      ).body;
       expect((await ended(scan.id)).status).toBe('COMPLETED');
     } finally {
       await server.close();
@@ -58,23 +66,43 @@ describe('from a scan to a report', () => {
 
     const ruleTask = (await acme.post('/business-rules/check_ssl_expiry/run/').expect(201)).body;
     expect(ruleTask).toMatchObject({ type: 'business_rule', data: { rule_id: 'check_ssl_expiry' } });
-    expect(await ended(ruleTask.id)).toMatchObject({ status: 'COMPLETED', data: { result: { created: 1, removed: 0, total: 1 } } });
+    expect(await ended(ruleTask.id)).toMatchObject({
+      status: 'COMPLETED',
+      data: { result: { created: 1, removed: 0, total: 1 } },
+    });
     const serial = certificate.x509.serialNumber.toUpperCase();
     const findings = (await acme.get('/objects/finding/')).body.results;
-    expect(findings).toEqual([expect.objectContaining({ finding_type: 'KAT-CERTIFICATE-EXPIRING', ooi_type: 'certificate', ooi: expect.stringContaining(serial) })]);
+    expect(findings).toEqual([
+      expect.objectContaining({
+        finding_type: 'KAT-CERTIFICATE-EXPIRING',
+        ooi_type: 'certificate',
+        ooi: expect.stringContaining(serial),
+      }),
+    ]);
 
-    const reportTask = (await acme.post('/tasks/', { type: 'report', data: { report_type: 'findings_summary' } }).expect(201)).body;
+    const reportTask = (
+      await acme.post('/tasks/', { type: 'report', data: { report_type: 'findings_summary' } }).expect(201)
+    ).body;
     const done = await ended(reportTask.id);
     expect(done).toMatchObject({ status: 'COMPLETED', data: { result: { total_findings: 1 } } });
     const report = (await acme.get(`/reports/${done.data.result.report_id}/`).expect(200)).body;
     expect(report).toMatchObject({ report_type: 'findings_summary', task_id: reportTask.id, organization: 'acme' });
     expect(report.data.by_severity).toEqual({ critical: 0, high: 0, medium: 1, low: 0, recommendation: 0 });
-    expect(report.data.by_finding_type).toEqual([expect.objectContaining({
-      code: 'KAT-CERTIFICATE-EXPIRING', count: 1, affected_objects: 1, objects_of_type: 1, share_of_objects: 1, recommendation: expect.stringContaining('Renew'),
-    })]);
+    expect(report.data.by_finding_type).toEqual([
+      expect.objectContaining({
+        code: 'KAT-CERTIFICATE-EXPIRING',
+        count: 1,
+        affected_objects: 1,
+        objects_of_type: 1,
+        share_of_objects: 1,
+        recommendation: expect.stringContaining('Renew'),
+      }),
+    ]);
     expect(report.data.top_objects[0]).toMatchObject({ ooi_type: 'certificate', findings: 1 });
     expect((await acme.get('/reports/')).body.results.map((r: { id: string }) => r.id)).toEqual([report.id]);
-    await client(api, await environment.token('globex')).get(`/reports/${report.id}/`).expect(404);
+    await client(api, await environment.token('globex'))
+      .get(`/reports/${report.id}/`)
+      .expect(404);
 
     // The HTML report, as a person sees it.
     const url = `http://127.0.0.1:${api.getHttpServer().address().port}/api/v1/reports/${report.id}/download/`;
@@ -89,7 +117,9 @@ describe('from a scan to a report', () => {
       await expect(page.locator('h2').first().textContent()).resolves.toBe('1 finding by severity');
       const findingRow = page.locator('table').first().locator('tbody tr');
       expect(await findingRow.count()).toBe(1);
-      expect(await findingRow.innerText()).toMatch(/medium\s+KAT-CERTIFICATE-EXPIRING\s+Certificate expires within 30 days\s+1\s+1\s+100\.0% of 1 certificate/);
+      expect(await findingRow.innerText()).toMatch(
+        /medium\s+KAT-CERTIFICATE-EXPIRING\s+Certificate expires within 30 days\s+1\s+1\s+100\.0% of 1 certificate/,
+      );
       expect(await page.locator('ul li').innerText()).toContain('Renew the certificate');
       const bar = page.locator('svg[aria-label="Findings by severity"] rect title', { hasText: 'medium: 1' });
       await expect(bar.count()).resolves.toBe(1);

@@ -25,7 +25,9 @@ describe('scheduler replicas', () => {
 
   /** Makes reconcile-tasks due, then lets every replica try to run it at once. */
   const tickAll = async () => {
-    await environment.withDataSource((db) => db.query(`UPDATE scheduler_job SET next_run_at = now() WHERE name = 'reconcile-tasks'`));
+    await environment.withDataSource((db) =>
+      db.query(`UPDATE scheduler_job SET next_run_at = now() WHERE name = 'reconcile-tasks'`),
+    );
     return Promise.all(replicas.map((r) => r.get(JobRunner).runIfDue(r.get(ReconcileTasksJob))));
   };
 
@@ -43,13 +45,15 @@ describe('scheduler replicas', () => {
     expect(done).toHaveLength(1);
     expect(done[0]).toMatchObject({ handed_back: 50, failed: 0 });
 
-    const rows = await environment.withDataSource((db) => db.query(`SELECT status, attempts, count(*)::int AS n FROM task GROUP BY 1, 2`));
+    const rows = await environment.withDataSource((db) =>
+      db.query(`SELECT status, attempts, count(*)::int AS n FROM task GROUP BY 1, 2`),
+    );
     expect(rows).toEqual([{ status: 'PENDING', attempts: 1, n: 50 }]);
     const queue = replicas[0].get(TaskDispatcher).queueFor(TaskType.PLUGIN);
     expect(await queue.getWaitingCount()).toBe(50);
   });
 
-  it('skips a tick while another replica holds the job\'s lock, and records the tick that ran', async () => {
+  it("skips a tick while another replica holds the job's lock, and records the tick that ran", async () => {
     await environment.withDataSource(async (db) => {
       const runner = db.createQueryRunner();
       await runner.connect();
@@ -58,7 +62,9 @@ describe('scheduler replicas', () => {
         expect(await tickAll()).toEqual([null, null]);
         await runner.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey('reconcile-tasks')]);
         expect((await tickAll()).filter((r) => r !== null)).toHaveLength(1);
-        const [job] = await db.query(`SELECT next_run_at > now() AS later, last_result FROM scheduler_job WHERE name = 'reconcile-tasks'`);
+        const [job] = await db.query(
+          `SELECT next_run_at > now() AS later, last_result FROM scheduler_job WHERE name = 'reconcile-tasks'`,
+        );
         expect(job).toEqual({ later: true, last_result: { handed_back: 0, failed: 0, requeued: 0 } });
       } finally {
         await runner.release();

@@ -47,13 +47,22 @@ describe('scheduling', () => {
     await acme.post('/objects/hostname/', objects).expect(201);
   }
 
-  async function schedule(name: string, query: string | null, extra: object = {}): Promise<{ id: string; setId: string }> {
+  async function schedule(
+    name: string,
+    query: string | null,
+    extra: object = {},
+  ): Promise<{ id: string; setId: string }> {
     const set = (await acme.post('/object-sets/', { name, object_type: 'hostname', query }).expect(201)).body;
-    const created = (await acme.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT24H', ...extra }).expect(201)).body;
+    const created = (
+      await acme
+        .post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT24H', ...extra })
+        .expect(201)
+    ).body;
     return { id: created.id, setId: set.id };
   }
 
-  const tasksOf = async (scheduleId: string) => (await sql(`SELECT count(*)::int AS n FROM task WHERE schedule_id = $1`, [scheduleId]))[0].n;
+  const tasksOf = async (scheduleId: string) =>
+    (await sql(`SELECT count(*)::int AS n FROM task WHERE schedule_id = $1`, [scheduleId]))[0].n;
 
   it('creates a task per object on the first tick, none on the next, and all again after the interval', async () => {
     await hostnames('ticks', 200);
@@ -65,9 +74,18 @@ describe('scheduling', () => {
 
     // The scans end: 150 complete, 50 fail; a day passes for the completed ones only.
     await sql(`UPDATE task SET status = 'RUNNING' WHERE schedule_id = $1`, [id]);
-    await sql(`UPDATE task SET status = CASE WHEN input_object < 'internet|h5' THEN 'FAILED' ELSE 'COMPLETED' END WHERE schedule_id = $1`, [id]);
-    const [{ failed }] = await sql(`SELECT count(*)::int AS failed FROM task WHERE schedule_id = $1 AND status = 'FAILED'`, [id]);
-    await sql(`UPDATE task SET created_at = created_at - interval '25 hours' WHERE schedule_id = $1 AND status = 'COMPLETED'`, [id]);
+    await sql(
+      `UPDATE task SET status = CASE WHEN input_object < 'internet|h5' THEN 'FAILED' ELSE 'COMPLETED' END WHERE schedule_id = $1`,
+      [id],
+    );
+    const [{ failed }] = await sql(
+      `SELECT count(*)::int AS failed FROM task WHERE schedule_id = $1 AND status = 'FAILED'`,
+      [id],
+    );
+    await sql(
+      `UPDATE task SET created_at = created_at - interval '25 hours' WHERE schedule_id = $1 AND status = 'COMPLETED'`,
+      [id],
+    );
     // A failed scan within the interval still counts as a scan (as in OpenKAT): not repeated yet.
     expect(await tick()).toMatchObject({ tasks_created: 200 - failed });
     expect(await tasksOf(id)).toBe(400 - failed);
@@ -100,7 +118,9 @@ describe('scheduling', () => {
     const [a, b] = await Promise.all(replicas.map((r) => r.get(CreateScheduledTasksJob).run()));
     expect(a.tasks_created + b.tasks_created).toBe(300);
     const [{ n, distinct }] = await sql(
-      `SELECT count(*)::int AS n, count(DISTINCT input_object)::int AS distinct FROM task WHERE schedule_id = $1`, [id]);
+      `SELECT count(*)::int AS n, count(DISTINCT input_object)::int AS distinct FROM task WHERE schedule_id = $1`,
+      [id],
+    );
     expect({ n, distinct }).toEqual({ n: 300, distinct: 300 });
     await sql(`DELETE FROM task WHERE schedule_id = $1`, [id]);
     await acme.delete(`/schedules/${id}/`).expect(204);
@@ -119,10 +139,32 @@ describe('scheduling', () => {
   describe('object sets and schedules through the API', () => {
     it('shows the current members of a set: listed keys, a filter, or every object of the type', async () => {
       await hostnames('members', 3);
-      const listed = (await acme.post('/object-sets/', { name: 'listed', object_type: 'hostname', query: null, object_ids: ['internet|h1.members.example'] }).expect(201)).body;
-      const filtered = (await acme.post('/object-sets/', { name: 'filtered', object_type: 'hostname', query: '(name ^= h0. or name ^= h2.) and name $= .members.example' }).expect(201)).body;
-      const everything = (await acme.post('/object-sets/', { name: 'everything', object_type: 'hostname', query: '' }).expect(201)).body;
-      const keys = async (id: string) => (await acme.get(`/object-sets/${id}/objects/?limit=500`)).body.results.map((o: { primary_key: string }) => o.primary_key);
+      const listed = (
+        await acme
+          .post('/object-sets/', {
+            name: 'listed',
+            object_type: 'hostname',
+            query: null,
+            object_ids: ['internet|h1.members.example'],
+          })
+          .expect(201)
+      ).body;
+      const filtered = (
+        await acme
+          .post('/object-sets/', {
+            name: 'filtered',
+            object_type: 'hostname',
+            query: '(name ^= h0. or name ^= h2.) and name $= .members.example',
+          })
+          .expect(201)
+      ).body;
+      const everything = (
+        await acme.post('/object-sets/', { name: 'everything', object_type: 'hostname', query: '' }).expect(201)
+      ).body;
+      const keys = async (id: string) =>
+        (await acme.get(`/object-sets/${id}/objects/?limit=500`)).body.results.map(
+          (o: { primary_key: string }) => o.primary_key,
+        );
       expect(await keys(listed.id)).toEqual(['internet|h1.members.example']);
       expect(await keys(filtered.id)).toEqual(['internet|h0.members.example', 'internet|h2.members.example']);
       const [{ n }] = await sql(`SELECT count(*)::int AS n FROM object WHERE object_type = 'hostname'`);
@@ -130,16 +172,29 @@ describe('scheduling', () => {
     });
 
     it('rejects a bad filter, interval or plugin with a 400 that points at the error', async () => {
-      const badQuery = await acme.post('/object-sets/', { name: 'bad', object_type: 'hostname', query: 'name $= x and colour = red' }).expect(400);
-      expect(badQuery.body.message).toEqual(['query: at character 15: unknown field "colour"; the fields are network, name']);
+      const badQuery = await acme
+        .post('/object-sets/', { name: 'bad', object_type: 'hostname', query: 'name $= x and colour = red' })
+        .expect(400);
+      expect(badQuery.body.message).toEqual([
+        'query: at character 15: unknown field "colour"; the fields are network, name',
+      ]);
       await acme.post('/object-sets/', { name: 'bad', object_type: 'planet', query: '' }).expect(400);
-      const set = (await acme.post('/object-sets/', { name: 'ips', object_type: 'ipaddress', query: '' }).expect(201)).body;
+      const set = (await acme.post('/object-sets/', { name: 'ips', object_type: 'ipaddress', query: '' }).expect(201))
+        .body;
       await acme.post('/object-sets/', { name: 'ips', object_type: 'ipaddress', query: '' }).expect(409);
 
-      const wrongType = await acme.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT1H' }).expect(400);
-      expect(wrongType.body.message).toEqual(['plugin_id: scan consumes hostname, not the ipaddress objects of this set']);
-      const badInterval = await acme.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'P1M' }).expect(400);
-      expect(badInterval.body.message).toEqual(['interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) or a number of seconds']);
+      const wrongType = await acme
+        .post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT1H' })
+        .expect(400);
+      expect(wrongType.body.message).toEqual([
+        'plugin_id: scan consumes hostname, not the ipaddress objects of this set',
+      ]);
+      const badInterval = await acme
+        .post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'P1M' })
+        .expect(400);
+      expect(badInterval.body.message).toEqual([
+        'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) or a number of seconds',
+      ]);
       await acme.post('/schedules/', { plugin_id: 'nope', object_set_id: set.id, interval: 60 }).expect(400);
       const other = client(api, await environment.token('globex'));
       await other.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 60 }).expect(400);
@@ -147,10 +202,15 @@ describe('scheduling', () => {
     });
 
     it('accepts ISO 8601 or seconds and shows both', async () => {
-      const set = (await acme.post('/object-sets/', { name: 'intervals', object_type: 'hostname', query: null }).expect(201)).body;
-      const created = (await acme.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT24H' }).expect(201)).body;
+      const set = (
+        await acme.post('/object-sets/', { name: 'intervals', object_type: 'hostname', query: null }).expect(201)
+      ).body;
+      const created = (
+        await acme.post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'PT24H' }).expect(201)
+      ).body;
       expect(created).toMatchObject({ interval: 'P1D', interval_seconds: 86400, enabled: true, last_run_at: null });
-      const patched = (await acme.patch(`/schedules/${created.id}/`, { interval: 5400, enabled: false }).expect(200)).body;
+      const patched = (await acme.patch(`/schedules/${created.id}/`, { interval: 5400, enabled: false }).expect(200))
+        .body;
       expect(patched).toMatchObject({ interval: 'PT1H30M', enabled: false });
     });
   });
@@ -161,14 +221,25 @@ describe('scheduling', () => {
     const jobNow = async (): Promise<{ last_run_at: string | null; now: string }> =>
       (await sql(`SELECT last_run_at::text, now()::text AS now FROM scheduler_job WHERE name = $1`, [JOB]))[0];
     // IS TRUE: a job that never ran has a NULL last run, which waitFor would take for an answer.
-    const ranSince = async (since: string) => (await sql(
-      `SELECT (last_run_at > $2::timestamptz) IS TRUE AS ran FROM scheduler_job WHERE name = $1`, [JOB, since]))[0].ran;
+    const ranSince = async (since: string) =>
+      (
+        await sql(`SELECT (last_run_at > $2::timestamptz) IS TRUE AS ran FROM scheduler_job WHERE name = $1`, [
+          JOB,
+          since,
+        ])
+      )[0].ran;
     /** The polling replicas found the job due after `since` and moved its next run on (cron: every second). */
     const passedOver = (since: string) =>
-      waitFor('the replicas to pass over the due job', async () => (await sql(
-        `SELECT next_run_at > $2::timestamptz + interval '2 seconds' AS passed FROM scheduler_job WHERE name = $1`,
-        [JOB, since],
-      ))[0].passed);
+      waitFor(
+        'the replicas to pass over the due job',
+        async () =>
+          (
+            await sql(
+              `SELECT next_run_at > $2::timestamptz + interval '2 seconds' AS passed FROM scheduler_job WHERE name = $1`,
+              [JOB, since],
+            )
+          )[0].passed,
+      );
 
     /**
      * Switches the job off with `switchOff` and shows that the polling replicas pass over it. First
@@ -195,7 +266,10 @@ describe('scheduling', () => {
     }
 
     it('shows each job and applies a switched-off job, the global switch and a new cron at the next poll of every replica', async () => {
-      const polling = [environment.settings({ SCHEDULER_POLL_MS: '200' }), environment.settings({ SCHEDULER_POLL_MS: '200' })];
+      const polling = [
+        environment.settings({ SCHEDULER_POLL_MS: '200' }),
+        environment.settings({ SCHEDULER_POLL_MS: '200' }),
+      ];
       const live = [await startScheduler(polling[0]), await startScheduler(polling[1])];
       try {
         const job = async () =>
@@ -204,7 +278,11 @@ describe('scheduling', () => {
         const cronChanged = (await jobNow()).now;
         await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * * *' }).expect(200);
         await waitFor('the replicas to run the job on its new cron', () => ranSince(cronChanged));
-        expect(await job()).toMatchObject({ enabled: true, cron: '* * * * * *', last_result: expect.objectContaining({ tasks_created: expect.any(Number) }) });
+        expect(await job()).toMatchObject({
+          enabled: true,
+          cron: '* * * * * *',
+          last_result: expect.objectContaining({ tasks_created: expect.any(Number) }),
+        });
 
         await passesOverOnceSwitchedOff(() => admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: false }).expect(200));
 
@@ -224,14 +302,16 @@ describe('scheduling', () => {
     it('validates switches and crons, and keeps them to admins', async () => {
       await acme.patch('/scheduler/', { enabled: false }).expect(403);
       const bad = await admin.patch('/scheduler/jobs/reconcile-tasks/', { cron: 'every minute' }).expect(400);
-      expect(bad.body.message).toEqual(['cron must be a cron expression of 5 fields (or 6, seconds first), e.g. "*/5 * * * *"']);
+      expect(bad.body.message).toEqual([
+        'cron must be a cron expression of 5 fields (or 6, seconds first), e.g. "*/5 * * * *"',
+      ]);
       await admin.patch('/scheduler/jobs/nope/', { enabled: false }).expect(404);
       const jobs = (await admin.get('/scheduler/')).body.jobs.map((j: { name: string }) => j.name);
       expect(jobs).toEqual(['create-scheduled-tasks', 'reconcile-tasks', 'run-business-rules']);
     });
   });
 
-  it('shows each queue\'s counts and live workers', async () => {
+  it("shows each queue's counts and live workers", async () => {
     const worker = await startWorker(environment.settings());
     try {
       const queues = await waitFor('the worker to show', async () => {
@@ -239,7 +319,15 @@ describe('scheduling', () => {
         return body.results.find((q: { name: string }) => q.name === 'plugin').workers.length > 0 && body.results;
       });
       expect(queues.map((q: { name: string }) => q.name)).toEqual(['plugin', 'business_rule', 'report']);
-      expect(queues[0]).toEqual(expect.objectContaining({ waiting: expect.any(Number), active: expect.any(Number), delayed: expect.any(Number), failed: 0, completed: 0 }));
+      expect(queues[0]).toEqual(
+        expect.objectContaining({
+          waiting: expect.any(Number),
+          active: expect.any(Number),
+          delayed: expect.any(Number),
+          failed: 0,
+          completed: 0,
+        }),
+      );
       await acme.get('/queues/').expect(403);
     } finally {
       await worker.close();
@@ -254,10 +342,26 @@ describe('scheduling', () => {
       await admin.patch('/plugins/dns_records/', { settings: { resolver: `127.0.0.1:${dns.port}` } }).expect(200);
       await admin.patch('/plugins/port_scan/', { settings: { ports: '1', timeout_ms: '200' } }).expect(200);
       await acme.post('/objects/hostname/', { network: 'internet', name: 'chain.example' }).expect(201);
-      const names = (await acme.post('/object-sets/', { name: 'chain names', object_type: 'hostname', query: 'name = chain.example' }).expect(201)).body;
-      const addresses = (await acme.post('/object-sets/', { name: 'loopback addresses', object_type: 'ipaddress', query: 'address ^= 127.' }).expect(201)).body;
-      const dnsSchedule = (await acme.post('/schedules/', { plugin_id: 'dns_records', object_set_id: names.id, interval: 'P1D' }).expect(201)).body;
-      const scanSchedule = (await acme.post('/schedules/', { plugin_id: 'port_scan', object_set_id: addresses.id, interval: 'P1D' }).expect(201)).body;
+      const names = (
+        await acme
+          .post('/object-sets/', { name: 'chain names', object_type: 'hostname', query: 'name = chain.example' })
+          .expect(201)
+      ).body;
+      const addresses = (
+        await acme
+          .post('/object-sets/', { name: 'loopback addresses', object_type: 'ipaddress', query: 'address ^= 127.' })
+          .expect(201)
+      ).body;
+      const dnsSchedule = (
+        await acme
+          .post('/schedules/', { plugin_id: 'dns_records', object_set_id: names.id, interval: 'P1D' })
+          .expect(201)
+      ).body;
+      const scanSchedule = (
+        await acme
+          .post('/schedules/', { plugin_id: 'port_scan', object_set_id: addresses.id, interval: 'P1D' })
+          .expect(201)
+      ).body;
 
       expect((await acme.post(`/schedules/${dnsSchedule.id}/run/`).expect(200)).body.tasks_created).toBe(1);
       const [parent] = (await acme.get(`/tasks/?schedule_id=${dnsSchedule.id}`)).body.results;
@@ -265,7 +369,10 @@ describe('scheduling', () => {
         const { body } = await acme.get(`/tasks/?schedule_id=${scanSchedule.id}`);
         return body.results[0]?.status === 'COMPLETED' && body.results[0];
       });
-      expect(followUp).toMatchObject({ parent_task_id: parent.id, data: { plugin_id: 'port_scan', input_data: 'internet|127.0.0.1' } });
+      expect(followUp).toMatchObject({
+        parent_task_id: parent.id,
+        data: { plugin_id: 'port_scan', input_data: 'internet|127.0.0.1' },
+      });
       expect((await acme.get(`/tasks/${parent.id}/`)).body.status).toBe('COMPLETED');
       expect((await acme.get(`/tasks/?plugin_id=port_scan`)).body.results).toHaveLength(1);
     } finally {

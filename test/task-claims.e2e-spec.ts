@@ -15,7 +15,9 @@ describe('batched claims and endings in PostgreSQL', () => {
     environment = await TestEnvironment.create();
     await environment.token('acme');
     const { dataSourceOptions } = await import('@kat/domain');
-    [workerA, workerB] = await Promise.all([1, 2].map(() => new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize()));
+    [workerA, workerB] = await Promise.all(
+      [1, 2].map(() => new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize()),
+    );
     await workerA.query(
       `INSERT INTO plugin (plugin_id, name, image, command, consumes) VALUES ('dns', 'DNS', 'kat-plugins:latest', '["true"]', '{hostname}')`,
     );
@@ -40,14 +42,22 @@ describe('batched claims and endings in PostgreSQL', () => {
   it('gives each task to exactly one of two workers claiming every task at once', async () => {
     const ids = await createTasks(300);
     const [a, b] = [new TaskRepository(workerA), new TaskRepository(workerB)];
-    const [claimsA, claimsB] = await Promise.all([Promise.all(ids.map((id) => a.claim(id))), Promise.all([...ids].reverse().map((id) => b.claim(id)))]);
+    const [claimsA, claimsB] = await Promise.all([
+      Promise.all(ids.map((id) => a.claim(id))),
+      Promise.all([...ids].reverse().map((id) => b.claim(id))),
+    ]);
     const winners = [...claimsA, ...claimsB].filter((c) => c !== null);
     expect(winners).toHaveLength(300);
     expect(new Set(winners.map((c) => c.id)).size).toBe(300);
-    expect(winners.every((c) => c.status === TaskStatus.RUNNING && c.attempts === 1 && c.organization === 'acme')).toBe(true);
+    expect(winners.every((c) => c.status === TaskStatus.RUNNING && c.attempts === 1 && c.organization === 'acme')).toBe(
+      true,
+    );
     // Each caller got the row of the id it asked for.
     claimsA.forEach((claim, i) => claim && expect(claim.id).toBe(ids[i]));
-    const [{ running }] = await workerA.query(`SELECT count(*)::int AS running FROM task WHERE status = 'RUNNING' AND id = ANY($1)`, [ids]);
+    const [{ running }] = await workerA.query(
+      `SELECT count(*)::int AS running FROM task WHERE status = 'RUNNING' AND id = ANY($1)`,
+      [ids],
+    );
     expect(running).toBe(300);
   });
 
@@ -71,8 +81,16 @@ describe('batched claims and endings in PostgreSQL', () => {
     );
     const repository = new TaskRepository(workerA);
     const [claim, orphan] = await Promise.all([repository.claim(known), repository.claim(unknown)]);
-    expect(claim?.plugin).toMatchObject({ plugin_id: 'dns', image: 'kat-plugins:latest', command: ['true'], consumes: ['hostname'], enabled: true });
-    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: key, name, first_seen: expect.any(Date) })]);
+    expect(claim?.plugin).toMatchObject({
+      plugin_id: 'dns',
+      image: 'kat-plugins:latest',
+      command: ['true'],
+      consumes: ['hostname'],
+      enabled: true,
+    });
+    expect(claim?.input_objects).toEqual([
+      expect.objectContaining({ object_type: 'hostname', primary_key: key, name, first_seen: expect.any(Date) }),
+    ]);
     expect(orphan).toMatchObject({ plugin: null, input_objects: [] });
   });
 
@@ -89,7 +107,9 @@ describe('batched claims and endings in PostgreSQL', () => {
     );
     const claim = await new TaskRepository(workerA).claim(id);
     expect(claim).toMatchObject({ organization: 'acme', organization_id: expect.any(Number) });
-    expect(claim?.input_objects).toEqual([expect.objectContaining({ object_type: 'hostname', primary_key: key, owner: 'acme', type: 'hostname' })]);
+    expect(claim?.input_objects).toEqual([
+      expect.objectContaining({ object_type: 'hostname', primary_key: key, owner: 'acme', type: 'hostname' }),
+    ]);
   });
 
   it('ends only the attempt that holds the task, writes its log, and tells whether it recorded outputs', async () => {
@@ -106,7 +126,9 @@ describe('batched claims and endings in PostgreSQL', () => {
     const endings = await Promise.all([
       repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.COMPLETED, data: {}, log }),
       repository.finish({ id: stale.id, attempt: 2, status: TaskStatus.FAILED, data: { error: 'late' }, log }),
-      ...rest.map((c) => repository.finish({ id: c.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'boom' } })),
+      ...rest.map((c) =>
+        repository.finish({ id: c.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'boom' } }),
+      ),
     ]);
     expect(endings[0]).toEqual({ has_outputs: true });
     expect(endings[1]).toBeNull();
@@ -118,9 +140,15 @@ describe('batched claims and endings in PostgreSQL', () => {
     const byId = new Map(rows.map((r) => [r.id, r]));
     expect(byId.get(withOutput.id)).toMatchObject({ status: 'COMPLETED', log: 'err' });
     expect(byId.get(stale.id)).toMatchObject({ status: 'RUNNING', error: null, log: null });
-    expect(rest.every((c) => byId.get(c.id)?.status === 'FAILED' && byId.get(c.id)?.error === 'boom' && byId.get(c.id)?.log === null)).toBe(true);
+    expect(
+      rest.every(
+        (c) => byId.get(c.id)?.status === 'FAILED' && byId.get(c.id)?.error === 'boom' && byId.get(c.id)?.log === null,
+      ),
+    ).toBe(true);
     // A second ending of an ended attempt changes nothing.
-    expect(await repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'again' } })).toBeNull();
+    expect(
+      await repository.finish({ id: withOutput.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'again' } }),
+    ).toBeNull();
   });
 
   it("ends the holding attempt when a stale attempt's ending shares its batch", async () => {
@@ -135,7 +163,10 @@ describe('batched claims and endings in PostgreSQL', () => {
       repository.finish({ id, attempt: 2, status: TaskStatus.COMPLETED, data: {}, log: log('attempt 2') }),
     ]);
     expect([stale, current]).toEqual([null, { has_outputs: false }]);
-    const [row] = await workerA.query(`SELECT t.status, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`, [id]);
+    const [row] = await workerA.query(
+      `SELECT t.status, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
+      [id],
+    );
     expect(row).toEqual({ status: 'COMPLETED', stdout: 'attempt 2' });
   });
 
@@ -146,7 +177,13 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(await repository.handBack(id, 1)).toBe(true); // the reconciler took attempt 1's task back...
     expect(await repository.claim(id)).toMatchObject({ attempts: 2 }); // ...and attempt 2 holds it now
     await workerA.query(`UPDATE task SET heartbeat_at = '2000-01-01' WHERE id = $1`, [id]);
-    const log = (text: string) => ({ task_id: id, stdout: text, stderr: '', stdout_truncated: false, stderr_truncated: false });
+    const log = (text: string) => ({
+      task_id: id,
+      stdout: text,
+      stderr: '',
+      stdout_truncated: false,
+      stderr_truncated: false,
+    });
 
     // Attempt 1 wakes up: it must learn it lost the task, and leave no trace.
     expect(await repository.heartbeat(id, 1)).toBe(false);
@@ -179,7 +216,10 @@ describe('batched claims and endings in PostgreSQL', () => {
 
   it('creates bulk tasks from two requests sharing inputs in opposite orders without a deadlock', async () => {
     const [{ id: organizationId }] = await workerA.query(`SELECT id FROM organization WHERE code = 'acme'`);
-    const wanted = Array.from({ length: 500 }, (_, i) => ({ plugin_id: 'dns', input_data: `internet|bulk${i}.example.com` }));
+    const wanted = Array.from({ length: 500 }, (_, i) => ({
+      plugin_id: 'dns',
+      input_data: `internet|bulk${i}.example.com`,
+    }));
     const [a, b] = await Promise.all([
       new TaskRepository(workerA).createPluginTasks(organizationId, wanted),
       new TaskRepository(workerB).createPluginTasks(organizationId, [...wanted].reverse()),

@@ -24,7 +24,11 @@ describe('task lifecycle', () => {
     worker = await startWorker(settings);
     acme = client(api, await environment.token('acme'));
     admin = client(api, await environment.token('acme', { admin: true }));
-    await registerShellPlugin(admin, 'echo', 'echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"{network}\\", \\"name\\": \\"www.{name}\\"}"; echo "scanned {input}" >&2');
+    await registerShellPlugin(
+      admin,
+      'echo',
+      'echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"{network}\\", \\"name\\": \\"www.{name}\\"}"; echo "scanned {input}" >&2',
+    );
     await registerShellPlugin(admin, 'broken', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3');
     // Neither ends by itself: only its timeout or a cancel can stop it.
     await registerShellPlugin(admin, 'sleeper', 'while :; do sleep 1; done', { timeout_seconds: 2 });
@@ -103,10 +107,12 @@ describe('task lifecycle', () => {
     const task = await finished(body.id);
     expect(task).toMatchObject({ id: body.id, status: 'COMPLETED', attempts: 2 });
     expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stderr).toBe('fixed\n');
-    await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
+    await admin
+      .patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] })
+      .expect(200);
   });
 
-  it('shows the last attempt\'s log, even when that attempt printed nothing', async () => {
+  it("shows the last attempt's log, even when that attempt printed nothing", async () => {
     const { body } = await create('broken', 'internet|quiet-retry.example.com');
     await finished(body.id);
     expect((await acme.get(`/tasks/${body.id}/logs/`)).body.stderr).toBe('resolver unreachable: 192.0.2.53\n');
@@ -116,7 +122,9 @@ describe('task lifecycle', () => {
       expect(await finished(body.id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
       expect((await acme.get(`/tasks/${body.id}/logs/`)).body).toMatchObject({ stdout: '', stderr: '' });
     } finally {
-      await admin.patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] }).expect(200);
+      await admin
+        .patch('/plugins/broken/', { command: ['sh', '-c', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3'] })
+        .expect(200);
     }
   });
 
@@ -142,8 +150,10 @@ describe('task lifecycle', () => {
       await acme.post(`/tasks/${body.id}/cancel/`).expect(200);
       worker = await startWorker(environment.settings());
       // The worker has had its chance once it has taken the task's job (a job is removed when done).
-      await waitFor('the worker to take the cancelled task\'s job', async () =>
-        (await pluginQueue().getJob(body.id)) === null);
+      await waitFor(
+        "the worker to take the cancelled task's job",
+        async () => (await pluginQueue().getJob(body.id)) === null,
+      );
       const task = (await acme.get(`/tasks/${body.id}/`)).body;
       expect(task).toMatchObject({ status: 'CANCELLED', attempts: 0, started_at: null });
     } finally {
@@ -171,7 +181,10 @@ describe('task lifecycle', () => {
     const active = (await create('slow', 'internet|bulk-active.example.com')).body;
     const inputs = ['internet|bulk1.example.com', 'internet|bulk2.example.com', 'internet|bulk1.example.com'];
     const response = await acme.post('/tasks/bulk/', {
-      tasks: [...inputs.map((input_data) => ({ plugin_id: 'echo', input_data })), { plugin_id: 'slow', input_data: 'internet|bulk-active.example.com' }],
+      tasks: [
+        ...inputs.map((input_data) => ({ plugin_id: 'echo', input_data })),
+        { plugin_id: 'slow', input_data: 'internet|bulk-active.example.com' },
+      ],
     });
     expect(response.status).toBe(201);
     expect(response.body.created).toBe(2);
@@ -180,24 +193,38 @@ describe('task lifecycle', () => {
     expect(again.id).toBe(first.id);
     expect(existing.id).toBe(active.id);
     expect(['PENDING', 'RUNNING']).toContain(existing.status);
-    for (const task of [first, second]) expect(await finished(task.id)).toMatchObject({ status: 'COMPLETED', attempts: 1 });
+    for (const task of [first, second])
+      expect(await finished(task.id)).toMatchObject({ status: 'COMPLETED', attempts: 1 });
     await acme.post(`/tasks/${active.id}/cancel/`).expect(200);
   });
 
   it('creates none of a bulk request with one bad task, naming it', async () => {
     const before = (await acme.get('/tasks/?limit=500')).body.count;
     const bad = await acme.post('/tasks/bulk/', {
-      tasks: [{ plugin_id: 'echo', input_data: 'internet|fine.example.com' }, { plugin_id: 'echo', input_data: 'fine.example.com' }, { plugin_id: 'nmap', input_data: 'x' }],
+      tasks: [
+        { plugin_id: 'echo', input_data: 'internet|fine.example.com' },
+        { plugin_id: 'echo', input_data: 'fine.example.com' },
+        { plugin_id: 'nmap', input_data: 'x' },
+      ],
     });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toEqual([
       'tasks.1.input_data: echo consumes hostname, and "fine.example.com" is none: a hostname key has 2 fields (network|name)',
       'tasks.2.plugin_id: unknown plugin nmap',
     ]);
-    expect((await acme.post('/tasks/bulk/', { tasks: [{ plugin_id: 'echo' }] })).body.message).toContain('tasks.0.input_data must be a string');
-    expect((await acme.post('/tasks/bulk/', { tasks: [] })).body.message).toEqual(['tasks must contain at least 1 elements']);
-    const tooMany = Array.from({ length: 1001 }, (_, i) => ({ plugin_id: 'echo', input_data: `internet|h${i}.example.com` }));
-    expect((await acme.post('/tasks/bulk/', { tasks: tooMany })).body.message).toEqual(['tasks must contain no more than 1000 elements']);
+    expect((await acme.post('/tasks/bulk/', { tasks: [{ plugin_id: 'echo' }] })).body.message).toContain(
+      'tasks.0.input_data must be a string',
+    );
+    expect((await acme.post('/tasks/bulk/', { tasks: [] })).body.message).toEqual([
+      'tasks must contain at least 1 elements',
+    ]);
+    const tooMany = Array.from({ length: 1001 }, (_, i) => ({
+      plugin_id: 'echo',
+      input_data: `internet|h${i}.example.com`,
+    }));
+    expect((await acme.post('/tasks/bulk/', { tasks: tooMany })).body.message).toEqual([
+      'tasks must contain no more than 1000 elements',
+    ]);
     expect((await acme.get('/tasks/?limit=500')).body.count).toBe(before);
   });
 
@@ -210,7 +237,9 @@ describe('task lifecycle', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { results: Array<{ id: string }>; next_cursor: string | null } } = await acme.get(`/tasks/?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: { body: { results: Array<{ id: string }>; next_cursor: string | null } } = await acme.get(
+        `/tasks/?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       seen.push(...page.body.results.map((t) => t.id));
       cursor = page.body.next_cursor;
     } while (cursor);
@@ -218,38 +247,74 @@ describe('task lifecycle', () => {
 
     const failed = (await acme.get('/tasks/?status=FAILED&plugin_id=sleeper')).body;
     expect(failed.results.length).toBeGreaterThan(0);
-    expect(failed.results.every((t: { status: string; data: { plugin_id: string } }) => t.status === 'FAILED' && t.data.plugin_id === 'sleeper')).toBe(true);
+    expect(
+      failed.results.every(
+        (t: { status: string; data: { plugin_id: string } }) => t.status === 'FAILED' && t.data.plugin_id === 'sleeper',
+      ),
+    ).toBe(true);
     const byInput = (await acme.get('/tasks/?input_data=internet|retry.example.com')).body;
-    expect(byInput.results.map((t: { data: { input_data: string } }) => t.data.input_data)).toEqual(['internet|retry.example.com']);
-    expect((await acme.get(`/tasks/?created_after=${new Date(Date.now() + 60_000).toISOString()}`)).body.results).toEqual([]);
+    expect(byInput.results.map((t: { data: { input_data: string } }) => t.data.input_data)).toEqual([
+      'internet|retry.example.com',
+    ]);
+    expect(
+      (await acme.get(`/tasks/?created_after=${new Date(Date.now() + 60_000).toISOString()}`)).body.results,
+    ).toEqual([]);
 
     // created_before: strictly older; a bound in the middle splits the list where it should.
     const middle = all.results[Math.floor(all.results.length / 2)];
     const older = (await acme.get(`/tasks/?limit=500&created_before=${middle.created_at}`)).body.results;
     expect(older.map((t: { id: string }) => t.id)).toEqual(
-      all.results.filter((t: { created_at: string }) => t.created_at < middle.created_at).map((t: { id: string }) => t.id),
+      all.results
+        .filter((t: { created_at: string }) => t.created_at < middle.created_at)
+        .map((t: { id: string }) => t.id),
     );
     expect(older.length).toBeGreaterThan(0);
     // type and schedule_id narrow to exactly the tasks that have them.
     const rule = (await acme.post('/tasks/', { type: 'business_rule', data: { rule_id: 'all' } })).body;
-    expect((await acme.get('/tasks/?type=business_rule')).body.results.map((t: { id: string }) => t.id)).toEqual([rule.id]);
-    const set = (await acme.post('/object-sets/', { name: 'list filter', object_type: 'hostname', query: null, object_ids: [] })).body;
-    const schedule = (await acme.post('/schedules/', { plugin_id: 'echo', object_set_id: set.id, interval: 'P1D', enabled: false })).body;
+    expect((await acme.get('/tasks/?type=business_rule')).body.results.map((t: { id: string }) => t.id)).toEqual([
+      rule.id,
+    ]);
+    const set = (
+      await acme.post('/object-sets/', { name: 'list filter', object_type: 'hostname', query: null, object_ids: [] })
+    ).body;
+    const schedule = (
+      await acme.post('/schedules/', { plugin_id: 'echo', object_set_id: set.id, interval: 'P1D', enabled: false })
+    ).body;
     const scheduleId: string = schedule.id;
-    await environment.withDataSource((db) => db.query(`UPDATE task SET schedule_id = $1 WHERE id = $2`, [scheduleId, middle.id]));
-    expect((await acme.get(`/tasks/?schedule_id=${scheduleId}`)).body.results.map((t: { id: string }) => t.id)).toEqual([middle.id]);
+    await environment.withDataSource((db) =>
+      db.query(`UPDATE task SET schedule_id = $1 WHERE id = $2`, [scheduleId, middle.id]),
+    );
+    expect((await acme.get(`/tasks/?schedule_id=${scheduleId}`)).body.results.map((t: { id: string }) => t.id)).toEqual(
+      [middle.id],
+    );
   });
 
   it('serves the OpenAPI document generated from the DTOs, Swagger UI and health', async () => {
     const http = request(api.getHttpServer());
     const document = (await http.get('/api/docs-json').expect(200)).body;
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining([
-      '/api/v1/tasks', '/api/v1/tasks/{id}', '/api/v1/tasks/{id}/run', '/api/v1/tasks/{id}/retry',
-      '/api/v1/tasks/{id}/cancel', '/api/v1/tasks/{id}/logs', '/api/v1/plugins', '/api/v1/organizations', '/health/ready',
-    ]));
-    expect(document.components.schemas.CreateTaskDto.properties.type.enum).toEqual(['plugin', 'business_rule', 'report']);
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/tasks',
+        '/api/v1/tasks/{id}',
+        '/api/v1/tasks/{id}/run',
+        '/api/v1/tasks/{id}/retry',
+        '/api/v1/tasks/{id}/cancel',
+        '/api/v1/tasks/{id}/logs',
+        '/api/v1/plugins',
+        '/api/v1/organizations',
+        '/health/ready',
+      ]),
+    );
+    expect(document.components.schemas.CreateTaskDto.properties.type.enum).toEqual([
+      'plugin',
+      'business_rule',
+      'report',
+    ]);
     expect((await http.get('/api/docs').expect(200)).text).toContain('swagger-ui');
-    expect((await http.get('/health/ready').expect(200)).body.details).toEqual({ database: { status: 'up' }, redis: { status: 'up' } });
+    expect((await http.get('/health/ready').expect(200)).body.details).toEqual({
+      database: { status: 'up' },
+      redis: { status: 'up' },
+    });
   });
 
   describe('a second tenant', () => {
@@ -261,13 +326,13 @@ describe('task lifecycle', () => {
       acmeTaskId = (await acme.get('/tasks/?limit=1')).body.results[0].id;
     });
 
-    it('cannot see the first tenant\'s tasks', async () => {
+    it("cannot see the first tenant's tasks", async () => {
       expect((await other.get('/tasks/')).body).toEqual({ results: [], next_cursor: null, count: 0 });
       for (const path of ['', 'logs/']) await other.get(`/tasks/${acmeTaskId}/${path}`).expect(404);
       await other.get('/tasks/?organization=acme').expect(403);
     });
 
-    it('cannot cancel, retry or run the first tenant\'s tasks that their owner could, nor learn of them', async () => {
+    it("cannot cancel, retry or run the first tenant's tasks that their owner could, nor learn of them", async () => {
       const running = (await create('slow', 'internet|tenant-running.example.com')).body.id;
       const failed = (await finished((await create('broken', 'internet|tenant-failed.example.com')).body.id)).id;
       // In no queue, so only a run would queue it.
@@ -275,7 +340,10 @@ describe('task lifecycle', () => {
       await waitFor('the task to run', async () => (await acme.get(`/tasks/${running}/`)).body.status === 'RUNNING');
 
       const targets: Array<[string, string]> = [
-        [running, 'cancel'], [pending, 'cancel'], [failed, 'retry'], [pending, 'run'],
+        [running, 'cancel'],
+        [pending, 'cancel'],
+        [failed, 'retry'],
+        [pending, 'run'],
       ];
       for (const [id, action] of targets) {
         const before = (await acme.get(`/tasks/${id}/`)).body;
@@ -298,16 +366,22 @@ describe('task lifecycle', () => {
     });
 
     it('an admin token sees every organization, or one with ?organization=', async () => {
-      const created = await other.post('/tasks/', { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|globex.example' } }).expect(201);
+      const created = await other
+        .post('/tasks/', { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|globex.example' } })
+        .expect(201);
       await finished(created.body.id, other);
-      const everyone = (await admin.get('/tasks/?limit=500')).body.results.map((t: { organization: string }) => t.organization);
+      const everyone = (await admin.get('/tasks/?limit=500')).body.results.map(
+        (t: { organization: string }) => t.organization,
+      );
       expect(new Set(everyone)).toEqual(new Set(['acme', 'globex']));
       const globex = (await admin.get('/tasks/?organization=globex')).body.results;
       expect(globex.map((t: { id: string }) => t.id)).toEqual([created.body.id]);
       await admin.get(`/tasks/${acmeTaskId}/?organization=globex`).expect(404);
       await admin.get('/tasks/?organization=nope').expect(400);
       // The narrowing was for those requests only (the token's caller is cached, never changed).
-      const again = (await admin.get('/tasks/?limit=500')).body.results.map((t: { organization: string }) => t.organization);
+      const again = (await admin.get('/tasks/?limit=500')).body.results.map(
+        (t: { organization: string }) => t.organization,
+      );
       expect(new Set(again)).toEqual(new Set(['acme', 'globex']));
     });
   });
@@ -324,14 +398,38 @@ describe('task lifecycle', () => {
       [{ type: 'scan', data: {} }, 'type must be one of: plugin, business_rule, report'],
       [{ type: 'plugin' }, 'data must be an object'],
       [{ type: 'plugin', data: { plugin_id: 'echo' } }, 'data.input_data must be a string'],
-      [{ type: 'plugin', data: { plugin_id: 'nmap', input_data: 'internet|example.com' } }, 'data.plugin_id: unknown plugin nmap'],
-      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'example.com' } }, 'data.input_data: echo consumes hostname, and "example.com" is none: a hostname key has 2 fields (network|name)'],
-      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|bad host!' } }, 'data.input_data: echo consumes hostname, and "internet|bad host!" is none: hostname field name must be a DNS name'],
-      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example', extra: 1 } }, 'data.property extra should not exist'],
-      [{ type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' }, status: 'COMPLETED' }, 'property status should not exist'],
-      [{ type: 'business_rule', data: { rule_id: 'nope' } }, 'data.rule_id: unknown business rule "nope"; the rules are all, check_ssl_expiry, missing_spf, missing_dmarc, missing_caa, open_database_port, open_sysadmin_port, missing_security_headers'],
+      [
+        { type: 'plugin', data: { plugin_id: 'nmap', input_data: 'internet|example.com' } },
+        'data.plugin_id: unknown plugin nmap',
+      ],
+      [
+        { type: 'plugin', data: { plugin_id: 'echo', input_data: 'example.com' } },
+        'data.input_data: echo consumes hostname, and "example.com" is none: a hostname key has 2 fields (network|name)',
+      ],
+      [
+        { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|bad host!' } },
+        'data.input_data: echo consumes hostname, and "internet|bad host!" is none: hostname field name must be a DNS name',
+      ],
+      [
+        { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example', extra: 1 } },
+        'data.property extra should not exist',
+      ],
+      [
+        { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' }, status: 'COMPLETED' },
+        'property status should not exist',
+      ],
+      [
+        { type: 'business_rule', data: { rule_id: 'nope' } },
+        'data.rule_id: unknown business rule "nope"; the rules are all, check_ssl_expiry, missing_spf, missing_dmarc, missing_caa, open_database_port, open_sysadmin_port, missing_security_headers',
+      ],
       [{ type: 'report', data: {} }, 'data.report_type: unknown report type null; the types are findings_summary'],
-      [{ type: 'report', data: { report_type: 'findings_summary', object_set_id: '00000000-0000-4000-8000-000000000000' } }, 'data.object_set_id: object set 00000000-0000-4000-8000-000000000000 does not exist'],
+      [
+        {
+          type: 'report',
+          data: { report_type: 'findings_summary', object_set_id: '00000000-0000-4000-8000-000000000000' },
+        },
+        'data.object_set_id: object set 00000000-0000-4000-8000-000000000000 does not exist',
+      ],
     ])('rejects %j with 400', async (body, message) => {
       const before = (await acme.get('/tasks/?limit=500')).body.count;
       const response = await acme.post('/tasks/', body);
@@ -341,32 +439,55 @@ describe('task lifecycle', () => {
     });
 
     it('answers 400 for a malformed id, 404 for an unknown one, 409 for a wrong status', async () => {
-      expect((await acme.get('/tasks/not-a-uuid/')).body).toEqual({ statusCode: 400, error: 'Bad Request', message: ['id must be a UUID'] });
+      expect((await acme.get('/tasks/not-a-uuid/')).body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: ['id must be a UUID'],
+      });
       const unknown = '00000000-0000-4000-8000-000000000000';
       expect((await acme.get(`/tasks/${unknown}/`)).body.message).toEqual([`task ${unknown} does not exist`]);
       await acme.post(`/tasks/${unknown}/cancel/`).expect(404);
       const completed = (await acme.get('/tasks/?status=COMPLETED&limit=1')).body.results[0];
       const conflict = await acme.post(`/tasks/${completed.id}/cancel/`).expect(409);
-      expect(conflict.body.message).toEqual([`task ${completed.id} is COMPLETED; only a PENDING or RUNNING task can be cancelled`]);
+      expect(conflict.body.message).toEqual([
+        `task ${completed.id} is COMPLETED; only a PENDING or RUNNING task can be cancelled`,
+      ]);
       await acme.post(`/tasks/${completed.id}/retry/`).expect(409);
       await acme.post(`/tasks/${completed.id}/run/`).expect(409);
       await acme.get('/tasks/?status=DONE').expect(400);
       await acme.get('/tasks/?limit=501').expect(400);
-      expect((await acme.get('/tasks/?cursor=garbage')).body.message).toEqual(['cursor must be a next_cursor value from a previous page']);
+      expect((await acme.get('/tasks/?cursor=garbage')).body.message).toEqual([
+        'cursor must be a next_cursor value from a previous page',
+      ]);
     });
 
     it('keeps the plugin catalogue to admins and validates it', async () => {
-      await acme.post('/plugins/', { plugin_id: 'x', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] }).expect(403);
-      const bad = await admin.post('/plugins/', { plugin_id: 'Bad Id', name: 'x', image: 'i', command: [], consumes: ['planet'], timeout_seconds: 0 });
+      await acme
+        .post('/plugins/', { plugin_id: 'x', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] })
+        .expect(403);
+      const bad = await admin.post('/plugins/', {
+        plugin_id: 'Bad Id',
+        name: 'x',
+        image: 'i',
+        command: [],
+        consumes: ['planet'],
+        timeout_seconds: 0,
+      });
       expect(bad.status).toBe(400);
-      expect(bad.body.message).toEqual(expect.arrayContaining([
-        'plugin_id must be lower-case letters, digits, _ or - (at most 64)',
-        'command must contain at least 1 elements',
-        expect.stringContaining('consumes must contain only'),
-        'timeout_seconds must not be less than 1',
-      ]));
-      await admin.post('/plugins/', { plugin_id: 'echo', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] }).expect(409);
-      expect((await acme.get('/plugins/')).body.results.map((p: { plugin_id: string }) => p.plugin_id)).toContain('echo');
+      expect(bad.body.message).toEqual(
+        expect.arrayContaining([
+          'plugin_id must be lower-case letters, digits, _ or - (at most 64)',
+          'command must contain at least 1 elements',
+          expect.stringContaining('consumes must contain only'),
+          'timeout_seconds must not be less than 1',
+        ]),
+      );
+      await admin
+        .post('/plugins/', { plugin_id: 'echo', name: 'x', image: 'i', command: ['a'], consumes: ['hostname'] })
+        .expect(409);
+      expect((await acme.get('/plugins/')).body.results.map((p: { plugin_id: string }) => p.plugin_id)).toContain(
+        'echo',
+      );
       await acme.get('/plugins/nope/').expect(404);
     });
 
@@ -375,11 +496,18 @@ describe('task lifecycle', () => {
       await admin.post('/organizations/', { code: 'Not A Slug', name: 'x' }).expect(400);
       await admin.post('/organizations/', { code: 'initech', name: 'Initech' }).expect(201);
       await admin.post('/organizations/', { code: 'initech', name: 'Initech' }).expect(409);
-      expect((await admin.get('/organizations/')).body.results.map((o: { code: string }) => o.code)).toEqual(['acme', 'globex', 'initech']);
+      expect((await admin.get('/organizations/')).body.results.map((o: { code: string }) => o.code)).toEqual([
+        'acme',
+        'globex',
+        'initech',
+      ]);
     });
 
     it('makes an admin name the organization a task is for', async () => {
-      const response = await admin.post('/tasks/', { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example' } });
+      const response = await admin.post('/tasks/', {
+        type: 'plugin',
+        data: { plugin_id: 'echo', input_data: 'internet|a.example' },
+      });
       expect(response.status).toBe(400);
       expect(response.body.message).toEqual(['organization: an admin token must name one with ?organization=<code>']);
     });

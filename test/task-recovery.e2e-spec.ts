@@ -19,14 +19,18 @@ describe('task recovery', () => {
   // Fast clocks: heartbeats every 300 ms, stale after 2 s, reconcile every second (cron below).
   const REQUEUE_AFTER_SECONDS = 1;
   const fast = () => ({
-    REDIS_URL: redis.url, STALE_AFTER_SECONDS: '2', REQUEUE_AFTER_SECONDS: String(REQUEUE_AFTER_SECONDS),
+    REDIS_URL: redis.url,
+    STALE_AFTER_SECONDS: '2',
+    REQUEUE_AFTER_SECONDS: String(REQUEUE_AFTER_SECONDS),
     SCHEDULER_POLL_MS: '200',
   });
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
     redis = await PrivateRedis.start();
-    await environment.withDataSource((db) => db.query(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`));
+    await environment.withDataSource((db) =>
+      db.query(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`),
+    );
     api = await startApi(environment.settings(fast()));
     scheduler = await startScheduler(environment.settings(fast()));
     acme = client(api, await environment.token('acme'));
@@ -43,14 +47,19 @@ describe('task recovery', () => {
   });
 
   const createTask = async (plugin_id: string, name: string) =>
-    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201)).body;
+    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201))
+      .body;
   const taskStatus = async (id: string) => (await acme.get(`/tasks/${id}/`)).body;
   const pluginQueue = () => api.get(TaskDispatcher).queueFor(TaskType.PLUGIN);
   const reachesStatus = (id: string, status: string, timeoutMs = 60_000) =>
-    waitFor(`task ${id} to be ${status}`, async () => {
-      const task = await taskStatus(id);
-      return task.status === status && task;
-    }, timeoutMs);
+    waitFor(
+      `task ${id} to be ${status}`,
+      async () => {
+        const task = await taskStatus(id);
+        return task.status === status && task;
+      },
+      timeoutMs,
+    );
 
   it('completes a task created while Redis was down once Redis is back', async () => {
     const worker = await startWorker(environment.settings(fast()));
@@ -63,8 +72,11 @@ describe('task recovery', () => {
       const looked = `SELECT (j.last_run_at - make_interval(secs => j.last_duration_ms / 1000.0)
                                > t.created_at + make_interval(secs => $2)) IS TRUE AS looked
                       FROM scheduler_job j, task t WHERE j.name = 'reconcile-tasks' AND t.id = $1`;
-      await waitFor('reconcile-tasks to look at the task', async () =>
-        (await environment.withDataSource((db) => db.query(looked, [task.id, REQUEUE_AFTER_SECONDS])))[0].looked);
+      await waitFor(
+        'reconcile-tasks to look at the task',
+        async () =>
+          (await environment.withDataSource((db) => db.query(looked, [task.id, REQUEUE_AFTER_SECONDS])))[0].looked,
+      );
       expect(await taskStatus(task.id)).toMatchObject({ status: 'PENDING', attempts: 0 });
 
       await redis.start();
@@ -92,13 +104,21 @@ describe('task recovery', () => {
         expect(done.attempts).toBe(2);
         const log = (await acme.get(`/tasks/${task.id}/logs/`)).body;
         expect(log.stderr).toBe('done sigkill.example.com\n');
-        await waitFor('the orphaned container to be removed', async () => (await containersOfTask(task.id)).length === 0, 20_000);
+        await waitFor(
+          'the orphaned container to be removed',
+          async () => (await containersOfTask(task.id)).length === 0,
+          20_000,
+        );
         // Nothing runs it a third time, not even the dead worker's job once delivered again
         // (Bull checks for stalled jobs every 30 s, after their lock has expired).
-        await waitFor('the dead worker\'s job to be delivered again and done', async () => {
-          const job = await pluginQueue().getJob(task.id);
-          return !job || ['completed', 'failed'].includes(await job.getState());
-        }, 120_000);
+        await waitFor(
+          "the dead worker's job to be delivered again and done",
+          async () => {
+            const job = await pluginQueue().getJob(task.id);
+            return !job || ['completed', 'failed'].includes(await job.getState());
+          },
+          120_000,
+        );
         expect(await taskStatus(task.id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
         expect(await containersOfTask(task.id)).toEqual([]);
       } finally {
@@ -111,11 +131,18 @@ describe('task recovery', () => {
 
   it('hands running tasks back on SIGTERM, and another worker completes them', async () => {
     const healthPort = 20000 + Math.floor(Math.random() * 20000);
-    const stopping = spawnApp('worker/main', environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1', HEALTH_PORT: String(healthPort) }));
-    const ready = await waitFor('the worker\'s health port', async () => {
-      const response = await fetch(`http://127.0.0.1:${healthPort}/health/ready`);
-      return response.ok && response.json();
-    }, 20_000);
+    const stopping = spawnApp(
+      'worker/main',
+      environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1', HEALTH_PORT: String(healthPort) }),
+    );
+    const ready = await waitFor(
+      "the worker's health port",
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${healthPort}/health/ready`);
+        return response.ok && response.json();
+      },
+      20_000,
+    );
     expect(ready).toEqual({ details: { database: { status: 'up' }, redis: { status: 'up' } } });
     const metrics = await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text();
     expect(metrics).toMatch(/^# TYPE kat_task_duration_seconds histogram$/m);
@@ -149,10 +176,16 @@ describe('task recovery', () => {
     expect(failed.data.error).toBe('worker stopped responding during each of 3 attempts');
   });
 
-  it('runs a task in the foreground with `kat run-task` through the worker\'s code path', async () => {
+  it("runs a task in the foreground with `kat run-task` through the worker's code path", async () => {
     const repository = scheduler.get(TaskRepository);
-    const organizationId = (await environment.withDataSource((db) => db.query(`SELECT id FROM organization WHERE code = 'acme'`)))[0].id;
-    const { task } = await repository.create({ organization_id: organizationId, type: TaskType.PLUGIN, data: { plugin_id: 'quick', input_data: 'internet|cli.example.com' } });
+    const organizationId = (
+      await environment.withDataSource((db) => db.query(`SELECT id FROM organization WHERE code = 'acme'`))
+    )[0].id;
+    const { task } = await repository.create({
+      organization_id: organizationId,
+      type: TaskType.PLUGIN,
+      data: { plugin_id: 'quick', input_data: 'internet|cli.example.com' },
+    });
     const cli = spawnApp('cli/main', environment.processEnv(fast()), ['run-task', task.id]);
     expect(await exited(cli)).toBe(0);
     const printed = JSON.parse(cli.output().slice(cli.output().indexOf('{')));

@@ -52,7 +52,9 @@ describe('task status transitions in PostgreSQL', () => {
     await environment.withDataSource(async (db: DataSource) => {
       for (const status of TASK_STATUSES) {
         const id = await newTask(db, status);
-        await expect(db.query(`UPDATE task SET heartbeat_at = now() WHERE id = $1 RETURNING status`, [id])).resolves.toEqual([[{ status }], 1]);
+        await expect(
+          db.query(`UPDATE task SET heartbeat_at = now() WHERE id = $1 RETURNING status`, [id]),
+        ).resolves.toEqual([[{ status }], 1]);
       }
     });
   });
@@ -61,11 +63,15 @@ describe('task status transitions in PostgreSQL', () => {
     await environment.withDataSource(async (db) => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        const [{ id }] = await db.query(`INSERT INTO task (organization_id, type, data) SELECT id, 'report', '{}' FROM organization LIMIT 1 RETURNING id`);
+        const [{ id }] = await db.query(
+          `INSERT INTO task (organization_id, type, data) SELECT id, 'report', '{}' FROM organization LIMIT 1 RETURNING id`,
+        );
         ids.push(id);
         await new Promise((resolve) => setTimeout(resolve, 2)); // the next millisecond
       }
-      expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(true);
+      expect(ids.every((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id))).toBe(
+        true,
+      );
       expect([...ids].sort()).toEqual(ids);
       const [{ drift }] = await db.query(
         `SELECT abs(extract(epoch FROM now()) * 1000 - ('x' || substr(replace($1::text, '-', ''), 1, 12))::bit(48)::bigint) AS drift`,
@@ -78,7 +84,9 @@ describe('task status transitions in PostgreSQL', () => {
   it('rejects a status outside the five', async () => {
     await environment.withDataSource(async (db) => {
       await expect(
-        db.query(`INSERT INTO task (organization_id, type, status, data) SELECT id, 'report', 'DONE', '{}' FROM organization LIMIT 1`),
+        db.query(
+          `INSERT INTO task (organization_id, type, status, data) SELECT id, 'report', 'DONE', '{}' FROM organization LIMIT 1`,
+        ),
       ).rejects.toThrow('task_status_valid');
     });
   });

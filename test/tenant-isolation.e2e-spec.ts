@@ -51,21 +51,32 @@ type RouteCase =
   | { kind: 'admin'; calls: (a: Acme) => Array<Omit<Call, 'status'>> }
   | { kind: 'open'; why: string; calls: () => Call[] };
 
-const tenant = (does: string, calls: (a: Acme, own: Own) => Call[], own?: MakeOwn): RouteCase =>
-  ({ kind: 'tenant', does, calls, own });
-const adminOnly = (calls: (a: Acme) => Array<Omit<Call, 'status'>> = () => [{}]): RouteCase =>
-  ({ kind: 'admin', calls });
+const tenant = (does: string, calls: (a: Acme, own: Own) => Call[], own?: MakeOwn): RouteCase => ({
+  kind: 'tenant',
+  does,
+  calls,
+  own,
+});
+const adminOnly = (calls: (a: Acme) => Array<Omit<Call, 'status'>> = () => [{}]): RouteCase => ({
+  kind: 'admin',
+  calls,
+});
 const open = (why: string, calls: () => Call[]): RouteCase => ({ kind: 'open', why, calls });
 
 const host = (label: string) => `${label}.acme-only.example`;
 const input = (label: string) => `internet|${host(label)}`;
 const PLUGIN_OF: Record<Label, string> = {
-  pending: 'hello', running: 'sleeper', failed: 'breaker', cancelled: 'hello', scanned: 'reporter',
+  pending: 'hello',
+  running: 'sleeper',
+  failed: 'breaker',
+  cancelled: 'hello',
+  scanned: 'reporter',
 };
 const ADDRESS = '198.51.100.213';
 const ACME_OBJECTS: Array<{ type: ObjectType; body: Record<string, unknown> }> = [
   ...[...Object.keys(PLUGIN_OF), 'mail'].map((label) => ({
-    type: 'hostname' as const, body: { network: 'internet', name: host(label) },
+    type: 'hostname' as const,
+    body: { network: 'internet', name: host(label) },
   })),
   { type: 'ipaddress', body: { network: 'internet', address: ADDRESS } },
   { type: 'ipport', body: { network: 'internet', address: ADDRESS, protocol: 'tcp', port: 5432, state: 'open' } },
@@ -86,10 +97,14 @@ const shows = (text: string) => (r: Response) => expect(r.text).toContain(text);
 /** The web pages answer every form with a redirect; its notice tells what was done. */
 const notDone = (r: Response) =>
   expect(new URL(r.headers.location, 'http://pages').searchParams.get('notice')).toMatch(/^Not done: /);
-const eachTask = (status: number, check?: Call['check']) => (a: Acme): Call[] =>
-  a.tasks.map((id) => ({ params: { id }, status, check }));
-const eachObject = (status: number) => (a: Acme): Call[] =>
-  a.objects.map(({ type, key }) => ({ params: { type, pk: key }, status }));
+const eachTask =
+  (status: number, check?: Call['check']) =>
+  (a: Acme): Call[] =>
+    a.tasks.map((id) => ({ params: { id }, status, check }));
+const eachObject =
+  (status: number) =>
+  (a: Acme): Call[] =>
+    a.objects.map(({ type, key }) => ({ params: { type, pk: key }, status }));
 const taskFilters = (a: Acme): Array<Record<string, string>> => [
   {},
   ...a.inputs.map((input_data) => ({ input_data })),
@@ -104,8 +119,8 @@ const enabled = (ruleId: string, r: Response) =>
   r.body.results.find((rule: { rule_id: string }) => rule.rule_id === ruleId).enabled;
 /** A hostname set of globex's own: `object_ids` may name any key, acme's included. */
 const ownSet = async (globex: ApiClient, name: string, query: string | null, object_ids: string[] = []) =>
-  (await globex.post('/object-sets/', { name, object_type: 'hostname', query, object_ids }).expect(201))
-    .body.id as string;
+  (await globex.post('/object-sets/', { name, object_type: 'hostname', query, object_ids }).expect(201)).body
+    .id as string;
 const DOCS = 'Swagger UI and the OpenAPI document: the API described, no data';
 
 /**
@@ -131,18 +146,21 @@ const ROUTES: Record<string, RouteCase> = {
       check: says(`data.object_set_id: object set ${a.set.id} does not exist`),
     },
   ]),
-  'POST /api/v1/tasks/bulk': tenant("creates its own tasks on acme's active inputs", () => [{
-    body: {
-      tasks: (['pending', 'running'] as Label[]).map((l) => ({ plugin_id: PLUGIN_OF[l], input_data: input(l) })),
+  'POST /api/v1/tasks/bulk': tenant("creates its own tasks on acme's active inputs", () => [
+    {
+      body: {
+        tasks: (['pending', 'running'] as Label[]).map((l) => ({ plugin_id: PLUGIN_OF[l], input_data: input(l) })),
+      },
+      status: 201,
+      check: (r) => {
+        expect(r.body.created).toBe(2);
+        for (const task of r.body.results) expect(task.organization).toBe('globex');
+      },
     },
-    status: 201,
-    check: (r) => {
-      expect(r.body.created).toBe(2);
-      for (const task of r.body.results) expect(task.organization).toBe('globex');
-    },
-  }]),
-  'GET /api/v1/tasks': tenant("lists none of acme's tasks, whatever the filter",
-    (a) => lists([...taskFilters(a), { schedule_id: a.schedule }], empty)),
+  ]),
+  'GET /api/v1/tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
+    lists([...taskFilters(a), { schedule_id: a.schedule }], empty),
+  ),
   'GET /api/v1/tasks/{id}': tenant("does not show acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/run': tenant("does not queue acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/retry': tenant("does not retry acme's failed or cancelled tasks", eachTask(404)),
@@ -166,32 +184,48 @@ const ROUTES: Record<string, RouteCase> = {
       check: says(`task_id: task ${a.task.running} does not exist`),
     },
   ]),
-  'GET /api/v1/objects/{type}': tenant("lists none of acme's objects, whatever the filter",
-    (a) => a.objects.flatMap(({ type, data }) => [
+  'GET /api/v1/objects/{type}': tenant("lists none of acme's objects, whatever the filter", (a) =>
+    a.objects.flatMap(({ type, data }) => [
       { params: { type }, status: 200, check: empty },
       { params: { type }, query: keyFilter(type, data), status: 200, check: empty },
-    ])),
+    ]),
+  ),
   'GET /api/v1/objects/{type}/{pk}': tenant("does not show acme's objects", eachObject(404)),
   'DELETE /api/v1/objects/{type}/{pk}': tenant("does not delete acme's objects", eachObject(404)),
-  'GET /api/v1/object-tasks': tenant("lists none of acme's ObjectTasks, whatever the filter", (a) => lists([
-    {}, { task_id: a.task.scanned }, { plugin_id: 'reporter' }, { input_object: input('scanned') },
-    ...a.produced.map((output_object) => ({ output_object })),
-  ], empty)),
-  'GET /api/v1/object-types': open('the catalogue of object types, the same for every organization',
-    () => [{ status: 200 }]),
+  'GET /api/v1/object-tasks': tenant("lists none of acme's ObjectTasks, whatever the filter", (a) =>
+    lists(
+      [
+        {},
+        { task_id: a.task.scanned },
+        { plugin_id: 'reporter' },
+        { input_object: input('scanned') },
+        ...a.produced.map((output_object) => ({ output_object })),
+      ],
+      empty,
+    ),
+  ),
+  'GET /api/v1/object-types': open('the catalogue of object types, the same for every organization', () => [
+    { status: 200 },
+  ]),
 
   'GET /api/v1/object-sets': tenant("lists none of acme's object sets", () => [{ status: 200, check: empty }]),
-  'POST /api/v1/object-sets': tenant("creates its own set under the name of acme's", (a) => [{
-    body: { name: a.set.name, object_type: 'hostname', query: null, object_ids: a.set.members },
-    status: 201, // names are unique per organization
-  }]),
-  'GET /api/v1/object-sets/{id}': tenant("does not show acme's object set",
-    (a) => [{ params: { id: a.set.id }, status: 404 }]),
-  'PATCH /api/v1/object-sets/{id}': tenant("does not change acme's object set",
-    (a) => [{ params: { id: a.set.id }, body: { name: 'renamed by globex', query: '' }, status: 404 }]),
-  'DELETE /api/v1/object-sets/{id}': tenant("does not delete acme's object set",
-    (a) => [{ params: { id: a.set.id }, status: 404 }]),
-  'GET /api/v1/object-sets/{id}/objects': tenant("lists acme's objects in no set, acme's or its own naming them",
+  'POST /api/v1/object-sets': tenant("creates its own set under the name of acme's", (a) => [
+    {
+      body: { name: a.set.name, object_type: 'hostname', query: null, object_ids: a.set.members },
+      status: 201, // names are unique per organization
+    },
+  ]),
+  'GET /api/v1/object-sets/{id}': tenant("does not show acme's object set", (a) => [
+    { params: { id: a.set.id }, status: 404 },
+  ]),
+  'PATCH /api/v1/object-sets/{id}': tenant("does not change acme's object set", (a) => [
+    { params: { id: a.set.id }, body: { name: 'renamed by globex', query: '' }, status: 404 },
+  ]),
+  'DELETE /api/v1/object-sets/{id}': tenant("does not delete acme's object set", (a) => [
+    { params: { id: a.set.id }, status: 404 },
+  ]),
+  'GET /api/v1/object-sets/{id}/objects': tenant(
+    "lists acme's objects in no set, acme's or its own naming them",
     (a, own) => [
       { params: { id: a.set.id }, status: 404 },
       ...[own.naming, own.everything].map((id) => ({ params: { id }, status: 200, check: empty })),
@@ -199,32 +233,42 @@ const ROUTES: Record<string, RouteCase> = {
     async (globex, a) => ({
       naming: await ownSet(globex, "naming acme's hostnames", null, a.set.members),
       everything: await ownSet(globex, 'every hostname', ''),
-    })),
+    }),
+  ),
 
   'GET /api/v1/schedules': tenant("lists none of acme's schedules", () => [{ status: 200, check: empty }]),
-  'POST /api/v1/schedules': tenant("does not schedule scans of acme's object set", (a) => [{
-    body: { plugin_id: 'hello', object_set_id: a.set.id, interval: 'PT1H' },
-    status: 400,
-    check: says(`object_set_id: object set ${a.set.id} does not exist`),
-  }]),
-  'GET /api/v1/schedules/{id}': tenant("does not show acme's schedule",
-    (a) => [{ params: { id: a.schedule }, status: 404 }]),
-  'PATCH /api/v1/schedules/{id}': tenant("does not change acme's schedule",
-    (a) => [{ params: { id: a.schedule }, body: { enabled: false, interval: 'PT2H' }, status: 404 }]),
-  'DELETE /api/v1/schedules/{id}': tenant("does not delete acme's schedule",
-    (a) => [{ params: { id: a.schedule }, status: 404 }]),
-  'POST /api/v1/schedules/{id}/run': tenant("runs neither acme's schedule nor its own on acme's objects", (a, own) => [
-    { params: { id: a.schedule }, status: 404 },
+  'POST /api/v1/schedules': tenant("does not schedule scans of acme's object set", (a) => [
     {
-      params: { id: own.schedule },
-      status: 200,
-      check: (r) => expect(r.body).toEqual({ tasks_created: 0, tasks_queued: 0 }),
+      body: { plugin_id: 'hello', object_set_id: a.set.id, interval: 'PT1H' },
+      status: 400,
+      check: says(`object_set_id: object set ${a.set.id} does not exist`),
     },
-  ], async (globex, a) => {
-    const set = await ownSet(globex, "naming acme's hostnames", null, a.set.members);
-    const body = { plugin_id: 'hello', object_set_id: set, interval: 'P1D' };
-    return { schedule: (await globex.post('/schedules/', body).expect(201)).body.id };
-  }),
+  ]),
+  'GET /api/v1/schedules/{id}': tenant("does not show acme's schedule", (a) => [
+    { params: { id: a.schedule }, status: 404 },
+  ]),
+  'PATCH /api/v1/schedules/{id}': tenant("does not change acme's schedule", (a) => [
+    { params: { id: a.schedule }, body: { enabled: false, interval: 'PT2H' }, status: 404 },
+  ]),
+  'DELETE /api/v1/schedules/{id}': tenant("does not delete acme's schedule", (a) => [
+    { params: { id: a.schedule }, status: 404 },
+  ]),
+  'POST /api/v1/schedules/{id}/run': tenant(
+    "runs neither acme's schedule nor its own on acme's objects",
+    (a, own) => [
+      { params: { id: a.schedule }, status: 404 },
+      {
+        params: { id: own.schedule },
+        status: 200,
+        check: (r) => expect(r.body).toEqual({ tasks_created: 0, tasks_queued: 0 }),
+      },
+    ],
+    async (globex, a) => {
+      const set = await ownSet(globex, "naming acme's hostnames", null, a.set.members);
+      const body = { plugin_id: 'hello', object_set_id: set, interval: 'P1D' };
+      return { schedule: (await globex.post('/schedules/', body).expect(201)).body.id };
+    },
+  ),
 
   'GET /api/v1/scheduler': adminOnly(),
   'PATCH /api/v1/scheduler': adminOnly(() => [{ body: { enabled: false } }]),
@@ -237,7 +281,10 @@ const ROUTES: Record<string, RouteCase> = {
     { status: 200, check: (r) => expect(enabled('missing_caa', r)).toBe(true) }, // acme switched it off
   ]),
   'PATCH /api/v1/business-rules/{rule_id}': tenant('switches its own rules only', () => [
-    ...[['missing_caa', true], ['missing_spf', false]].map(([rule_id, on]): Call => ({
+    ...[
+      ['missing_caa', true],
+      ['missing_spf', false],
+    ].map(([rule_id, on]): Call => ({
       params: { rule_id: String(rule_id) },
       body: { enabled: on },
       status: 200,
@@ -249,30 +296,46 @@ const ROUTES: Record<string, RouteCase> = {
     { params: { rule_id: 'missing_spf' }, status: 201, check: globexOwns },
     { params: { rule_id: 'missing_caa' }, status: 201, check: globexOwns }, // not 409: off for acme only
   ]),
-  'GET /api/v1/finding-types': open('the catalogue of finding types, the same for every organization',
-    () => [{ status: 200 }]),
+  'GET /api/v1/finding-types': open('the catalogue of finding types, the same for every organization', () => [
+    { status: 200 },
+  ]),
 
   'GET /api/v1/reports': tenant("lists none of acme's reports", () => lists([{}, { limit: '500' }], empty)),
   'GET /api/v1/reports/{id}': tenant("does not show acme's report", (a) => [{ params: { id: a.report }, status: 404 }]),
-  'GET /api/v1/reports/{id}/download': tenant("does not render acme's report",
-    (a) => [{ params: { id: a.report }, status: 404 }]),
+  'GET /api/v1/reports/{id}/download': tenant("does not render acme's report", (a) => [
+    { params: { id: a.report }, status: 404 },
+  ]),
 
   'GET /api/v1/plugins': open('the plugin catalogue, shared by every organization', () => [{ status: 200 }]),
-  'GET /api/v1/plugins/{plugin_id}': open('one plugin of the shared catalogue',
-    () => Object.values(PLUGIN_OF).map((plugin_id) => ({ params: { plugin_id }, status: 200 }))),
-  'POST /api/v1/plugins': adminOnly(() => [{
-    body: { plugin_id: 'globex-probe', name: 'probe', image: BUSYBOX_IMAGE, command: ['true'], consumes: ['hostname'] },
-  }]),
-  'PATCH /api/v1/plugins/{plugin_id}': adminOnly((a) => a.plugins.map((plugin_id) => ({
-    params: { plugin_id }, body: { enabled: false },
-  }))),
+  'GET /api/v1/plugins/{plugin_id}': open('one plugin of the shared catalogue', () =>
+    Object.values(PLUGIN_OF).map((plugin_id) => ({ params: { plugin_id }, status: 200 })),
+  ),
+  'POST /api/v1/plugins': adminOnly(() => [
+    {
+      body: {
+        plugin_id: 'globex-probe',
+        name: 'probe',
+        image: BUSYBOX_IMAGE,
+        command: ['true'],
+        consumes: ['hostname'],
+      },
+    },
+  ]),
+  'PATCH /api/v1/plugins/{plugin_id}': adminOnly((a) =>
+    a.plugins.map((plugin_id) => ({
+      params: { plugin_id },
+      body: { enabled: false },
+    })),
+  ),
   'GET /api/v1/organizations': adminOnly(),
   'POST /api/v1/organizations': adminOnly(() => [{ body: { code: 'initech', name: 'Initech' } }]),
 
   'GET /health': open('liveness: the process answers', () => [{ status: 200 }]),
   'GET /health/ready': open('readiness: PostgreSQL and Redis answer', () => [{ status: 200 }]),
-  'GET /metrics': open("Prometheus scrapes it without a token: counts by status and type, no tenant's identifiers",
-    () => [{ status: 200 }]),
+  'GET /metrics': open(
+    "Prometheus scrapes it without a token: counts by status and type, no tenant's identifiers",
+    () => [{ status: 200 }],
+  ),
   'GET /api/docs': open(DOCS, () => [{ status: 200 }]),
   'GET /api/docs/index.html': open(DOCS, () => [{ status: 200 }]),
   // Registered by Nest's Swagger module, but swagger-ui-dist ships no LICENSE file to serve.
@@ -301,8 +364,9 @@ const ROUTES: Record<string, RouteCase> = {
     { body: { token: 'kat_not-a-token' }, status: 401, check: shows('That token is not valid.') },
   ]),
   'POST /sign-out': open("clears the caller's own session cookie", () => [{ status: 303 }]),
-  'GET /tasks': tenant("lists none of acme's tasks, whatever the filter",
-    (a) => lists(taskFilters(a), shows('No tasks.'))),
+  'GET /tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
+    lists(taskFilters(a), shows('No tasks.')),
+  ),
   'GET /tasks/{id}': tenant("does not show acme's tasks", eachTask(404)),
   'POST /tasks/{id}/run': tenant("does not queue acme's tasks from a form", eachTask(303, notDone)),
   'POST /tasks/{id}/retry': tenant("does not retry acme's tasks from a form", eachTask(303, notDone)),
@@ -310,10 +374,12 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /admin/tasks/task': adminOnly(),
   'POST /admin/tasks/task/{id}/run': adminOnly((a) => a.tasks.map((id) => ({ params: { id } }))),
   'GET /schedules': tenant("lists none of acme's schedules", () => [{ status: 200, check: shows('No schedules.') }]),
-  'POST /schedules/{id}/toggle': tenant("does not switch acme's schedule from a form",
-    (a) => [{ params: { id: a.schedule }, status: 303, check: notDone }]),
-  'POST /schedules/{id}/run': tenant("does not run acme's schedule from a form",
-    (a) => [{ params: { id: a.schedule }, status: 303, check: notDone }]),
+  'POST /schedules/{id}/toggle': tenant("does not switch acme's schedule from a form", (a) => [
+    { params: { id: a.schedule }, status: 303, check: notDone },
+  ]),
+  'POST /schedules/{id}/run': tenant("does not run acme's schedule from a form", (a) => [
+    { params: { id: a.schedule }, status: 303, check: notDone },
+  ]),
   'GET /scheduler': adminOnly(),
   'POST /scheduler/toggle': adminOnly(),
   'POST /scheduler/jobs/{name}/toggle': adminOnly(() => [{ params: { name: 'create-scheduled-tasks' } }]),
@@ -371,32 +437,52 @@ describe('tenant isolation: another organization on every route', () => {
     await environment?.destroy();
   });
 
-  const reaches = (id: string, status: string) => waitFor(`task ${id} to be ${status}`,
-    async () => (await acmeApi.get(`/tasks/${id}/`)).body.status === status, 60_000);
+  const reaches = (id: string, status: string) =>
+    waitFor(
+      `task ${id} to be ${status}`,
+      async () => (await acmeApi.get(`/tasks/${id}/`)).body.status === status,
+      60_000,
+    );
 
   /** acme's live resources, each in a state where a missing tenant check would show. */
   async function ownAcmeData(admin: ApiClient): Promise<Acme> {
     await registerShellPlugin(admin, 'sleeper', 'sleep 300', { timeout_seconds: 600 });
     await registerShellPlugin(admin, 'breaker', 'echo "refused {name}" >&2; exit 3');
-    await registerShellPlugin(admin, 'reporter', [
-      `echo '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}'`,
-      `echo '{"object_type": "hostname", "network": "internet", "name": "www.{name}"}'`,
-      'echo "scanned {name}" >&2',
-    ].join('; '));
+    await registerShellPlugin(
+      admin,
+      'reporter',
+      [
+        `echo '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}'`,
+        `echo '{"object_type": "hostname", "network": "internet", "name": "www.{name}"}'`,
+        'echo "scanned {name}" >&2',
+      ].join('; '),
+    );
     for (const { type, body } of ACME_OBJECTS) await acmeApi.post(`/objects/${type}/`, body).expect(201);
 
-    const created = async (label: Label) => (await acmeApi.post('/tasks/', {
-      type: 'plugin', data: { plugin_id: PLUGIN_OF[label], input_data: input(label) },
-    }).expect(201)).body.id as string;
+    const created = async (label: Label) =>
+      (
+        await acmeApi
+          .post('/tasks/', {
+            type: 'plugin',
+            data: { plugin_id: PLUGIN_OF[label], input_data: input(label) },
+          })
+          .expect(201)
+      ).body.id as string;
     // Inserted, not created through the API: with no job queued (and no scheduler), nothing runs it.
-    const inserted = async (label: Label) => (await rows.query<{ id: string }>(
-      `INSERT INTO task (organization_id, type, data)
+    const inserted = async (label: Label) =>
+      (
+        await rows.query<{ id: string }>(
+          `INSERT INTO task (organization_id, type, data)
        VALUES ($1, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', $3::text)) RETURNING id`,
-      [acmeId, PLUGIN_OF[label], input(label)],
-    ))[0].id;
+          [acmeId, PLUGIN_OF[label], input(label)],
+        )
+      )[0].id;
     const task = {
-      running: await created('running'), scanned: await created('scanned'), failed: await created('failed'),
-      pending: await inserted('pending'), cancelled: await inserted('cancelled'),
+      running: await created('running'),
+      scanned: await created('scanned'),
+      failed: await created('failed'),
+      pending: await inserted('pending'),
+      cancelled: await inserted('cancelled'),
     };
     await acmeApi.post(`/tasks/${task.cancelled}/cancel/`).expect(200);
 
@@ -410,15 +496,28 @@ describe('tenant isolation: another organization on every route', () => {
     await acmeApi.patch('/business-rules/missing_caa/', { enabled: false }).expect(200);
 
     const members = [input('mail'), input('scanned')];
-    const set = (await acmeApi.post('/object-sets/', {
-      name: 'acme-only crown jewels', object_type: 'hostname', query: null, object_ids: members,
-    }).expect(201)).body;
-    const schedule = (await acmeApi.post('/schedules/', { plugin_id: 'hello', object_set_id: set.id, interval: 'P1D' })
-      .expect(201)).body.id;
+    const set = (
+      await acmeApi
+        .post('/object-sets/', {
+          name: 'acme-only crown jewels',
+          object_type: 'hostname',
+          query: null,
+          object_ids: members,
+        })
+        .expect(201)
+    ).body;
+    const schedule = (
+      await acmeApi.post('/schedules/', { plugin_id: 'hello', object_set_id: set.id, interval: 'P1D' }).expect(201)
+    ).body.id;
     expect((await acmeApi.post(`/schedules/${schedule}/run/`).expect(200)).body.tasks_created).toBe(2);
-    const reportTask = (await acmeApi.post('/tasks/', {
-      type: 'report', data: { report_type: 'findings_summary', object_set_id: set.id },
-    }).expect(201)).body.id;
+    const reportTask = (
+      await acmeApi
+        .post('/tasks/', {
+          type: 'report',
+          data: { report_type: 'findings_summary', object_set_id: set.id },
+        })
+        .expect(201)
+    ).body.id;
 
     await reaches(reportTask, 'COMPLETED');
     await reaches(task.running, 'RUNNING');
@@ -431,11 +530,18 @@ describe('tenant isolation: another organization on every route', () => {
     expect((await acmeApi.get(`/reports/${report}/`).expect(200)).body.data.total_findings).toBe(1);
     expect((await acmeApi.get(`/tasks/${task.scanned}/logs/`)).body.stderr).toBe(`scanned ${host('scanned')}\n`);
     const tasks = await rows.query<{ id: string; input_object: string | null; plugin_id: string | null }>(
-      `SELECT id, input_object, plugin_id FROM task WHERE organization_id = $1`, [acmeId]);
+      `SELECT id, input_object, plugin_id FROM task WHERE organization_id = $1`,
+      [acmeId],
+    );
     const objects = await rows.query<{ type: string; key: string; data: Record<string, unknown> }>(
-      `SELECT object_type AS type, primary_key AS key, data FROM object WHERE organization_id = $1`, [acmeId]);
-    const produced = (await rows.query<{ key: string }>(
-      `SELECT output_object AS key FROM object_task WHERE organization_id = $1`, [acmeId])).map((p) => p.key);
+      `SELECT object_type AS type, primary_key AS key, data FROM object WHERE organization_id = $1`,
+      [acmeId],
+    );
+    const produced = (
+      await rows.query<{ key: string }>(`SELECT output_object AS key FROM object_task WHERE organization_id = $1`, [
+        acmeId,
+      ])
+    ).map((p) => p.key);
     expect(produced.sort()).toEqual([`internet|found.${host('scanned')}`, `internet|www.${host('scanned')}`]);
     const distinct = (values: Array<string | null>) => [...new Set(values.filter((v): v is string => v !== null))];
     const ownedObjects = objects.filter((o) => o.type !== 'network'); // every organization has "internet"
@@ -450,7 +556,12 @@ describe('tenant isolation: another organization on every route', () => {
       schedule,
       report,
       markers: distinct([
-        ...tasks.map((t) => t.id), set.id, set.name, schedule, report, ADDRESS,
+        ...tasks.map((t) => t.id),
+        set.id,
+        set.name,
+        schedule,
+        report,
+        ADDRESS,
         ...ownedObjects.map((o) => o.key),
         ...ownedObjects.map((o) => (o.type === 'hostname' ? String(o.data.name) : null)),
       ]),
@@ -461,12 +572,14 @@ describe('tenant isolation: another organization on every route', () => {
   async function act(key: string, call: Call): Promise<string[]> {
     const [method, template] = key.split(' ');
     const verb = (call.method ?? method).toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
-    const path = method === 'USE'
-      ? `${template}${call.below ?? ''}`
-      : template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(call.params![name]));
+    const path =
+      method === 'USE'
+        ? `${template}${call.below ?? ''}`
+        : template.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(call.params![name]));
     const query = new URLSearchParams(call.query).toString();
     const url = query ? `${path}?${query}` : path;
-    const sending = request(api.getHttpServer())[verb](url)
+    const sending = request(api.getHttpServer())
+      [verb](url)
       .set('Authorization', `Bearer ${globexToken}`)
       .set('Cookie', globexSession);
     // The web pages' forms: url-encoded, with the session's CSRF token.
@@ -498,32 +611,52 @@ describe('tenant isolation: another organization on every route', () => {
   it('has a case for every route the app serves, and none for a route it no longer serves', async () => {
     const served = new Set([...(await openApiRoutes(api)), ...expressRoutes(api)]);
     expect([
-      ...[...served].filter((key) => !(key in ROUTES)).sort().map((key) =>
-        `${key} has no case: add one to ROUTES in test/tenant-isolation.e2e-spec.ts (tenant, adminOnly or open)`),
-      ...Object.keys(ROUTES).filter((key) => !served.has(key)).map((key) =>
-        `${key} is in ROUTES but the app no longer serves it: remove or rename its case`),
+      ...[...served]
+        .filter((key) => !(key in ROUTES))
+        .sort()
+        .map(
+          (key) =>
+            `${key} has no case: add one to ROUTES in test/tenant-isolation.e2e-spec.ts (tenant, adminOnly or open)`,
+        ),
+      ...Object.keys(ROUTES)
+        .filter((key) => !served.has(key))
+        .map((key) => `${key} is in ROUTES but the app no longer serves it: remove or rename its case`),
     ]).toEqual([]);
   });
 
   // Deletions last: should one get through, the cases after it still find acme's resources.
-  const cases = Object.entries(ROUTES).map(([key, route]) => [title(key, route), key, route] as const)
+  const cases = Object.entries(ROUTES)
+    .map(([key, route]) => [title(key, route), key, route] as const)
     .sort(([, a], [, b]) => Number(a.startsWith('DELETE')) - Number(b.startsWith('DELETE')));
   it.each(cases)('%s', async (_, key, route) => {
     try {
       const own = route.kind === 'tenant' && route.own ? await route.own(globexApi, acme) : {};
-      const calls = route.kind === 'tenant' ? route.calls(acme, own)
-        : route.kind === 'admin' ? route.calls(acme).map((c) => ({ ...c, status: 403 })) : route.calls();
+      const calls =
+        route.kind === 'tenant'
+          ? route.calls(acme, own)
+          : route.kind === 'admin'
+            ? route.calls(acme).map((c) => ({ ...c, status: 403 }))
+            : route.calls();
       // A non-admin naming acme is refused before anything else.
-      const naming = route.kind !== 'tenant' ? []
-        : calls.map((c) => ({ ...c, query: { ...c.query, organization: 'acme' }, status: 403, check: undefined }));
+      const naming =
+        route.kind !== 'tenant'
+          ? []
+          : calls.map((c) => ({ ...c, query: { ...c.query, organization: 'acme' }, status: 403, check: undefined }));
       const before = await rows.snapshot(acmeId);
       const problems: string[] = [];
       for (const call of [...calls, ...naming]) problems.push(...(await act(key, call)));
       // Rule and report tasks run in the worker's process within moments: what they do counts too.
-      await waitFor("globex's rule and report tasks to end", async () => (await rows.query(
-        `SELECT 1 FROM task WHERE organization_id = $1 AND type <> 'plugin' AND status IN ('PENDING', 'RUNNING')`,
-        [globexId],
-      )).length === 0, 15_000);
+      await waitFor(
+        "globex's rule and report tasks to end",
+        async () =>
+          (
+            await rows.query(
+              `SELECT 1 FROM task WHERE organization_id = $1 AND type <> 'plugin' AND status IN ('PENDING', 'RUNNING')`,
+              [globexId],
+            )
+          ).length === 0,
+        15_000,
+      );
       const changed = OrganizationRows.changes(before, await rows.snapshot(acmeId));
       expect({ problems, changed }).toEqual({ problems: [], changed: {} });
     } finally {

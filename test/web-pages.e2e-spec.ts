@@ -47,9 +47,11 @@ describe('web pages', () => {
   });
 
   const create = async (plugin_id: string, name: string) =>
-    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201)).body.id as string;
+    (await acme.post('/tasks/', { type: 'plugin', data: { plugin_id, input_data: `internet|${name}` } }).expect(201))
+      .body.id as string;
   const status = async (id: string) => (await acme.get(`/tasks/${id}/`)).body.status as string;
-  const reaches = (id: string, wanted: string) => waitFor(`task ${id} to be ${wanted}`, async () => (await status(id)) === wanted);
+  const reaches = (id: string, wanted: string) =>
+    waitFor(`task ${id} to be ${wanted}`, async () => (await status(id)) === wanted);
 
   async function signIn(token: string): Promise<Page> {
     const page = await (await browser.newContext()).newPage();
@@ -85,10 +87,14 @@ describe('web pages', () => {
 
     // The failed task: its error and traceback; fix the plugin, press Retry, watch it complete.
     await page.getByRole('link', { name: `Task ${failed.slice(-8)} details` }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toBe('plugin fails exited with code 2: resolver 192.0.2.53 did not answer');
+    await expect(page.getByRole('alert').textContent()).resolves.toBe(
+      'plugin fails exited with code 2: resolver 192.0.2.53 did not answer',
+    );
     expect(await page.locator('pre').nth(1).textContent()).toContain('resolver 192.0.2.53 did not answer');
     await page.screenshot({ path: join(OUTPUT, 'task-detail-failed.png'), fullPage: true });
-    await client(api, adminToken).patch('/plugins/fails/', { command: ['sh', '-c', 'echo fixed >&2'] }).expect(200);
+    await client(api, adminToken)
+      .patch('/plugins/fails/', { command: ['sh', '-c', 'echo fixed >&2'] })
+      .expect(200);
     await page.getByRole('button', { name: 'Retry' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toBe('Retrying: the task is PENDING again.');
     await badgeBecomes(page, 'COMPLETED');
@@ -124,7 +130,7 @@ describe('web pages', () => {
   /** The CSRF token of a signed-in page's own session, as its forms carry it. */
   const csrfOf = async (page: Page) => (await page.locator('input[name="csrf"]').first().getAttribute('value'))!;
 
-  it('lets a second organization, with valid forms, neither see nor act on the first one\'s live tasks', async () => {
+  it("lets a second organization, with valid forms, neither see nor act on the first one's live tasks", async () => {
     const running = await create('slow', 'live-running.example');
     const cancelled = await create('slow', 'live-cancelled.example');
     await acme.post(`/tasks/${cancelled}/cancel/`).expect(200);
@@ -138,8 +144,10 @@ describe('web pages', () => {
     // Its own session's valid token passes the CSRF check: only the tenant check can refuse.
     const csrf = await csrfOf(page);
     const actions: Array<[string, string, string]> = [
-      [running, 'cancel', 'Cancelled.'], [pending, 'cancel', 'Cancelled.'],
-      [cancelled, 'retry', 'Retrying: the task is PENDING again.'], [pending, 'run', 'Queued: a worker runs it next.'],
+      [running, 'cancel', 'Cancelled.'],
+      [pending, 'cancel', 'Cancelled.'],
+      [cancelled, 'retry', 'Retrying: the task is PENDING again.'],
+      [pending, 'run', 'Queued: a worker runs it next.'],
     ];
     for (const [id, action] of actions) {
       const before = (await acme.get(`/tasks/${id}/`)).body;
@@ -164,7 +172,7 @@ describe('web pages', () => {
     await acme.post(`/tasks/${cancelled}/cancel/`).expect(200);
   });
 
-  it('refuses a form whose CSRF token is not its session\'s, even from the task\'s owner', async () => {
+  it("refuses a form whose CSRF token is not its session's, even from the task's owner", async () => {
     const running = await create('slow', 'csrf.example');
     await reaches(running, 'RUNNING');
     const page = await signIn(acmeToken);
@@ -187,15 +195,25 @@ describe('web pages', () => {
     await http.get('/admin/queues').expect(401);
     const board = await http.get('/admin/queues').set('Authorization', `Bearer ${adminToken}`).expect(200);
     expect(board.text).toContain('<title>Bull Dashboard</title>');
-    const queues = await http.get('/admin/queues/api/queues?activeQueue=plugin&page=1').set('Authorization', `Bearer ${adminToken}`).expect(200);
-    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['business_rule', 'plugin', 'report']);
+    const queues = await http
+      .get('/admin/queues/api/queues?activeQueue=plugin&page=1')
+      .set('Authorization', `Bearer ${adminToken}`)
+      .expect(200);
+    expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([
+      'business_rule',
+      'plugin',
+      'report',
+    ]);
     const nonAdmin = await signIn(acmeToken);
     expect((await nonAdmin.goto(`${base}/admin/tasks/task/`))!.status()).toBe(403);
   });
 
   it('toggles a schedule and the scheduler from their pages', async () => {
-    const set = (await acme.post('/object-sets/', { name: 'web', object_type: 'hostname', query: '' }).expect(201)).body;
-    const schedule = (await acme.post('/schedules/', { plugin_id: 'ok', object_set_id: set.id, interval: 'P1D' }).expect(201)).body;
+    const set = (await acme.post('/object-sets/', { name: 'web', object_type: 'hostname', query: '' }).expect(201))
+      .body;
+    const schedule = (
+      await acme.post('/schedules/', { plugin_id: 'ok', object_set_id: set.id, interval: 'P1D' }).expect(201)
+    ).body;
     const page = await signIn(acmeToken);
     await page.goto(`${base}/schedules/`);
     await page.getByRole('button', { name: 'Disable' }).click();
@@ -217,7 +235,12 @@ describe('web pages', () => {
   it('serves Prometheus metrics whose task counts move when a task completes', async () => {
     const http = request(api.getHttpServer());
     const completed = async () => {
-      const text = (await http.get('/metrics').expect(200).expect('Content-Type', /text\/plain/)).text;
+      const text = (
+        await http
+          .get('/metrics')
+          .expect(200)
+          .expect('Content-Type', /text\/plain/)
+      ).text;
       for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) {
         expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? -?[0-9.e+-]+|NaN$/);
       }

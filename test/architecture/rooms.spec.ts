@@ -23,7 +23,9 @@ function sourceFiles(dir: string): SourceFile[] {
       else if (name.endsWith('.ts') && !name.endsWith('.spec.ts')) {
         const path = relative(ROOT, full).split(sep).join('/');
         const text = readFileSync(full, 'utf8');
-        const imports = [...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|\brequire\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
+        const imports = [
+          ...text.matchAll(/\bfrom\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|\brequire\(\s*'([^']+)'\s*\)/g),
+        ].map((m) => m[1] ?? m[2] ?? m[3]);
         files.push({ path, room: path.split('/').slice(0, 2).join('/'), text, imports });
       }
     }
@@ -39,7 +41,9 @@ function targetRoom(file: SourceFile, specifier: string): string | null {
   const lib = /^@kat\/([a-z-]+)/.exec(specifier);
   if (lib) return `libs/${lib[1]}`;
   if (!specifier.startsWith('.')) return null; // a package
-  const target = relative(ROOT, resolve(ROOT, dirname(file.path), specifier)).split(sep).join('/');
+  const target = relative(ROOT, resolve(ROOT, dirname(file.path), specifier))
+    .split(sep)
+    .join('/');
   return target.split('/').slice(0, 2).join('/');
 }
 
@@ -57,7 +61,13 @@ const allowed = (room: string): string[] => MAY_IMPORT[room] ?? Object.keys(MAY_
 describe('the rooms of the code (docs/ARCHITECTURE.md)', () => {
   it('finds the apps and the libs', () => {
     const rooms = new Set(FILES.map((f) => f.room));
-    expect([...rooms].sort()).toEqual(['apps/api', 'apps/cli', 'apps/scheduler', 'apps/worker', ...Object.keys(MAY_IMPORT).sort()]);
+    expect([...rooms].sort()).toEqual([
+      'apps/api',
+      'apps/cli',
+      'apps/scheduler',
+      'apps/worker',
+      ...Object.keys(MAY_IMPORT).sort(),
+    ]);
   });
 
   it('lets no app import another app, and no lib import an app or a lib it may not', () => {
@@ -71,13 +81,16 @@ describe('the rooms of the code (docs/ARCHITECTURE.md)', () => {
   });
 
   it('runs SQL only in the repositories of libs/domain', () => {
-    const DATA_ACCESS = /\.query\(|createQueryRunner|createQueryBuilder|getRepository\(|@InjectRepository|@InjectDataSource/;
+    const DATA_ACCESS =
+      /\.query\(|createQueryRunner|createQueryBuilder|getRepository\(|@InjectRepository|@InjectDataSource/;
     const outside = FILES.filter((f) => f.room !== 'libs/domain' && DATA_ACCESS.test(f.text)).map((f) => f.path);
     expect(outside).toEqual([]);
   });
 
   it('keeps HTTP documentation (@nestjs/swagger) in the api', () => {
-    const outside = FILES.filter((f) => f.room !== 'apps/api' && f.imports.includes('@nestjs/swagger')).map((f) => f.path);
+    const outside = FILES.filter((f) => f.room !== 'apps/api' && f.imports.includes('@nestjs/swagger')).map(
+      (f) => f.path,
+    );
     expect(outside).toEqual([]);
   });
 });

@@ -31,7 +31,11 @@ export class FaultHarness {
 
   /** Migrated database (on `adminUrl`'s server), private Redis, plugins, and the api running. */
   static async start(adminUrl?: string): Promise<FaultHarness> {
-    const harness = new FaultHarness(await TestEnvironment.create(adminUrl), await PrivateRedis.start(), await RunRecorder.start());
+    const harness = new FaultHarness(
+      await TestEnvironment.create(adminUrl),
+      await PrivateRedis.start(),
+      await RunRecorder.start(),
+    );
     harness.token = await harness.environment.token('acme');
     await harness.sql(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`);
     await harness.sql(`UPDATE scheduler_job SET enabled = false WHERE name <> 'reconcile-tasks'`);
@@ -53,15 +57,18 @@ export class FaultHarness {
   }
 
   start(entry: Entry, extra: Record<string, string> = {}): ReturnType<typeof spawnApp> {
-    const app = spawnApp(entry, this.environment.processEnv({
-      REDIS_URL: this.redis.url,
-      STALE_AFTER_SECONDS: '3',
-      REQUEUE_AFTER_SECONDS: '1',
-      SCHEDULER_POLL_MS: '200',
-      PORT: String(this.port),
-      PLUGIN_NETWORK: 'host', // so plugins reach the run recorder on 127.0.0.1
-      ...extra,
-    }));
+    const app = spawnApp(
+      entry,
+      this.environment.processEnv({
+        REDIS_URL: this.redis.url,
+        STALE_AFTER_SECONDS: '3',
+        REQUEUE_AFTER_SECONDS: '1',
+        SCHEDULER_POLL_MS: '200',
+        PORT: String(this.port),
+        PLUGIN_NETWORK: 'host', // so plugins reach the run recorder on 127.0.0.1
+        ...extra,
+      }),
+    );
     this.apps.push(app);
     return app;
   }
@@ -83,10 +90,17 @@ export class FaultHarness {
 
   /** Waits until none of `ids` is PENDING or RUNNING. */
   async allEnded(ids: string[], timeoutMs = 120_000): Promise<void> {
-    await waitFor(`${ids.length} tasks to end`, async () => {
-      const [{ open }] = await this.sql(`SELECT count(*)::int AS open FROM task WHERE id = ANY($1) AND status IN ('PENDING', 'RUNNING')`, [ids]);
-      return open === 0;
-    }, timeoutMs);
+    await waitFor(
+      `${ids.length} tasks to end`,
+      async () => {
+        const [{ open }] = await this.sql(
+          `SELECT count(*)::int AS open FROM task WHERE id = ANY($1) AND status IN ('PENDING', 'RUNNING')`,
+          [ids],
+        );
+        return open === 0;
+      },
+      timeoutMs,
+    );
   }
 
   /**
@@ -108,13 +122,19 @@ export class FaultHarness {
        FROM task t LEFT JOIN object_task ot ON ot.task_id = t.id WHERE t.id = ANY($1) GROUP BY t.id`,
       [ids],
     );
-    const wrong = outputs.filter((t) => JSON.stringify(t.outputs) !== JSON.stringify([`internet|found.${t.input_object.split('|')[1]}`]));
+    const wrong = outputs.filter(
+      (t) => JSON.stringify(t.outputs) !== JSON.stringify([`internet|found.${t.input_object.split('|')[1]}`]),
+    );
     expect(wrong).toEqual([]);
   }
 
   /** Waits until at least `atLeast` tasks are RUNNING (claimed by a worker, whether or not its plugin started yet). */
   async running(atLeast: number): Promise<void> {
-    await waitFor(`${atLeast} tasks to run`, async () => (await this.sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n >= atLeast, 60_000);
+    await waitFor(
+      `${atLeast} tasks to run`,
+      async () => (await this.sql(`SELECT count(*)::int AS n FROM task WHERE status = 'RUNNING'`))[0].n >= atLeast,
+      60_000,
+    );
   }
 
   /**
@@ -122,11 +142,19 @@ export class FaultHarness {
    * plugins said they started and not yet that they are done), and returns the RUNNING tasks.
    */
   async inFlight(atLeast = 1): Promise<string[]> {
-    return waitFor(`${atLeast} plugin runs in flight`, async () => {
-      const running: Array<{ id: string; attempts: number }> = await this.sql(`SELECT id, attempts FROM task WHERE status = 'RUNNING'`);
-      const inFlight = running.filter((t) => this.recorder.inFlight().some((run) => run.task_id === t.id && run.attempt === t.attempts));
-      return inFlight.length >= atLeast && inFlight.map((t) => t.id);
-    }, 60_000);
+    return waitFor(
+      `${atLeast} plugin runs in flight`,
+      async () => {
+        const running: Array<{ id: string; attempts: number }> = await this.sql(
+          `SELECT id, attempts FROM task WHERE status = 'RUNNING'`,
+        );
+        const inFlight = running.filter((t) =>
+          this.recorder.inFlight().some((run) => run.task_id === t.id && run.attempt === t.attempts),
+        );
+        return inFlight.length >= atLeast && inFlight.map((t) => t.id);
+      },
+      60_000,
+    );
   }
 
   /** Kills every app but the api: what a test started, even if it failed half-way. */

@@ -32,7 +32,9 @@ describe('faults', () => {
       worker = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     }
     await h.allEndWell(ids);
-    const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [ids]);
+    const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [
+      ids,
+    ]);
     expect(retried).toBeGreaterThan(0); // the kills did interrupt runs
   });
 
@@ -49,7 +51,9 @@ describe('faults', () => {
       worker = h.start('worker/main', batched);
     }
     await h.allEndWell(ids);
-    const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [ids]);
+    const [{ retried }] = await h.sql(`SELECT count(*)::int AS retried FROM task WHERE id = ANY($1) AND attempts > 1`, [
+      ids,
+    ]);
     expect(retried).toBeGreaterThan(0);
   });
 
@@ -71,7 +75,10 @@ describe('faults', () => {
     await h.redis.start();
     await creating;
     expect(ids).toHaveLength(30);
-    expect({ runningAtTheFault: hit.length > 0, createdDuringTheOutage: createdDuring > 0 }).toEqual({ runningAtTheFault: true, createdDuringTheOutage: true });
+    expect({ runningAtTheFault: hit.length > 0, createdDuringTheOutage: createdDuring > 0 }).toEqual({
+      runningAtTheFault: true,
+      createdDuringTheOutage: true,
+    });
     await h.allEndWell(ids, 180_000);
   });
 
@@ -89,7 +96,9 @@ describe('faults', () => {
       const [task] = await h.sql(`SELECT status, data->>'error' AS error FROM task WHERE id = $1`, [ids[i]]);
       expect({ plugin, ...task }).toEqual({ plugin, status: 'FAILED', error: expect.stringMatching(reason) });
     }
-    const [log] = await h.sql(`SELECT length(stdout) AS stored, stdout_truncated FROM task_log WHERE task_id = $1`, [ids[1]]);
+    const [log] = await h.sql(`SELECT length(stdout) AS stored, stdout_truncated FROM task_log WHERE task_id = $1`, [
+      ids[1],
+    ]);
     expect(log).toEqual({ stored: 65536, stdout_truncated: true });
     // The worker goes on: the next task is fine.
     await h.allEndWell([await h.createTask('work', 'after-faults.example')]);

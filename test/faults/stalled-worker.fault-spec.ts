@@ -30,12 +30,24 @@ describe('a stalled worker', () => {
 
     h.start('scheduler/main'); // reconcile-tasks hands the silent worker's task back
     h.start('worker/main', workerSettings);
-    await waitFor('attempt 2 to start its plugin', async () => h.recorder.runsOf(id).some((run) => run.attempt === 2), 60_000);
+    await waitFor(
+      'attempt 2 to start its plugin',
+      async () => h.recorder.runsOf(id).some((run) => run.attempt === 2),
+      60_000,
+    );
     expect((await containersOfAttempt(id, 1)).map((c) => c.State)).toEqual(['running']); // nobody stopped it meanwhile
 
     stalled.kill('SIGCONT');
-    await waitFor("attempt 1's container to be killed", async () => (await containersOfAttempt(id, 1)).length === 0, 10_000);
-    await waitFor('the stalled worker to give its run up', async () => stalled.output().includes('"outcome":"lost"'), 10_000);
+    await waitFor(
+      "attempt 1's container to be killed",
+      async () => (await containersOfAttempt(id, 1)).length === 0,
+      10_000,
+    );
+    await waitFor(
+      'the stalled worker to give its run up',
+      async () => stalled.output().includes('"outcome":"lost"'),
+      10_000,
+    );
     // Its heartbeat, its log and its ending changed nothing: attempt 2 holds the task, runs on, no log yet.
     const [row] = await h.sql(
       `SELECT t.status, t.attempts, l.task_id AS log FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
@@ -46,8 +58,14 @@ describe('a stalled worker', () => {
 
     h.recorder.open();
     await h.allEndWell([id]);
-    expect(h.recorder.runsOf(id).map((run) => [run.attempt, run.endedAt !== undefined])).toEqual([[1, false], [2, true]]);
-    const [{ completions }] = await h.sql(`SELECT count(*)::int AS completions FROM task WHERE id = $1 AND status = 'COMPLETED'`, [id]);
+    expect(h.recorder.runsOf(id).map((run) => [run.attempt, run.endedAt !== undefined])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    const [{ completions }] = await h.sql(
+      `SELECT count(*)::int AS completions FROM task WHERE id = $1 AND status = 'COMPLETED'`,
+      [id],
+    );
     expect(completions).toBe(1);
   });
 });

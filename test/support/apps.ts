@@ -14,18 +14,24 @@ const LOGGER = process.env.TEST_LOGS ? undefined : (['error'] as const);
 
 /** The API on a free port of 127.0.0.1, with the same configuration as main.ts. */
 export async function startApi(settings: KatSettings): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), {
+    logger: LOGGER ? [...LOGGER] : undefined,
+  });
   configureApp(app);
   await app.listen(0, '127.0.0.1');
   return app;
 }
 
 export async function startWorker(settings: KatSettings): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(WorkerModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+  return NestFactory.createApplicationContext(WorkerModule.forRoot(settings), {
+    logger: LOGGER ? [...LOGGER] : undefined,
+  });
 }
 
 export async function startScheduler(settings: KatSettings): Promise<INestApplicationContext> {
-  return NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), { logger: LOGGER ? [...LOGGER] : undefined });
+  return NestFactory.createApplicationContext(SchedulerModule.forRoot(settings), {
+    logger: LOGGER ? [...LOGGER] : undefined,
+  });
 }
 
 /** An HTTP client of the API acting with `token`. */
@@ -34,7 +40,11 @@ export function client(app: INestApplication, token: string) {
   const auth = { Authorization: `Bearer ${token}` };
   return {
     get: (path: string) => http.get(`/api/v1${path}`).set(auth),
-    post: (path: string, body?: object) => http.post(`/api/v1${path}`).set(auth).send(body ?? {}),
+    post: (path: string, body?: object) =>
+      http
+        .post(`/api/v1${path}`)
+        .set(auth)
+        .send(body ?? {}),
     patch: (path: string, body: object) => http.patch(`/api/v1${path}`).set(auth).send(body),
     delete: (path: string) => http.delete(`/api/v1${path}`).set(auth),
   };
@@ -42,8 +52,15 @@ export function client(app: INestApplication, token: string) {
 export type ApiClient = ReturnType<typeof client>;
 
 /** One of the built apps (`npm run build`) as its own process, as it runs in production. */
-export function spawnApp(entry: 'api/main' | 'worker/main' | 'scheduler/main' | 'cli/main', env: NodeJS.ProcessEnv, args: string[] = []): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [join(__dirname, '../../dist/apps', `${entry}.js`), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnApp(
+  entry: 'api/main' | 'worker/main' | 'scheduler/main' | 'cli/main',
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [join(__dirname, '../../dist/apps', `${entry}.js`), ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -1,4 +1,12 @@
-import { ApiToken, generateTokenSecret, hashTokenSecret, KatSettings, loadSettings, Organization, runMigrations } from '@kat/domain';
+import {
+  ApiToken,
+  generateTokenSecret,
+  hashTokenSecret,
+  KatSettings,
+  loadSettings,
+  Organization,
+  runMigrations,
+} from '@kat/domain';
 import { containerSocket } from './container-engine';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
@@ -54,7 +62,9 @@ export class TestEnvironment {
   }
 
   async destroy(): Promise<void> {
-    await withAdminClient(this.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`)).catch(() => undefined);
+    await withAdminClient(this.adminUrl, (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${this.name} WITH (FORCE)`),
+    ).catch(() => undefined);
     const redis = new Redis(REDIS_URL);
     try {
       let cursor = '0';
@@ -97,12 +107,14 @@ export class TestEnvironment {
 
   /** A PENDING plugin task of organization `code` in no queue (as after a Redis loss); returns its id. */
   async pendingTaskInNoQueue(code: string, pluginId: string, inputData: string): Promise<string> {
-    const rows = await this.withDataSource((db) => db.query(
-      `INSERT INTO task (organization_id, type, data)
+    const rows = await this.withDataSource((db) =>
+      db.query(
+        `INSERT INTO task (organization_id, type, data)
        SELECT id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', $3::text)
        FROM organization WHERE code = $1 RETURNING id`,
-      [code, pluginId, inputData],
-    ));
+        [code, pluginId, inputData],
+      ),
+    );
     return rows[0].id;
   }
 }
@@ -118,7 +130,11 @@ async function withAdminClient<T>(url: string, work: (client: Client) => Promise
 }
 
 /** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -128,7 +144,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

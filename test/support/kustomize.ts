@@ -3,7 +3,12 @@ import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 
 /** A Kubernetes object as YAML gives it. */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [key: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: any;
+};
 
 interface JsonPatchOp {
   op: 'add' | 'replace' | 'remove';
@@ -31,15 +36,25 @@ export function kustomize(dir: string): K8sObject[] {
     }
     for (const file of generator.envs ?? []) {
       const path = existsSync(join(dir, file)) ? join(dir, file) : join(dir, `${file}.example`);
-      for (const line of readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'))) {
+      for (const line of readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('#'))) {
         const [key, ...value] = line.split('=');
         data[key] = value.join('=');
       }
     }
-    objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: generator.name }, type: 'Opaque', stringData: data });
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: generator.name },
+      type: 'Opaque',
+      stringData: data,
+    });
   }
   if (k.namespace) {
-    objects = objects.map((o) => (o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: k.namespace } }));
+    objects = objects.map((o) =>
+      o.kind === 'Namespace' ? o : { ...o, metadata: { ...o.metadata, namespace: k.namespace } },
+    );
   }
   for (const { pairs } of k.labels ?? []) {
     for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...pairs };
@@ -64,11 +79,16 @@ export function kustomize(dir: string): K8sObject[] {
 }
 
 function readObjects(path: string): K8sObject[] {
-  return parseAllDocuments(readFileSync(path, 'utf8')).map((d) => d.toJSON()).filter(Boolean);
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((d) => d.toJSON())
+    .filter(Boolean);
 }
 
 function applyPatch(target: K8sObject, op: JsonPatchOp): void {
-  const keys = op.path.split('/').slice(1).map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const keys = op.path
+    .split('/')
+    .slice(1)
+    .map((k) => k.replace(/~1/g, '/').replace(/~0/g, '~'));
   const last = keys.pop()!;
   let node: any = target;
   for (const key of keys) node = node[key];

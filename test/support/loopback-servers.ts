@@ -3,7 +3,13 @@ import { createSocket, Socket } from 'node:dgram';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, IncomingMessage, OutgoingHttpHeaders, Server as HttpServer, ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  Server as HttpServer,
+  ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, createServer as createTcpServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -70,10 +76,27 @@ export interface TestCertificate {
 export function makeCertificate(name: string, days: number): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'kat-cert-'));
   try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      '-days', String(days), '-subj', `/CN=${name}/O=KAT test`, '-addext', `subjectAltName=DNS:${name}`,
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        String(days),
+        '-subj',
+        `/CN=${name}/O=KAT test`,
+        '-addext',
+        `subjectAltName=DNS:${name}`,
+      ],
+      { stdio: 'pipe' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     return { key: readFileSync(join(dir, 'key.pem')), cert, x509: new X509Certificate(cert) };
   } finally {
@@ -82,13 +105,18 @@ export function makeCertificate(name: string, days: number): TestCertificate {
 }
 
 /** An HTTP or HTTPS server answering every request with status 200 and exactly `headers`. */
-export async function startWebServer(headers: OutgoingHttpHeaders, tls?: TestCertificate): Promise<{ port: number; close(): Promise<void> }> {
+export async function startWebServer(
+  headers: OutgoingHttpHeaders,
+  tls?: TestCertificate,
+): Promise<{ port: number; close(): Promise<void> }> {
   const handler = (_: IncomingMessage, response: ServerResponse) => {
     response.sendDate = false;
     response.writeHead(200, { ...headers, connection: 'close', 'content-length': '0' });
     response.end();
   };
-  const server: HttpServer = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
+  const server: HttpServer = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler)
+    : createHttpServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,

@@ -30,8 +30,10 @@ export class OrganizationRows {
 
   async snapshot(organizationId: number): Promise<Rows> {
     const selects = this.tables.map(({ name, columns }) => {
-      const where = columns.includes('organization_id') ? 'WHERE x.organization_id = $1'
-        : columns.includes('task_id') ? 'WHERE x.task_id IN (SELECT id FROM task WHERE organization_id = $1)'
+      const where = columns.includes('organization_id')
+        ? 'WHERE x.organization_id = $1'
+        : columns.includes('task_id')
+          ? 'WHERE x.task_id IN (SELECT id FROM task WHERE organization_id = $1)'
           : '';
       const ignored = `'{${(this.ignored[name] ?? []).join(',')}}'::text[]`;
       return `SELECT '${name}' AS name, (to_jsonb(x) - ${ignored})::text AS row FROM "${name}" x ${where}`;

@@ -9,12 +9,20 @@ export const BUSYBOX_IMAGE = 'kat-busybox:latest';
 /** Builds kat-busybox and kat-plugins if the engine lacks them or they are stale (no registry needed). */
 export function ensurePluginImages(): void {
   for (const script of ['scripts/build-plugin-images.sh', 'plugins/build-image.sh']) {
-    execFileSync('bash', [join(__dirname, '../..', script)], { stdio: 'pipe', env: { ...process.env, CONTAINER_HOST: `unix://${containerSocket()}` } });
+    execFileSync('bash', [join(__dirname, '../..', script)], {
+      stdio: 'pipe',
+      env: { ...process.env, CONTAINER_HOST: `unix://${containerSocket()}` },
+    });
   }
 }
 
 /** Registers a busybox plugin whose container runs `script` with sh; `{input}` etc. are substituted. */
-export async function registerShellPlugin(admin: ApiClient, pluginId: string, script: string, extra: object = {}): Promise<void> {
+export async function registerShellPlugin(
+  admin: ApiClient,
+  pluginId: string,
+  script: string,
+  extra: object = {},
+): Promise<void> {
   const response = await admin.post('/plugins/', {
     plugin_id: pluginId,
     name: pluginId,
@@ -25,7 +33,8 @@ export async function registerShellPlugin(admin: ApiClient, pluginId: string, sc
     memory_mb: 64,
     ...extra,
   });
-  if (response.status !== 201) throw new Error(`registering ${pluginId}: ${response.status} ${JSON.stringify(response.body)}`);
+  if (response.status !== 201)
+    throw new Error(`registering ${pluginId}: ${response.status} ${JSON.stringify(response.body)}`);
 }
 
 /** Containers of a task still known to the engine (running or not). */

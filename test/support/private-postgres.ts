@@ -14,8 +14,20 @@ export class PrivatePostgres {
 
   static create(port: number): PrivatePostgres {
     const cluster = new PrivatePostgres(port);
-    execFileSync('pg_createcluster', [cluster.version, cluster.name, '--port', String(port), '--start', '--',
-      '--auth-local=trust', '--auth-host=trust'], { stdio: 'pipe' });
+    execFileSync(
+      'pg_createcluster',
+      [
+        cluster.version,
+        cluster.name,
+        '--port',
+        String(port),
+        '--start',
+        '--',
+        '--auth-local=trust',
+        '--auth-host=trust',
+      ],
+      { stdio: 'pipe' },
+    );
     return cluster;
   }
 
@@ -24,7 +36,9 @@ export class PrivatePostgres {
   }
 
   restart(): void {
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', this.version, this.name, 'restart', '-m', 'fast'], { stdio: 'pipe' });
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', this.version, this.name, 'restart', '-m', 'fast'], {
+      stdio: 'pipe',
+    });
   }
 
   drop(): void {

@@ -12,10 +12,11 @@ export function routeKey(method: string, path: string): string {
 export async function openApiRoutes(app: INestApplication): Promise<string[]> {
   const { body } = await request(app.getHttpServer()).get('/api/docs-json').expect(200);
   const verbs = METHODS.map((m) => m.toLowerCase());
-  return Object.entries(body.paths as Record<string, object>)
-    .flatMap(([path, operations]) => Object.keys(operations)
+  return Object.entries(body.paths as Record<string, object>).flatMap(([path, operations]) =>
+    Object.keys(operations)
       .filter((method) => verbs.includes(method))
-      .map((method) => routeKey(method, path)));
+      .map((method) => routeKey(method, path)),
+  );
 }
 
 interface Layer {

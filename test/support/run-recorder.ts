@@ -74,9 +74,11 @@ export class RunRecorder {
       const runs = this.runsOf(task.id);
       const attempts = runs.map((run) => run.attempt);
       if (new Set(attempts).size !== attempts.length) problems.push(`${task.id} ran twice in one attempt: ${attempts}`);
-      if (attempts.some((attempt) => attempt > task.attempts)) problems.push(`${task.id} ran as attempt ${attempts} of ${task.attempts}`);
+      if (attempts.some((attempt) => attempt > task.attempts))
+        problems.push(`${task.id} ran as attempt ${attempts} of ${task.attempts}`);
       const last = runs.find((run) => run.attempt === task.attempts);
-      if (task.status === 'COMPLETED' && last?.endedAt === undefined) problems.push(`${task.id} completed without its last run ending`);
+      if (task.status === 'COMPLETED' && last?.endedAt === undefined)
+        problems.push(`${task.id} completed without its last run ending`);
     }
     expect(problems).toEqual([]);
   }
@@ -95,7 +97,9 @@ export class RunRecorder {
       return;
     }
     if (what === 'end') {
-      const run = this.runs.find((r) => r.task_id === claims.task_id && r.attempt === claims.attempt && r.endedAt === undefined);
+      const run = this.runs.find(
+        (r) => r.task_id === claims.task_id && r.attempt === claims.attempt && r.endedAt === undefined,
+      );
       if (run) run.endedAt = Date.now();
       res.end('ok');
       return;

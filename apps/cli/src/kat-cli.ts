@@ -1,9 +1,21 @@
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  ApiTokenRepository, createDatabaseIfMissing, dataSourceOptions, KatSettings, generateTokenSecret, hashTokenSecret,
-  loadSettings, ORGANIZATION_CODE_PATTERN, OrganizationRepository, logLevels, runMigrations, seed,
-  SchedulerStateRepository, TaskRepository, ALL_ORGANIZATIONS,
+  ApiTokenRepository,
+  createDatabaseIfMissing,
+  dataSourceOptions,
+  KatSettings,
+  generateTokenSecret,
+  hashTokenSecret,
+  loadSettings,
+  ORGANIZATION_CODE_PATTERN,
+  OrganizationRepository,
+  logLevels,
+  runMigrations,
+  seed,
+  SchedulerStateRepository,
+  TaskRepository,
+  ALL_ORGANIZATIONS,
 } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { checkServices } from './services';
@@ -96,7 +108,9 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
     is_admin: admin,
     token_hash: hashTokenSecret(secret),
   });
-  console.error(admin ? 'Admin token (any organization, pass ?organization=<code>):' : `Token for organization ${code}:`);
+  console.error(
+    admin ? 'Admin token (any organization, pass ?organization=<code>):' : `Token for organization ${code}:`,
+  );
   console.log(secret);
   return 0;
 }
@@ -104,11 +118,18 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
 /** Runs a periodic job once, here, as a scheduler replica would (under its lock), whatever its cron. */
 async function runJob(name: string | undefined): Promise<number> {
   const settings = loadSettings({ ...process.env, SCHEDULER_ENABLED: 'false' });
-  const app = await NestFactory.createApplicationContext(SchedulingModule.forRoot(settings), { logger: cliLogger(settings) });
+  const app = await NestFactory.createApplicationContext(SchedulingModule.forRoot(settings), {
+    logger: cliLogger(settings),
+  });
   try {
     const job = app.get<PeriodicJob[]>(PERIODIC_JOBS).find((j) => j.name === name);
     if (!job) {
-      console.error(`run-job needs one of: ${app.get<PeriodicJob[]>(PERIODIC_JOBS).map((j) => j.name).join(', ')}`);
+      console.error(
+        `run-job needs one of: ${app
+          .get<PeriodicJob[]>(PERIODIC_JOBS)
+          .map((j) => j.name)
+          .join(', ')}`,
+      );
       return 2;
     }
     await app.get(SchedulerStateRepository).makeDueNow(job.name);
@@ -131,7 +152,9 @@ async function runTask(taskId: string | undefined): Promise<number> {
     return 2;
   }
   const settings = loadSettings();
-  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), { logger: cliLogger(settings) });
+  const app = await NestFactory.createApplicationContext(TaskExecutionModule.forRoot(settings), {
+    logger: cliLogger(settings),
+  });
   try {
     const before = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
     if (!before) {

@@ -39,7 +39,9 @@ export class TaskQueueConsumer implements OnApplicationBootstrap, BeforeApplicat
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.plugins, this.rules, this.reports].map((queue) => queue.pause(true, true).catch(() => undefined)));
+    await Promise.all(
+      [this.plugins, this.rules, this.reports].map((queue) => queue.pause(true, true).catch(() => undefined)),
+    );
     const deadline = Date.now() + this.settings.SHUTDOWN_GRACE_SECONDS * 1000;
     while (this.executor.runningCount > 0 && Date.now() < deadline) await sleep(200);
     if (this.executor.runningCount > 0) {

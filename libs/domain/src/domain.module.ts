@@ -18,9 +18,19 @@ import { DatabaseHealthRepository } from './database/database-health.repository'
 
 /** The repositories, one per concept, and the domain services on them: apps reach PostgreSQL only through these. */
 const DATA_ACCESS = [
-  TaskRepository, ObjectRepository, PluginTokenService, ScheduleRepository, SchedulerStateRepository, RuleEngine,
-  ReportRepository, ObjectSetRepository, OrganizationRepository, ApiTokenRepository, PluginRepository,
-  FindingTypeRepository, DatabaseHealthRepository,
+  TaskRepository,
+  ObjectRepository,
+  PluginTokenService,
+  ScheduleRepository,
+  SchedulerStateRepository,
+  RuleEngine,
+  ReportRepository,
+  ObjectSetRepository,
+  OrganizationRepository,
+  ApiTokenRepository,
+  PluginRepository,
+  FindingTypeRepository,
+  DatabaseHealthRepository,
 ];
 
 /** PostgreSQL through TypeORM, the validated settings and the repositories, for every app. */

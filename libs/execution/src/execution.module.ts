@@ -37,7 +37,11 @@ export class TaskExecutionModule {
         // The handler of each task type: adding a type means adding a handler here.
         {
           provide: TASK_HANDLERS,
-          useFactory: (plugin: PluginTaskHandler, rule: BusinessRuleTaskHandler, report: ReportTaskHandler): TaskHandlers => ({
+          useFactory: (
+            plugin: PluginTaskHandler,
+            rule: BusinessRuleTaskHandler,
+            report: ReportTaskHandler,
+          ): TaskHandlers => ({
             [TaskType.PLUGIN]: plugin,
             [TaskType.BUSINESS_RULE]: rule,
             [TaskType.REPORT]: report,

@@ -44,7 +44,13 @@ export class TaskExecutor {
     const task = await this.tasks.claim(taskId);
     if (!task) return { outcome: 'skipped', reason: 'not PENDING (already taken, cancelled or finished)' };
     // Every line about a task carries these fields (JSON logs).
-    const fields = { task_id: task.id, type: task.type, plugin_id: task.plugin_id ?? undefined, organization: task.organization, attempt: task.attempts };
+    const fields = {
+      task_id: task.id,
+      type: task.type,
+      plugin_id: task.plugin_id ?? undefined,
+      organization: task.organization,
+      attempt: task.attempts,
+    };
     this.logger.log({ msg: 'running task', ...fields });
     const abort = new AbortController();
     this.running.set(task.id, abort);
@@ -53,7 +59,12 @@ export class TaskExecutor {
     try {
       const result = await this.end(task, await this.handlers[task.type].handle(task, abort.signal));
       timer({ status: result.outcome });
-      this.logger.log({ msg: 'task ended', ...fields, outcome: result.outcome, ...('error' in result && result.error && { error: result.error }) });
+      this.logger.log({
+        msg: 'task ended',
+        ...fields,
+        outcome: result.outcome,
+        ...('error' in result && result.error && { error: result.error }),
+      });
       return result;
     } catch (error) {
       // A failure of our own (the database went away, the engine broke), not the task's: it goes
@@ -66,7 +77,9 @@ export class TaskExecutor {
         return { outcome: 'handed_back' };
       }
       const data = { error: message, traceback: (error as Error).stack ?? '' };
-      await this.tasks.finish({ id: task.id, attempt: task.attempts, status: TaskStatus.FAILED, data }).catch(() => null);
+      await this.tasks
+        .finish({ id: task.id, attempt: task.attempts, status: TaskStatus.FAILED, data })
+        .catch(() => null);
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
@@ -95,18 +108,37 @@ export class TaskExecutor {
       return { outcome: 'lost', reason: outcome.reason };
     }
     const { log } = outcome;
-    const keepLog = log && (log.stdout || log.stderr || log.stdout_truncated || log.stderr_truncated || task.attempts > 1);
-    const data = outcome.status === TaskStatus.FAILED ? { error: outcome.error, traceback: outcome.traceback } : (outcome.data ?? {});
-    const ended = await this.tasks.finish({ id: task.id, attempt: task.attempts, status: outcome.status, data, log: keepLog ? log : undefined });
+    const keepLog =
+      log && (log.stdout || log.stderr || log.stdout_truncated || log.stderr_truncated || task.attempts > 1);
+    const data =
+      outcome.status === TaskStatus.FAILED
+        ? { error: outcome.error, traceback: outcome.traceback }
+        : (outcome.data ?? {});
+    const ended = await this.tasks.finish({
+      id: task.id,
+      attempt: task.attempts,
+      status: outcome.status,
+      data,
+      log: keepLog ? log : undefined,
+    });
     if (!ended) return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
     if (outcome.status === TaskStatus.COMPLETED && ended.has_outputs) await this.chain(task);
-    return outcome.status === TaskStatus.FAILED ? { outcome: outcome.status, error: outcome.error } : { outcome: outcome.status };
+    return outcome.status === TaskStatus.FAILED
+      ? { outcome: outcome.status, error: outcome.error }
+      : { outcome: outcome.status };
   }
 
   /** Schedules whose sets contain what the task found scan it now, with the task as parent. */
   private async chain(task: ClaimedTask): Promise<void> {
     const { tasks, queued } = await this.intake.submitFollowUps(task.id);
     if (tasks.length === 0) return;
-    this.logger.log({ msg: 'follow-up tasks created', task_id: task.id, plugin_id: task.plugin_id, organization: task.organization, created: tasks.length, queued });
+    this.logger.log({
+      msg: 'follow-up tasks created',
+      task_id: task.id,
+      plugin_id: task.plugin_id,
+      organization: task.organization,
+      created: tasks.length,
+      queued,
+    });
   }
 }

@@ -51,7 +51,9 @@ export class TaskDispatcher {
       const queue = this.queueFor(type);
       const jobs = tasks.filter((t) => t.type === type).map((t) => ({ data: { task_id: t.id }, opts: jobOptions(t) }));
       if (queue.client.status !== 'ready') {
-        this.logger.warn(`Redis is not reachable: ${jobs.length} ${type} task(s) stay PENDING until reconcile-tasks queues them`);
+        this.logger.warn(
+          `Redis is not reachable: ${jobs.length} ${type} task(s) stay PENDING until reconcile-tasks queues them`,
+        );
         continue;
       }
       try {
@@ -61,7 +63,9 @@ export class TaskDispatcher {
           queued += chunk.length;
         }
       } catch (error) {
-        this.logger.warn(`Could not queue ${jobs.length - queued} ${type} task(s), reconcile-tasks will: ${(error as Error).message}`);
+        this.logger.warn(
+          `Could not queue ${jobs.length - queued} ${type} task(s), reconcile-tasks will: ${(error as Error).message}`,
+        );
       }
     }
     return queued;

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { NewTask, ScheduleRepository, TaskCursor, TaskRepository, TaskStatus, TaskView, TenantScope } from '@kat/domain';
+import {
+  NewTask,
+  ScheduleRepository,
+  TaskCursor,
+  TaskRepository,
+  TaskStatus,
+  TaskView,
+  TenantScope,
+} from '@kat/domain';
 import { QueueableTask, TaskDispatcher } from './task-dispatcher';
 
 const PENDING_PAGE_SIZE = 1000;
@@ -45,7 +53,10 @@ export class TaskIntake {
   }
 
   /** A schedule's due tasks (a tick), or all of its set's objects now (`run now`). */
-  async submitScheduled(scheduleId: string, options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {}): Promise<Admitted<QueueableTask>> {
+  async submitScheduled(
+    scheduleId: string,
+    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
+  ): Promise<Admitted<QueueableTask>> {
     return this.admit(await this.schedules.createDueTasks(scheduleId, options));
   }
 
@@ -79,7 +90,10 @@ export class TaskIntake {
   }
 
   /** RUNNING tasks whose worker went silent: PENDING and queued again, or FAILED after their last attempt. */
-  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<{ handed_back: number; failed: number; queued: number }> {
+  async recoverStale(
+    staleSeconds: number,
+    maxAttempts: number,
+  ): Promise<{ handed_back: number; failed: number; queued: number }> {
     const recovered = await this.tasks.recoverStale(staleSeconds, maxAttempts);
     const handedBack = recovered.filter((t) => t.status === TaskStatus.PENDING);
     const queued = handedBack.length > 0 ? await this.dispatcher.enqueue(handedBack) : 0;
@@ -94,7 +108,10 @@ export class TaskIntake {
       const page = await this.tasks.pendingPage(olderThanSeconds, after, PENDING_PAGE_SIZE);
       if (page.length === 0) break;
       for (const type of new Set(page.map((t) => t.type))) {
-        const missing = await this.dispatcher.missingFromQueue(type, page.filter((t) => t.type === type));
+        const missing = await this.dispatcher.missingFromQueue(
+          type,
+          page.filter((t) => t.type === type),
+        );
         if (missing.length > 0) requeued += await this.dispatcher.enqueue(missing);
       }
       if (page.length < PENDING_PAGE_SIZE) break;

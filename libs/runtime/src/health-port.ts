@@ -23,14 +23,19 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
   onApplicationBootstrap(): void {
     if (this.settings.HEALTH_PORT === 0) return;
     this.server = createServer((request, response) => {
-      const reply = (status: number, body: object) => response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      const reply = (status: number, body: object) =>
+        response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
       if (request.url === '/health') return reply(200, { status: 'ok' });
       if (request.url === '/metrics') {
-        void this.metrics.registry.metrics().then((text) => response.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text));
+        void this.metrics.registry
+          .metrics()
+          .then((text) => response.writeHead(200, { 'Content-Type': this.metrics.registry.contentType }).end(text));
         return;
       }
       if (request.url !== '/health/ready') return reply(404, { status: 'not found' });
-      this.readiness().then((details) => reply(Object.values(details).every((d) => d.status === 'up') ? 200 : 503, { details }));
+      this.readiness().then((details) =>
+        reply(Object.values(details).every((d) => d.status === 'up') ? 200 : 503, { details }),
+      );
     });
     this.server.listen(this.settings.HEALTH_PORT, () => this.logger.log(`Health on port ${this.settings.HEALTH_PORT}`));
   }
@@ -42,7 +47,10 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
   private async readiness(): Promise<Record<string, { status: 'up' | 'down'; message?: string }>> {
     const check = async (probe: () => Promise<unknown>) => {
       try {
-        await Promise.race([probe(), new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 1500))]);
+        await Promise.race([
+          probe(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 1500)),
+        ]);
         return { status: 'up' as const };
       } catch (error) {
         return { status: 'down' as const, message: (error as Error).message };
@@ -51,7 +59,9 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
     const redis = this.dispatcher.queueFor(TaskType.PLUGIN).client;
     return {
       database: await check(() => this.database.ping()),
-      redis: await check(() => (redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(`connection is ${redis.status}`)))),
+      redis: await check(() =>
+        redis.status === 'ready' ? redis.ping() : Promise.reject(new Error(`connection is ${redis.status}`)),
+      ),
     };
   }
 }

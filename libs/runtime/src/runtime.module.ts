@@ -7,6 +7,11 @@ import { MetricsModule } from './metrics';
 @Module({})
 export class RuntimeModule {
   static forRoot(settings: KatSettings): DynamicModule {
-    return { module: RuntimeModule, global: true, imports: [loggingModule(settings), MetricsModule], exports: [MetricsModule] };
+    return {
+      module: RuntimeModule,
+      global: true,
+      imports: [loggingModule(settings), MetricsModule],
+      exports: [MetricsModule],
+    };
   }
 }

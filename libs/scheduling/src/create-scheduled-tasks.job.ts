@@ -27,7 +27,16 @@ export class CreateScheduledTasksJob implements PeriodicJob {
       queueMs += admitted.queue_ms;
     }
     const insertMs = Date.now() - started - queueMs;
-    if (created > 0) this.logger.log(`${created} task(s) created for ${ids.length} schedule(s) in ${insertMs} ms, ${queued} queued in ${queueMs} ms`);
-    return { schedules: ids.length, tasks_created: created, tasks_queued: queued, insert_ms: insertMs, queue_ms: queueMs };
+    if (created > 0)
+      this.logger.log(
+        `${created} task(s) created for ${ids.length} schedule(s) in ${insertMs} ms, ${queued} queued in ${queueMs} ms`,
+      );
+    return {
+      schedules: ids.length,
+      tasks_created: created,
+      tasks_queued: queued,
+      insert_ms: insertMs,
+      queue_ms: queueMs,
+    };
   }
 }

@@ -31,8 +31,13 @@ export class JobRunner implements OnApplicationBootstrap {
       this.logger.warn('SCHEDULER_ENABLED is false: no periodic job runs in this process');
       return;
     }
-    this.registry.addInterval('poll-scheduler-jobs', setInterval(() => void this.poll(), this.settings.SCHEDULER_POLL_MS));
-    this.logger.log(`Polling for due jobs (${this.jobs.map((j) => j.name).join(', ')}) every ${this.settings.SCHEDULER_POLL_MS} ms`);
+    this.registry.addInterval(
+      'poll-scheduler-jobs',
+      setInterval(() => void this.poll(), this.settings.SCHEDULER_POLL_MS),
+    );
+    this.logger.log(
+      `Polling for due jobs (${this.jobs.map((j) => j.name).join(', ')}) every ${this.settings.SCHEDULER_POLL_MS} ms`,
+    );
   }
 
   /** Runs every due job once; skips those switched off. */

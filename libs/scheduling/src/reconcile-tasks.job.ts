@@ -21,7 +21,9 @@ export class ReconcileTasksJob implements PeriodicJob {
   async run(): Promise<Record<string, number>> {
     const stale = await this.intake.recoverStale(this.settings.STALE_AFTER_SECONDS, this.settings.MAX_ATTEMPTS);
     if (stale.handed_back + stale.failed > 0) {
-      this.logger.warn(`${stale.handed_back} stale task(s) back to PENDING, ${stale.failed} FAILED after their last attempt`);
+      this.logger.warn(
+        `${stale.handed_back} stale task(s) back to PENDING, ${stale.failed} FAILED after their last attempt`,
+      );
     }
     const missing = await this.intake.requeueMissing(this.settings.REQUEUE_AFTER_SECONDS);
     if (missing > 0) this.logger.log(`Queued ${missing} PENDING task(s) that were missing from their queue`);

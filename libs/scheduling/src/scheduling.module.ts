@@ -18,12 +18,21 @@ export class SchedulingModule {
   static forRoot(settings: KatSettings): DynamicModule {
     return {
       module: SchedulingModule,
-      imports: [DomainModule.forRoot(settings), QueueModule.forRoot(settings), RuntimeModule.forRoot(settings), ScheduleModule.forRoot()],
+      imports: [
+        DomainModule.forRoot(settings),
+        QueueModule.forRoot(settings),
+        RuntimeModule.forRoot(settings),
+        ScheduleModule.forRoot(),
+      ],
       providers: [
         CreateScheduledTasksJob,
         RunBusinessRulesJob,
         ReconcileTasksJob,
-        { provide: PERIODIC_JOBS, useFactory: (...jobs) => jobs, inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob] },
+        {
+          provide: PERIODIC_JOBS,
+          useFactory: (...jobs) => jobs,
+          inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob],
+        },
         JobRunner,
       ],
       exports: [JobRunner, PERIODIC_JOBS],

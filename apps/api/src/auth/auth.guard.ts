@@ -27,7 +27,10 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
     // The web pages' session cookie also reads the API (links from the pages), never writes it.
-    const session = ['GET', 'HEAD'].includes(request.method) && !request.headers.authorization ? readCookie(request, SESSION_COOKIE) : undefined;
+    const session =
+      ['GET', 'HEAD'].includes(request.method) && !request.headers.authorization
+        ? readCookie(request, SESSION_COOKIE)
+        : undefined;
     const match = SCHEME.exec(request.headers.authorization ?? (session ? `Bearer ${session}` : ''));
     if (!match) throw new UnauthorizedException(['Authorization header must be "Bearer <token>"']);
     if (match[1].startsWith(PLUGIN_TOKEN_PREFIX)) {
@@ -70,6 +73,4 @@ export class AuthGuard implements CanActivate {
       plugin: { taskId: claims.task_id, pluginId: task.plugin_id, inputObject: task.input_object },
     };
   }
-
-
 }

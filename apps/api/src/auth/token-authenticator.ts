@@ -50,7 +50,8 @@ export class TokenAuthenticator {
 
   /** The scope for `?organization=<code>`: any organization for an admin, only its own otherwise. */
   async narrowScope(caller: Caller, requested: unknown): Promise<Caller['scope']> {
-    if (typeof requested !== 'string' || requested === '') throw badRequest('organization must be an organization code');
+    if (typeof requested !== 'string' || requested === '')
+      throw badRequest('organization must be an organization code');
     if (!caller.isAdmin) {
       if (requested === caller.organizationCode) return caller.scope;
       throw forbidden(`organization: this token belongs to ${caller.organizationCode} and cannot act for ${requested}`);

@@ -2,7 +2,13 @@ import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/com
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
 import {
-  BUSINESS_RULES, BusinessRule, findRule, FindingTypeRepository, RuleEngine, TaskType, TaskView,
+  BUSINESS_RULES,
+  BusinessRule,
+  findRule,
+  FindingTypeRepository,
+  RuleEngine,
+  TaskType,
+  TaskView,
 } from '@kat/domain';
 import { TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
@@ -10,7 +16,8 @@ import { conflict, notFound } from '../common/errors';
 import { requireOrganization } from '../tasks/tasks.service';
 
 export class UpdateBusinessRuleDto {
-  @ApiProperty() @IsBoolean()
+  @ApiProperty()
+  @IsBoolean()
   enabled: boolean;
 }
 
@@ -35,7 +42,11 @@ export class BusinessRulesController {
   }
 
   @Patch('business-rules/:rule_id')
-  async update(@CurrentCaller() caller: Caller, @Param('rule_id') ruleId: string, @Body() dto: UpdateBusinessRuleDto): Promise<RuleView> {
+  async update(
+    @CurrentCaller() caller: Caller,
+    @Param('rule_id') ruleId: string,
+    @Body() dto: UpdateBusinessRuleDto,
+  ): Promise<RuleView> {
     const rule = this.rule(ruleId);
     await this.engine.setEnabled(rule.rule_id, requireOrganization(caller.scope), dto.enabled);
     return this.view(rule, requireOrganization(caller.scope));
@@ -47,8 +58,13 @@ export class BusinessRulesController {
   async run(@CurrentCaller() caller: Caller, @Param('rule_id') ruleId: string): Promise<TaskView> {
     const organizationId = requireOrganization(caller.scope);
     const rule = this.rule(ruleId);
-    if (!(await this.engine.isEnabled(rule.rule_id, organizationId))) throw conflict(`business rule ${ruleId} is disabled for this organization`);
-    const { task } = await this.intake.submit({ organization_id: organizationId, type: TaskType.BUSINESS_RULE, data: { rule_id: rule.rule_id } });
+    if (!(await this.engine.isEnabled(rule.rule_id, organizationId)))
+      throw conflict(`business rule ${ruleId} is disabled for this organization`);
+    const { task } = await this.intake.submit({
+      organization_id: organizationId,
+      type: TaskType.BUSINESS_RULE,
+      data: { rule_id: rule.rule_id },
+    });
     return task;
   }
 
@@ -60,7 +76,10 @@ export class BusinessRulesController {
 
   private rule(ruleId: string): BusinessRule {
     const rule = findRule(ruleId);
-    if (!rule) throw notFound(`business rule ${ruleId} does not exist; the rules are ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`);
+    if (!rule)
+      throw notFound(
+        `business rule ${ruleId} does not exist; the rules are ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`,
+      );
     return rule;
   }
 

@@ -11,17 +11,23 @@ export const COUNT_CAP = 1_000;
 /** `?organization=<code>`: admin tokens act for that organization (read by the AuthGuard). */
 export class ScopedQuery {
   @ApiPropertyOptional({ description: 'admin tokens: the organization code to act for' })
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   organization?: string;
 }
 
 export class PageQuery extends ScopedQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE_SIZE)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'opaque, from a previous page\'s next_cursor' })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ description: "opaque, from a previous page's next_cursor" })
+  @IsOptional()
+  @IsString()
   cursor?: string;
 }
 

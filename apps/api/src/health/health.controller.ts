@@ -28,7 +28,10 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }), () => this.redis()]);
+    return this.health.check([
+      () => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),
+      () => this.redis(),
+    ]);
   }
 
   private async redis() {
@@ -36,7 +39,10 @@ export class HealthController {
     const client = this.dispatcher.queueFor(TaskType.PLUGIN).client;
     if (client.status !== 'ready') return indicator.down({ message: `Redis connection is ${client.status}` });
     try {
-      await Promise.race([client.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), CHECK_TIMEOUT_MS))]);
+      await Promise.race([
+        client.ping(),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), CHECK_TIMEOUT_MS)),
+      ]);
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });

@@ -2,7 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import {
-  FilterSyntaxError, filterFields, OBJECT_TYPES, ObjectSet, ObjectSetRepository, ObjectType, parseFilter, StoredObject,
+  FilterSyntaxError,
+  filterFields,
+  OBJECT_TYPES,
+  ObjectSet,
+  ObjectSetRepository,
+  ObjectType,
+  parseFilter,
+  StoredObject,
 } from '@kat/domain';
 import { QueryFailedError } from 'typeorm';
 import { Caller, CurrentCaller } from '../auth/authenticated';
@@ -12,21 +19,34 @@ import { uuidParam } from '../common/uuid-param';
 import { requireOrganization } from '../tasks/tasks.service';
 
 export class CreateObjectSetDto {
-  @ApiProperty({ example: 'root domains' }) @IsString() @MaxLength(200)
+  @ApiProperty({ example: 'root domains' })
+  @IsString()
+  @MaxLength(200)
   name: string;
 
-  @ApiProperty({ enum: OBJECT_TYPES, example: 'hostname' }) @IsIn(OBJECT_TYPES, { message: `object_type must be one of: ${OBJECT_TYPES.join(', ')}` })
+  @ApiProperty({ enum: OBJECT_TYPES, example: 'hostname' })
+  @IsIn(OBJECT_TYPES, { message: `object_type must be one of: ${OBJECT_TYPES.join(', ')}` })
   object_type: ObjectType;
 
   @ApiPropertyOptional({
-    nullable: true, example: 'name $= ".example.com" and network = internet',
-    description: 'null: only object_ids; "": every object of the type; else a filter: FIELD OP VALUE joined by and/or, parentheses; OP is = != ^= (starts with) $= (ends with) *= (contains)',
+    nullable: true,
+    example: 'name $= ".example.com" and network = internet',
+    description:
+      'null: only object_ids; "": every object of the type; else a filter: FIELD OP VALUE joined by and/or, parentheses; OP is = != ^= (starts with) $= (ends with) *= (contains)',
   })
-  @ValidateIf((_, value) => value !== null) @IsString() @MaxLength(2000)
+  @ValidateIf((_, value) => value !== null)
+  @IsString()
+  @MaxLength(2000)
   query: string | null = null;
 
-  @ApiPropertyOptional({ example: ['internet|example.com'], description: 'primary keys of members, whatever the query says' })
-  @IsOptional() @IsArray() @ArrayMaxSize(10000) @IsString({ each: true })
+  @ApiPropertyOptional({
+    example: ['internet|example.com'],
+    description: 'primary keys of members, whatever the query says',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(10000)
+  @IsString({ each: true })
   object_ids: string[] = [];
 }
 
@@ -61,7 +81,11 @@ export class ObjectSetsController {
   }
 
   @Patch(':id')
-  async update(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Body() dto: UpdateObjectSetDto): Promise<ObjectSet> {
+  async update(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+    @Body() dto: UpdateObjectSetDto,
+  ): Promise<ObjectSet> {
     const set = await this.get(caller, id);
     const next = { ...set, ...dto };
     checkQuery(next.object_type as ObjectType, next.query);
@@ -76,20 +100,31 @@ export class ObjectSetsController {
   }
 
   @Get(':id/objects')
-  async members(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Query() query: PageQuery): Promise<Page<StoredObject>> {
+  async members(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+    @Query() query: PageQuery,
+  ): Promise<Page<StoredObject>> {
     const set = await this.get(caller, id);
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-    const after = query.cursor ? decodeCursor<{ k: string }>(query.cursor, (v) => typeof v.k === 'string').k : undefined;
+    const after = query.cursor
+      ? decodeCursor<{ k: string }>(query.cursor, (v) => typeof v.k === 'string').k
+      : undefined;
     const rows = await this.sets.members(set, limit + 1, after);
     const results = rows.slice(0, limit);
-    return { results, next_cursor: rows.length > limit ? encodeCursor({ k: results[results.length - 1].primary_key }) : null, count: results.length };
+    return {
+      results,
+      next_cursor: rows.length > limit ? encodeCursor({ k: results[results.length - 1].primary_key }) : null,
+      count: results.length,
+    };
   }
 
   private async save<T>(write: () => Promise<T>, name: string): Promise<T> {
     try {
       return await write();
     } catch (error) {
-      if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505') throw conflict(`name: an object set named ${name} exists already`);
+      if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505')
+        throw conflict(`name: an object set named ${name} exists already`);
       throw error;
     }
   }

@@ -32,8 +32,14 @@ export class ObjectsController {
 
   @Post('objects/:type')
   @PluginTokenAllowed()
-  @ApiOperation({ summary: `Create or update one object, or a list of up to ${MAX_OBJECTS_PER_REQUEST}, by natural key` })
-  @ApiQuery({ name: 'task_id', required: false, description: 'a RUNNING plugin task: an ObjectTask is recorded per object' })
+  @ApiOperation({
+    summary: `Create or update one object, or a list of up to ${MAX_OBJECTS_PER_REQUEST}, by natural key`,
+  })
+  @ApiQuery({
+    name: 'task_id',
+    required: false,
+    description: 'a RUNNING plugin task: an ObjectTask is recorded per object',
+  })
   @ApiBody({ schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } })
   @ApiResponse({ status: 201, description: 'one object (or, for a list, counts and the objects) as stored' })
   async create(
@@ -52,7 +58,11 @@ export class ObjectsController {
 
   @Get('objects/:type')
   @ApiOperation({ summary: 'Objects of a type in key order; filter by any key field (e.g. ?network=internet)' })
-  list(@CurrentCaller() caller: Caller, @Param('type') type: string, @Query() query: Record<string, string>): Promise<Page<StoredObject>> {
+  list(
+    @CurrentCaller() caller: Caller,
+    @Param('type') type: string,
+    @Query() query: Record<string, string>,
+  ): Promise<Page<StoredObject>> {
     return this.objects.list(caller.scope, this.objects.objectType(type), query);
   }
 
@@ -69,8 +79,13 @@ export class ObjectsController {
   }
 
   @Get('object-tasks')
-  @ApiOperation({ summary: 'Which task produced which object; filters task_id, plugin_id, input_object, output_object' })
-  objectTasks(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): Promise<Page<ObjectTaskRecord>> {
+  @ApiOperation({
+    summary: 'Which task produced which object; filters task_id, plugin_id, input_object, output_object',
+  })
+  objectTasks(
+    @CurrentCaller() caller: Caller,
+    @Query() query: Record<string, string>,
+  ): Promise<Page<ObjectTaskRecord>> {
     if (query.task_id !== undefined && !UUID.test(query.task_id)) throw badRequest('task_id must be a UUID');
     return this.objects.objectTasks(caller.scope, query);
   }

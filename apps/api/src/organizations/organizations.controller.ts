@@ -10,7 +10,9 @@ export class CreateOrganizationDto {
   @Matches(ORGANIZATION_CODE_PATTERN, { message: 'code must be a lower-case slug: letters, digits and -, at most 63' })
   code: string;
 
-  @ApiProperty({ example: 'Acme Corporation' }) @IsString() @MaxLength(200)
+  @ApiProperty({ example: 'Acme Corporation' })
+  @IsString()
+  @MaxLength(200)
   name: string;
 }
 

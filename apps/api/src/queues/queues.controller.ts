@@ -21,7 +21,12 @@ export class QueuesController {
         return {
           name: queue.name,
           ...counts,
-          workers: workers.map((w) => ({ address: w.addr, name: w.name, age_seconds: Number(w.age), idle_seconds: Number(w.idle) })),
+          workers: workers.map((w) => ({
+            address: w.addr,
+            name: w.name,
+            age_seconds: Number(w.age),
+            idle_seconds: Number(w.idle),
+          })),
         };
       }),
     );

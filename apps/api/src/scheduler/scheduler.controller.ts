@@ -1,6 +1,13 @@
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
+import {
+  IsBoolean,
+  IsOptional,
+  IsString,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { nextRun, SchedulerJobState, SchedulerStateRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
 import { notFound } from '../common/errors';
@@ -20,15 +27,21 @@ class IsCron implements ValidatorConstraintInterface {
 }
 
 export class UpdateSchedulerDto {
-  @ApiProperty() @IsBoolean()
+  @ApiProperty()
+  @IsBoolean()
   enabled: boolean;
 }
 
 export class UpdateSchedulerJobDto {
-  @ApiPropertyOptional() @IsOptional() @IsBoolean()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ example: '*/5 * * * *' }) @IsOptional() @IsString() @Validate(IsCron)
+  @ApiPropertyOptional({ example: '*/5 * * * *' })
+  @IsOptional()
+  @IsString()
+  @Validate(IsCron)
   cron?: string;
 }
 
@@ -54,7 +67,10 @@ export class SchedulerController {
   @Patch('jobs/:name')
   async updateJob(@Param('name') name: string, @Body() dto: UpdateSchedulerJobDto): Promise<SchedulerJobState> {
     const job = await this.state.updateJob(name, dto);
-    if (!job) throw notFound(`scheduler job ${name} does not exist; the jobs are ${(await this.state.jobs()).map((j) => j.name).join(', ')}`);
+    if (!job)
+      throw notFound(
+        `scheduler job ${name} does not exist; the jobs are ${(await this.state.jobs()).map((j) => j.name).join(', ')}`,
+      );
     return job;
   }
 }

@@ -1,8 +1,22 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, IsUUID, MaxLength, Validate, ValidatorConstraint, ValidatorConstraintInterface } from 'class-validator';
 import {
-  formatInterval, ObjectSetRepository, parseInterval, PluginRepository, Schedule, ScheduleRepository,
+  IsBoolean,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+import {
+  formatInterval,
+  ObjectSetRepository,
+  parseInterval,
+  PluginRepository,
+  Schedule,
+  ScheduleRepository,
 } from '@kat/domain';
 import { RUN_NOW, TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
@@ -22,29 +36,42 @@ class IsInterval implements ValidatorConstraintInterface {
 }
 
 export class CreateScheduleDto {
-  @ApiProperty({ example: 'dns_records' }) @IsString() @MaxLength(64)
+  @ApiProperty({ example: 'dns_records' })
+  @IsString()
+  @MaxLength(64)
   plugin_id: string;
 
-  @ApiProperty({ format: 'uuid' }) @IsUUID('all', { message: 'object_set_id must be a UUID' })
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'object_set_id must be a UUID' })
   object_set_id: string;
 
-  @ApiProperty({ example: 'PT24H', oneOf: [{ type: 'string' }, { type: 'integer' }] }) @Validate(IsInterval)
+  @ApiProperty({ example: 'PT24H', oneOf: [{ type: 'string' }, { type: 'integer' }] })
+  @Validate(IsInterval)
   interval: string | number;
 
-  @ApiPropertyOptional({ default: true }) @IsOptional() @IsBoolean()
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
   enabled?: boolean;
 }
 
 export class UpdateScheduleDto {
-  @ApiPropertyOptional({ example: 'P7D' }) @IsOptional() @Validate(IsInterval)
+  @ApiPropertyOptional({ example: 'P7D' })
+  @IsOptional()
+  @Validate(IsInterval)
   interval?: string | number;
 
-  @ApiPropertyOptional() @IsOptional() @IsBoolean()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
   enabled?: boolean;
 }
 
 type ScheduleView = Schedule & { interval: string };
-const view = (schedule: Schedule): ScheduleView => ({ ...schedule, interval: formatInterval(schedule.interval_seconds) });
+const view = (schedule: Schedule): ScheduleView => ({
+  ...schedule,
+  interval: formatInterval(schedule.interval_seconds),
+});
 
 /** Schedules: "run plugin P on every object of set S at most once per interval". */
 @ApiTags('schedules')
@@ -72,11 +99,16 @@ export class SchedulesController {
     const set = await this.sets.findInOrganization(organization_id, dto.object_set_id);
     if (!set) throw badRequest(`object_set_id: object set ${dto.object_set_id} does not exist`);
     if (!plugin.consumes.includes(set.object_type)) {
-      throw badRequest(`plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, not the ${set.object_type} objects of this set`);
+      throw badRequest(
+        `plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, not the ${set.object_type} objects of this set`,
+      );
     }
     const id = await this.schedules.create({
-      organization_id, plugin_id: plugin.plugin_id, object_set_id: set.id,
-      interval_seconds: parseInterval(dto.interval)!, enabled: dto.enabled ?? true,
+      organization_id,
+      plugin_id: plugin.plugin_id,
+      object_set_id: set.id,
+      interval_seconds: parseInterval(dto.interval)!,
+      enabled: dto.enabled ?? true,
     });
     return this.get(caller, id);
   }
@@ -87,7 +119,11 @@ export class SchedulesController {
   }
 
   @Patch(':id')
-  async update(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Body() dto: UpdateScheduleDto): Promise<ScheduleView> {
+  async update(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+    @Body() dto: UpdateScheduleDto,
+  ): Promise<ScheduleView> {
     const schedule = await this.find(caller, id);
     await this.schedules.update(schedule.id, {
       ...(dto.enabled !== undefined && { enabled: dto.enabled }),
@@ -105,7 +141,10 @@ export class SchedulesController {
   /** Scans the set now, whatever the interval says; objects with an active task are skipped. */
   @Post(':id/run')
   @HttpCode(200)
-  async run(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<{ tasks_created: number; tasks_queued: number }> {
+  async run(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+  ): Promise<{ tasks_created: number; tasks_queued: number }> {
     const schedule = await this.find(caller, id);
     const { tasks, queued } = await this.intake.submitScheduled(schedule.id, RUN_NOW);
     return { tasks_created: tasks.length, tasks_queued: queued };

@@ -5,7 +5,15 @@ import { Caller, CurrentCaller } from '../auth/authenticated';
 import { uuidParam } from '../common/uuid-param';
 import { PageQuery } from '../common/pagination';
 import { ObjectsService } from '../objects/objects.service';
-import { CreatedTasksResponse, CreatePluginTasksDto, CreateTaskDto, ListTasksQuery, TaskLogsResponse, TaskPage, TaskResponse } from './dto/task.dto';
+import {
+  CreatedTasksResponse,
+  CreatePluginTasksDto,
+  CreateTaskDto,
+  ListTasksQuery,
+  TaskLogsResponse,
+  TaskPage,
+  TaskResponse,
+} from './dto/task.dto';
 import { TasksService } from './tasks.service';
 
 @ApiTags('tasks')
@@ -20,7 +28,11 @@ export class TasksController {
   @Post()
   @ApiOperation({ summary: 'Create a task (PENDING) and queue it' })
   @ApiResponse({ status: 201, type: TaskResponse, description: 'created' })
-  @ApiResponse({ status: 200, type: TaskResponse, description: 'an active task for this plugin and input exists: that one' })
+  @ApiResponse({
+    status: 200,
+    type: TaskResponse,
+    description: 'an active task for this plugin and input exists: that one',
+  })
   async create(
     @CurrentCaller() caller: Caller,
     @Body() dto: CreateTaskDto,
@@ -35,7 +47,8 @@ export class TasksController {
   @HttpCode(201)
   @ApiOperation({
     summary: 'Create many plugin tasks (PENDING) and queue them',
-    description: 'All or nothing: one invalid task (tasks.<i>.<field> in the message) and none is created. An input with an active task of the plugin gets that task.',
+    description:
+      'All or nothing: one invalid task (tasks.<i>.<field> in the message) and none is created. An input with an active task of the plugin gets that task.',
   })
   @ApiResponse({ status: 201, type: CreatedTasksResponse })
   createPluginTasks(@CurrentCaller() caller: Caller, @Body() dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
@@ -81,9 +94,17 @@ export class TasksController {
 
   @Get(':id/objects')
   @ApiOperation({ summary: 'The ObjectTask records of the task: the objects it produced' })
-  async producedObjects(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string, @Query() query: PageQuery) {
+  async producedObjects(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+    @Query() query: PageQuery,
+  ) {
     await this.tasks.get(caller.scope, id);
-    return this.objectStore.objectTasks(caller.scope, { task_id: id, limit: query.limit?.toString(), cursor: query.cursor });
+    return this.objectStore.objectTasks(caller.scope, {
+      task_id: id,
+      limit: query.limit?.toString(),
+      cursor: query.cursor,
+    });
   }
 
   @Get(':id/logs')

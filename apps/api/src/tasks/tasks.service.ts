@@ -1,7 +1,18 @@
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
-  BUSINESS_RULES, findRule, ObjectSetRepository, parseObjectKey, Plugin, PluginRepository, REPORT_TYPES, TaskCursor,
-  TaskRepository, TaskStatus, TaskType, TaskView, TenantScope,
+  BUSINESS_RULES,
+  findRule,
+  ObjectSetRepository,
+  parseObjectKey,
+  Plugin,
+  PluginRepository,
+  REPORT_TYPES,
+  TaskCursor,
+  TaskRepository,
+  TaskStatus,
+  TaskType,
+  TaskView,
+  TenantScope,
 } from '@kat/domain';
 import { TaskIntake } from '@kat/queue';
 import { plainToInstance } from 'class-transformer';
@@ -9,7 +20,14 @@ import { validate } from 'class-validator';
 import { QueryFailedError } from 'typeorm';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { COUNT_CAP, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page } from '../common/pagination';
-import { CreatedTasksResponse, CreatePluginTasksDto, CreateTaskDto, ListTasksQuery, PluginTaskDataDto, TaskLogsResponse } from './dto/task.dto';
+import {
+  CreatedTasksResponse,
+  CreatePluginTasksDto,
+  CreateTaskDto,
+  ListTasksQuery,
+  PluginTaskDataDto,
+  TaskLogsResponse,
+} from './dto/task.dto';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -34,7 +52,9 @@ export class TasksService {
     const organizationId = requireOrganization(scope);
     const pluginIds = [...new Set(dto.tasks.map((t) => t.plugin_id))];
     const plugins = new Map((await this.plugins.findByPluginIds(pluginIds)).map((p) => [p.plugin_id, p]));
-    const errors = dto.tasks.flatMap((task, i) => pluginTaskErrors(task, plugins.get(task.plugin_id)).map((e) => `tasks.${i}.${e}`));
+    const errors = dto.tasks.flatMap((task, i) =>
+      pluginTaskErrors(task, plugins.get(task.plugin_id)).map((e) => `tasks.${i}.${e}`),
+    );
     if (errors.length > 0) throw badRequest(errors);
     const { tasks, created } = await this.intake.submitPluginTasks(organizationId, dto.tasks);
     return { created: created.length, results: tasks };
@@ -65,9 +85,12 @@ export class TasksService {
   /** The admin's "Run task": make sure a PENDING task is on its queue now. */
   async run(scope: TenantScope, id: string): Promise<TaskView> {
     const task = await this.get(scope, id);
-    if (task.status !== TaskStatus.PENDING) throw conflict(`task ${id} is ${task.status}; only a PENDING task can be run`);
+    if (task.status !== TaskStatus.PENDING)
+      throw conflict(`task ${id} is ${task.status}; only a PENDING task can be run`);
     if ((await this.intake.requeue(task)) === 0) {
-      throw new ServiceUnavailableException(['the queue is unreachable; the task stays PENDING and is queued when it is back']);
+      throw new ServiceUnavailableException([
+        'the queue is unreachable; the task stays PENDING and is queued when it is back',
+      ]);
     }
     return task;
   }
@@ -112,7 +135,11 @@ export class TasksService {
     return conflict(`task ${id} is ${task.status}; only a ${allowed} task can be ${action}`);
   }
 
-  private async validData(type: TaskType, raw: Record<string, unknown>, organizationId: number): Promise<Record<string, unknown>> {
+  private async validData(
+    type: TaskType,
+    raw: Record<string, unknown>,
+    organizationId: number,
+  ): Promise<Record<string, unknown>> {
     switch (type) {
       case TaskType.PLUGIN:
         return this.validPluginData(raw);
@@ -123,11 +150,16 @@ export class TasksService {
     }
   }
 
-  private async validReportData(raw: Record<string, unknown>, organizationId: number): Promise<Record<string, unknown>> {
+  private async validReportData(
+    raw: Record<string, unknown>,
+    organizationId: number,
+  ): Promise<Record<string, unknown>> {
     const unknown = Object.keys(raw).filter((key) => !['report_type', 'object_set_id'].includes(key));
     if (unknown.length) throw badRequest(unknown.map((key) => `data.property ${key} should not exist`));
     if (!REPORT_TYPES.includes(raw.report_type as never)) {
-      throw badRequest(`data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}; the types are ${REPORT_TYPES.join(', ')}`);
+      throw badRequest(
+        `data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}; the types are ${REPORT_TYPES.join(', ')}`,
+      );
     }
     const setId = raw.object_set_id ?? null;
     if (setId !== null) {
@@ -156,7 +188,10 @@ function pluginTaskErrors(data: PluginTaskDataDto, plugin: Plugin | null | undef
   if (!plugin) return [`plugin_id: unknown plugin ${data.plugin_id}`];
   if (!plugin.enabled) return [`plugin_id: plugin ${data.plugin_id} is disabled`];
   const input = parseObjectKey(data.input_data, plugin.consumes);
-  if ('error' in input) return [`input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`];
+  if ('error' in input)
+    return [
+      `input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`,
+    ];
   return [];
 }
 
@@ -166,11 +201,14 @@ export function validRuleId(raw: Record<string, unknown>): string {
   if (unknown.length) throw badRequest(unknown.map((key) => `data.property ${key} should not exist`));
   const ruleId = raw.rule_id;
   if (ruleId === 'all' || (typeof ruleId === 'string' && findRule(ruleId))) return ruleId as string;
-  throw badRequest(`data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`);
+  throw badRequest(
+    `data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`,
+  );
 }
 
 /** The organization a write acts for: the token's own, or an admin's `?organization=`. */
 export function requireOrganization(scope: TenantScope): number {
-  if (scope.organizationId === null) throw badRequest('organization: an admin token must name one with ?organization=<code>');
+  if (scope.organizationId === null)
+    throw badRequest('organization: an admin token must name one with ?organization=<code>');
   return scope.organizationId;
 }

@@ -9,6 +9,6 @@ export function shellOf(request: SessionRequest): Shell {
 }
 
 /** A page handler's parameter: its shell (a SignedInShell behind the SessionGuard). */
-export const PageShell = createParamDecorator(
-  (_: unknown, context: ExecutionContext): Shell => shellOf(context.switchToHttp().getRequest()),
+export const PageShell = createParamDecorator((_: unknown, context: ExecutionContext): Shell =>
+  shellOf(context.switchToHttp().getRequest()),
 );

@@ -23,8 +23,12 @@ export function mountQueueDashboard(app: INestApplication): void {
   const adminOnly = async (req: Request, res: Response, next: NextFunction) => {
     const bearer = /^(?:Bearer|Token)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const caller = await tokens.authenticate(bearer ?? readCookie(req, SESSION_COOKIE) ?? '').catch(() => null);
-    if (!caller) return res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: ['sign in with an admin token'] });
-    if (!caller.isAdmin) return res.status(403).json({ statusCode: 403, error: 'Forbidden', message: ['the queue dashboard needs an admin token'] });
+    if (!caller)
+      return res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: ['sign in with an admin token'] });
+    if (!caller.isAdmin)
+      return res
+        .status(403)
+        .json({ statusCode: 403, error: 'Forbidden', message: ['the queue dashboard needs an admin token'] });
     next();
   };
   app.use(QUEUE_DASHBOARD_PATH, adminOnly, serverAdapter.getRouter());

@@ -23,7 +23,10 @@ export class SessionController {
 
   @Post('sign-in')
   async signIn(
-    @Body() form: Record<string, unknown>, @PageShell() shell: Shell, @Req() req: Request, @Res() res: Response,
+    @Body() form: Record<string, unknown>,
+    @PageShell() shell: Shell,
+    @Req() req: Request,
+    @Res() res: Response,
   ): Promise<void> {
     const token = String(form.token ?? '').trim();
     // A plugin's token acts for its one task run, never in a browser.

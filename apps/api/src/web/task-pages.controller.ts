@@ -31,10 +31,12 @@ export class TaskPagesController {
 
   @Get('tasks/')
   async list(@PageShell() shell: SignedInShell, @Query() query: Record<string, unknown>): Promise<string> {
-    const filters: TaskListFilters = Object.fromEntries(FILTERS.map((name) => {
-      const value = query[name];
-      return [name, typeof value === 'string' && value ? value : undefined];
-    }));
+    const filters: TaskListFilters = Object.fromEntries(
+      FILTERS.map((name) => {
+        const value = query[name];
+        return [name, typeof value === 'string' && value ? value : undefined];
+      }),
+    );
     const list = await this.tasks.list(shell.caller.scope, { ...filters, limit: PAGE_SIZE } as ListTasksQuery);
     return taskListPage(shell, list, filters, await this.organizations.offeredTo(shell.caller));
   }

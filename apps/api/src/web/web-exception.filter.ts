@@ -21,10 +21,14 @@ export class WebExceptionFilter implements ExceptionFilter {
       this.logger.error(error instanceof Error ? error.message : String(error), (error as Error)?.stack);
     }
     const status = error instanceof HttpException ? error.getStatus() : 500;
-    const message = error instanceof HttpException
-      ? [(error.getResponse() as { message?: string | string[] }).message].flat().join('; ')
-      : 'Something went wrong.';
-    response.status(status).type('html').send(errorPage(shellOf(request), titleOf(error, status), message));
+    const message =
+      error instanceof HttpException
+        ? [(error.getResponse() as { message?: string | string[] }).message].flat().join('; ')
+        : 'Something went wrong.';
+    response
+      .status(status)
+      .type('html')
+      .send(errorPage(shellOf(request), titleOf(error, status), message));
   }
 }
 

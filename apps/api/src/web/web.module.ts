@@ -18,7 +18,11 @@ import { TaskPagesController } from './task-pages.controller';
 @Module({
   imports: [AuthModule],
   controllers: [
-    SiteController, SessionController, TaskPagesController, SchedulePagesController, SchedulerPagesController,
+    SiteController,
+    SessionController,
+    TaskPagesController,
+    SchedulePagesController,
+    SchedulerPagesController,
     ReportPagesController,
   ],
   providers: [OrganizationChoices],

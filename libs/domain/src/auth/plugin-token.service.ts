@@ -27,7 +27,10 @@ export class PluginTokenService {
   constructor(private readonly db: DataSource) {}
 
   async sign(claims: Omit<PluginTokenClaims, 'expires'>, timeoutSeconds: number): Promise<string> {
-    const full: PluginTokenClaims = { ...claims, expires: Math.floor(Date.now() / 1000) + timeoutSeconds + EXPIRY_MARGIN_SECONDS };
+    const full: PluginTokenClaims = {
+      ...claims,
+      expires: Math.floor(Date.now() / 1000) + timeoutSeconds + EXPIRY_MARGIN_SECONDS,
+    };
     const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
     return `${PLUGIN_TOKEN_PREFIX}${payload}.${await this.signature(payload)}`;
   }
@@ -52,6 +55,8 @@ export class PluginTokenService {
     this.key ??= this.db
       .query(`SELECT value FROM kat_secret WHERE name = 'plugin_token_key'`)
       .then((rows: Array<{ value: string }>) => Buffer.from(rows[0].value, 'hex'));
-    return createHmac('sha256', await this.key).update(payload).digest('base64url');
+    return createHmac('sha256', await this.key)
+      .update(payload)
+      .digest('base64url');
   }
 }

@@ -20,18 +20,25 @@ export class KatSettings {
   @Matches(/^[A-Za-z0-9:_-]+$/)
   QUEUE_PREFIX = 'kat';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
   PORT = 3000;
 
   /** Worker and scheduler: port of their optional health endpoint; 0 opens none. */
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   HEALTH_PORT = 0;
 
   /** The container engine: a Docker-API socket path, or DOCKER_HOST (tcp://… or unix://…). */
   @IsString()
   DOCKER_SOCKET = '/var/run/docker.sock';
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   DOCKER_HOST?: string;
 
   /** Base URL plugins use to call the API back, ending in /api/v1. */
@@ -49,45 +56,67 @@ export class KatSettings {
   @IsString()
   PLUGIN_NETWORK = 'bridge';
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
   WORKER_CONCURRENCY = 4;
 
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   HEARTBEAT_INTERVAL_MS = 5000;
 
   /** A RUNNING task whose heartbeat is older than this is handed back (or failed) by the reconciler. */
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   STALE_AFTER_SECONDS = 60;
 
   /**
    * How often a worker removes plugin containers whose run no longer holds its task (left by a
    * worker killed outright); unset: every STALE_AFTER_SECONDS, when such tasks are handed back.
    */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   REAP_INTERVAL_SECONDS?: number;
 
   /** A PENDING task older than this that is missing from the queue is queued again. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   REQUEUE_AFTER_SECONDS = 30;
 
   /** Claims of one task before a dead worker's task is failed instead of handed back. */
-  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
   MAX_ATTEMPTS = 3;
 
   /** Bytes of a plugin's stdout and of its stderr that are stored (the rest is dropped, flagged). */
-  @Transform(toInt) @IsInt() @Min(1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
   LOG_CAP_BYTES = 1024 * 1024;
 
   /** On SIGTERM the worker waits this long for running plugins before handing them back. */
-  @Transform(toInt) @IsInt() @Min(0)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
   SHUTDOWN_GRACE_SECONDS = 30;
 
   /** Set false to run no periodic job in this deployment (a scheduler kept for its health port, say). */
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   SCHEDULER_ENABLED = true;
 
   /** How often each scheduler replica looks for due jobs (their crons are in scheduler_job). */
-  @Transform(toInt) @IsInt() @Min(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
   SCHEDULER_POLL_MS = 1000;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
@@ -109,7 +138,10 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   const settings = plainToInstance(KatSettings, { ...new KatSettings(), ...given });
   const errors = validateSync(settings, { forbidUnknownValues: true });
   if (errors.length > 0) {
-    const lines = errors.map((e) => `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`);
+    const lines = errors.map(
+      (e) =>
+        `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`,
+    );
     throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return settings;

@@ -68,7 +68,9 @@ export class Spine1764144000000 implements MigrationInterface {
     await q.query(`CREATE INDEX task_org_created ON task (organization_id, created_at DESC, id DESC)`);
     await q.query(`CREATE INDEX task_org_status_created ON task (organization_id, status, created_at DESC, id DESC)`);
     // "Scanned recently?" for schedules and the plugin_id / input_data filters.
-    await q.query(`CREATE INDEX task_org_plugin_input_created ON task (organization_id, plugin_id, input_object, created_at)`);
+    await q.query(
+      `CREATE INDEX task_org_plugin_input_created ON task (organization_id, plugin_id, input_object, created_at)`,
+    );
     // The reconciler: PENDING tasks in creation order, RUNNING tasks by heartbeat.
     await q.query(`CREATE INDEX task_pending ON task (created_at, id) WHERE status = 'PENDING'`);
     await q.query(`CREATE INDEX task_running ON task (heartbeat_at) WHERE status = 'RUNNING'`);

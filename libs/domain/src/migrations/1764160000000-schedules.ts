@@ -30,7 +30,9 @@ export class Schedules1764160000000 implements MigrationInterface {
     // The tick reads enabled schedules; chaining looks them up per organization.
     await q.query(`CREATE INDEX schedule_enabled ON schedule (organization_id) WHERE enabled`);
     await q.query(`CREATE INDEX schedule_object_set ON schedule (object_set_id)`);
-    await q.query(`ALTER TABLE task ADD CONSTRAINT task_schedule_fk FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE SET NULL`);
+    await q.query(
+      `ALTER TABLE task ADD CONSTRAINT task_schedule_fk FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE SET NULL`,
+    );
 
     // One row: the switch for every scheduler replica.
     await q.query(`

@@ -13,7 +13,10 @@ describe('object set filters', () => {
       },
       right: { kind: 'condition', field: 'name', operator: '=', value: 'a' },
     });
-    expect(parseFilter('name ^= www. AND (network = a OR network = "b c")', FIELDS)).toMatchObject({ kind: 'and', right: { kind: 'or' } });
+    expect(parseFilter('name ^= www. AND (network = a OR network = "b c")', FIELDS)).toMatchObject({
+      kind: 'and',
+      right: { kind: 'or' },
+    });
   });
 
   it('compiles to parameterised SQL, escaping LIKE wildcards', () => {

@@ -56,7 +56,9 @@ function tokenize(source: string): Token[] {
       i++;
       tokens.push({ kind: 'string', text, position: start });
     } else {
-      const operator = OPERATORS.slice().sort((a, b) => b.length - a.length).find((op) => source.startsWith(op, i));
+      const operator = OPERATORS.slice()
+        .sort((a, b) => b.length - a.length)
+        .find((op) => source.startsWith(op, i));
       if (operator) {
         tokens.push({ kind: 'operator', text: operator, position: i });
         i += operator.length;
@@ -105,19 +107,26 @@ export function parseFilter(source: string, fields: readonly string[]): FilterNo
       return inner;
     }
     if (token.kind !== 'word') throw new FilterSyntaxError(`expected a field (${fields.join(', ')})`, token.position);
-    if (!fields.includes(token.text)) throw new FilterSyntaxError(`unknown field "${token.text}"; the fields are ${fields.join(', ')}`, token.position);
+    if (!fields.includes(token.text))
+      throw new FilterSyntaxError(`unknown field "${token.text}"; the fields are ${fields.join(', ')}`, token.position);
     at++;
     const operator = peek();
-    if (operator.kind !== 'operator') throw new FilterSyntaxError(`expected an operator (${OPERATORS.join(' ')}) after ${token.text}`, operator.position);
+    if (operator.kind !== 'operator')
+      throw new FilterSyntaxError(
+        `expected an operator (${OPERATORS.join(' ')}) after ${token.text}`,
+        operator.position,
+      );
     at++;
     const value = peek();
-    if (value.kind !== 'word' && value.kind !== 'string') throw new FilterSyntaxError(`expected a value after ${operator.text}`, value.position);
+    if (value.kind !== 'word' && value.kind !== 'string')
+      throw new FilterSyntaxError(`expected a value after ${operator.text}`, value.position);
     at++;
     return { kind: 'condition', field: token.text, operator: operator.text as Operator, value: value.text };
   };
 
   const tree = parseOr();
-  if (peek().kind !== 'end') throw new FilterSyntaxError(`expected "and", "or" or the end, not "${peek().text}"`, peek().position);
+  if (peek().kind !== 'end')
+    throw new FilterSyntaxError(`expected "and", "or" or the end, not "${peek().text}"`, peek().position);
   return tree;
 }
 

@@ -20,9 +20,10 @@ export function membershipSql(
   alias = 'o',
 ): string {
   if (set.query !== null && set.query.trim() === '') return 'true';
-  const filter = set.query === null
-    ? null
-    : filterToSql(parseFilter(set.query, filterFields(set.object_type as ObjectType)), params, alias);
+  const filter =
+    set.query === null
+      ? null
+      : filterToSql(parseFilter(set.query, filterFields(set.object_type as ObjectType)), params, alias);
   params.push(set.object_ids);
   const listed = `${alias}.primary_key = ANY($${params.length}::text[])`;
   return filter === null ? listed : `(${filter} OR ${listed})`;

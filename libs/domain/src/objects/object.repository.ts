@@ -39,8 +39,20 @@ export interface ObjectTaskFilters {
 const OBJECT_COLUMNS = `object_type, primary_key, first_seen, last_seen, data`;
 
 /** An object row as the API and plugins see it: key fields, data, then first/last seen. */
-export function toStored(row: { object_type: ObjectType; primary_key: string; first_seen: Date | string; last_seen: Date | string; data: Record<string, unknown> }): StoredObject {
-  return { object_type: row.object_type, primary_key: row.primary_key, ...row.data, first_seen: new Date(row.first_seen), last_seen: new Date(row.last_seen) };
+export function toStored(row: {
+  object_type: ObjectType;
+  primary_key: string;
+  first_seen: Date | string;
+  last_seen: Date | string;
+  data: Record<string, unknown>;
+}): StoredObject {
+  return {
+    object_type: row.object_type,
+    primary_key: row.primary_key,
+    ...row.data,
+    first_seen: new Date(row.first_seen),
+    last_seen: new Date(row.last_seen),
+  };
 }
 
 /**
@@ -55,11 +67,20 @@ export class ObjectRepository {
    * Creates or updates the objects (moving `last_seen`), creates the networks they name if missing,
    * and, with a producer, records an ObjectTask per object once. One transaction.
    */
-  async upsert(organizationId: number, objects: ValidObject[], producer?: Producer): Promise<{ created: number; updated: number; objects: StoredObject[] }> {
+  async upsert(
+    organizationId: number,
+    objects: ValidObject[],
+    producer?: Producer,
+  ): Promise<{ created: number; updated: number; objects: StoredObject[] }> {
     // Last one wins within a batch: ON CONFLICT cannot touch a row twice in one statement.
     const unique = [...new Map(objects.map((o) => [`${o.object_type}|${o.primary_key}`, o])).values()];
-    const networks = [...new Set(unique.filter((o) => o.object_type !== 'network' && typeof o.data.network === 'string').map((o) => String(o.data.network)))]
-      .filter((name) => !unique.some((o) => o.object_type === 'network' && o.primary_key === name));
+    const networks = [
+      ...new Set(
+        unique
+          .filter((o) => o.object_type !== 'network' && typeof o.data.network === 'string')
+          .map((o) => String(o.data.network)),
+      ),
+    ].filter((name) => !unique.some((o) => o.object_type === 'network' && o.primary_key === name));
     return this.db.transaction(async (tx) => {
       if (networks.length > 0) {
         await tx.query(
@@ -82,13 +103,23 @@ export class ObjectRepository {
     });
   }
 
-  private async recordProducer(tx: EntityManager, organizationId: number, objects: ValidObject[], producer: Producer): Promise<void> {
+  private async recordProducer(
+    tx: EntityManager,
+    organizationId: number,
+    objects: ValidObject[],
+    producer: Producer,
+  ): Promise<void> {
     await tx.query(
       `INSERT INTO object_task (organization_id, task_id, plugin_id, input_object, output_type, output_object)
        SELECT $1, $2, $3, $4, x.object_type, x.primary_key FROM jsonb_to_recordset($5::jsonb) AS x(object_type text, primary_key text)
        ON CONFLICT ON CONSTRAINT object_task_once DO NOTHING`,
-      [organizationId, producer.task_id, producer.plugin_id, producer.input_object,
-        JSON.stringify(objects.map((o) => ({ object_type: o.object_type, primary_key: o.primary_key })))],
+      [
+        organizationId,
+        producer.task_id,
+        producer.plugin_id,
+        producer.input_object,
+        JSON.stringify(objects.map((o) => ({ object_type: o.object_type, primary_key: o.primary_key }))),
+      ],
     );
   }
 
@@ -101,7 +132,13 @@ export class ObjectRepository {
   }
 
   /** Objects of a type in key order, filtered by exact key-field values, after a key (keyset). */
-  async list(organizationId: number, type: ObjectType, fields: Record<string, string>, limit: number, afterKey?: string): Promise<StoredObject[]> {
+  async list(
+    organizationId: number,
+    type: ObjectType,
+    fields: Record<string, string>,
+    limit: number,
+    afterKey?: string,
+  ): Promise<StoredObject[]> {
     const params: unknown[] = [organizationId, type];
     const where = ['organization_id = $1', 'object_type = $2'];
     for (const [name, value] of Object.entries(fields)) {
@@ -130,7 +167,12 @@ export class ObjectRepository {
   }
 
   /** ObjectTask records, newest first; `organizationId` null for every organization. */
-  async objectTasks(organizationId: number | null, filters: ObjectTaskFilters, limit: number, beforeId?: string): Promise<ObjectTaskRecord[]> {
+  async objectTasks(
+    organizationId: number | null,
+    filters: ObjectTaskFilters,
+    limit: number,
+    beforeId?: string,
+  ): Promise<ObjectTaskRecord[]> {
     const params: unknown[] = [];
     const where: string[] = [];
     const add = (column: string, value: unknown) => {

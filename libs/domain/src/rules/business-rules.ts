@@ -105,7 +105,8 @@ export const BUSINESS_RULES: BusinessRule[] = [
   {
     rule_id: 'missing_security_headers',
     name: 'Missing security headers',
-    description: 'A hostname whose HTTP response was recorded lacks Strict-Transport-Security, Content-Security-Policy, X-Frame-Options or X-Content-Type-Options.',
+    description:
+      'A hostname whose HTTP response was recorded lacks Strict-Transport-Security, Content-Security-Policy, X-Frame-Options or X-Content-Type-Options.',
     object_type: 'hostname',
     finding_types: ['KAT-NO-HSTS', 'KAT-NO-CSP', 'KAT-NO-X-FRAME-OPTIONS', 'KAT-NO-X-CONTENT-TYPE-OPTIONS'],
     requires: ['http_headers'],

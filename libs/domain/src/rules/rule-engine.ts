@@ -59,7 +59,9 @@ export class RuleEngine {
   }
 
   /** Every rule for the organization, one transaction each; sums in `result`. */
-  async evaluateAll(organizationId: number): Promise<{ created: number; removed: number; total: number; rules: Array<RuleResult & { duration_ms: number }> }> {
+  async evaluateAll(
+    organizationId: number,
+  ): Promise<{ created: number; removed: number; total: number; rules: Array<RuleResult & { duration_ms: number }> }> {
     const rules: Array<RuleResult & { duration_ms: number }> = [];
     for (const rule of BUSINESS_RULES) {
       const started = Date.now();
@@ -70,7 +72,10 @@ export class RuleEngine {
   }
 
   async isEnabled(ruleId: string, organizationId: number): Promise<boolean> {
-    const rows = await this.db.query(`SELECT enabled FROM business_rule_setting WHERE organization_id = $1 AND rule_id = $2`, [organizationId, ruleId]);
+    const rows = await this.db.query(
+      `SELECT enabled FROM business_rule_setting WHERE organization_id = $1 AND rule_id = $2`,
+      [organizationId, ruleId],
+    );
     return rows[0]?.enabled ?? true;
   }
 

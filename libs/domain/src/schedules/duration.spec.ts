@@ -2,7 +2,14 @@ import { formatInterval, parseInterval } from './duration';
 
 describe('schedule intervals', () => {
   it.each([
-    ['PT24H', 86400], ['P1D', 86400], ['P1W', 604800], ['PT1H30M', 5400], ['pt45s', 45], ['P1DT1S', 86401], ['3600', 3600], [60, 60],
+    ['PT24H', 86400],
+    ['P1D', 86400],
+    ['P1W', 604800],
+    ['PT1H30M', 5400],
+    ['pt45s', 45],
+    ['P1DT1S', 86401],
+    ['3600', 3600],
+    [60, 60],
   ])('reads %j as %d seconds', (value, seconds) => {
     expect(parseInterval(value)).toBe(seconds);
   });
@@ -11,7 +18,12 @@ describe('schedule intervals', () => {
     expect(parseInterval(value)).toBeNull();
   });
 
-  it.each([[86400, 'P1D'], [5400, 'PT1H30M'], [45, 'PT45S'], [90061, 'P1DT1H1M1S']])('writes %d as %s', (seconds, text) => {
+  it.each([
+    [86400, 'P1D'],
+    [5400, 'PT1H30M'],
+    [45, 'PT45S'],
+    [90061, 'P1DT1H1M1S'],
+  ])('writes %d as %s', (seconds, text) => {
     expect(formatInterval(seconds)).toBe(text);
     expect(parseInterval(text)).toBe(seconds);
   });

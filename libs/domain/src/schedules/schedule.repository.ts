@@ -95,17 +95,33 @@ export class ScheduleRepository {
    * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
    * schedule unless `includeDisabled` (a user's "run now").
    */
-  async createDueTasks(scheduleId: string, options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {}): Promise<CreatedTask[]> {
+  async createDueTasks(
+    scheduleId: string,
+    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
+  ): Promise<CreatedTask[]> {
     return this.db.transaction(async (tx) => {
-      const [schedule] = await tx.query(
-        `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
+      const [schedule] = await tx
+        .query(
+          `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
          WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
            AND os.object_type = ANY(p.consumes)
          RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids`,
-        [scheduleId, options.includeDisabled ?? false],
-      ).then(([rows]: [unknown[]]) => rows as Array<{ id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet>);
+          [scheduleId, options.includeDisabled ?? false],
+        )
+        .then(
+          ([rows]: [unknown[]]) =>
+            rows as Array<
+              { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
+            >,
+        );
       if (!schedule) return [];
-      const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, options.ignoreInterval ? 0 : schedule.interval_seconds];
+      const params: unknown[] = [
+        schedule.organization_id,
+        schedule.object_type,
+        schedule.plugin_id,
+        schedule.id,
+        options.ignoreInterval ? 0 : schedule.interval_seconds,
+      ];
       const members = membershipSql(schedule, params);
       // No nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million recent
       // tasks' inputs in memory: at the default 4 MB it spilled to 16 batches on disk.
@@ -135,7 +151,9 @@ export class ScheduleRepository {
    * contains it, with the task as their parent. Same rules as a tick.
    */
   async createFollowUpTasks(parentTaskId: string): Promise<CreatedTask[]> {
-    const schedules: Array<{ id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet> = await this.db.query(
+    const schedules: Array<
+      { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
+    > = await this.db.query(
       `SELECT DISTINCT s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids
        FROM task parent
        JOIN schedule s ON s.organization_id = parent.organization_id AND s.enabled
@@ -147,18 +165,29 @@ export class ScheduleRepository {
     );
     const created: CreatedTask[] = [];
     for (const schedule of schedules) {
-      const params: unknown[] = [schedule.organization_id, schedule.object_type, schedule.plugin_id, schedule.id, schedule.interval_seconds, parentTaskId];
+      const params: unknown[] = [
+        schedule.organization_id,
+        schedule.object_type,
+        schedule.plugin_id,
+        schedule.id,
+        schedule.interval_seconds,
+        parentTaskId,
+      ];
       const members = membershipSql(schedule, params);
-      created.push(...(await this.db.transaction((tx) => insertTasks(
-        tx,
-        `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
+      created.push(
+        ...(await this.db.transaction((tx) =>
+          insertTasks(
+            tx,
+            `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
          FROM object_task ot
          JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
          WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
            AND ${NOT_RECENTLY_SCANNED}`,
-        params,
-      ))));
+            params,
+          ),
+        )),
+      );
     }
     return created;
   }

@@ -91,10 +91,9 @@ export class SchedulerStateRepository {
       const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock($1::bigint) AS locked`, [lockKey(name)]);
       if (!locked) return null;
       try {
-        const [due] = await runner.query(
-          `SELECT cron FROM scheduler_job WHERE name = $1 AND next_run_at <= now()`,
-          [name],
-        );
+        const [due] = await runner.query(`SELECT cron FROM scheduler_job WHERE name = $1 AND next_run_at <= now()`, [
+          name,
+        ]);
         if (!due) return null;
         const started = Date.now();
         const result = await work();

@@ -27,7 +27,8 @@ export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>>
   {
     plugin_id: 'dns_records',
     name: 'DNS records',
-    description: 'Looks up the A, AAAA, CNAME, MX, NS, TXT and CAA records of a hostname. Setting RESOLVER picks the DNS server.',
+    description:
+      'Looks up the A, AAAA, CNAME, MX, NS, TXT and CAA records of a hostname. Setting RESOLVER picks the DNS server.',
     image: PLUGINS_IMAGE,
     command: ['node', '/app/dns_records.js'],
     consumes: ['hostname'],
@@ -60,7 +61,8 @@ export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>>
   {
     plugin_id: 'http_headers',
     name: 'HTTP headers',
-    description: 'Records the response headers of https://<name>/ (or http:// if that fails). Settings: HTTPS_PORT, HTTP_PORT.',
+    description:
+      'Records the response headers of https://<name>/ (or http:// if that fails). Settings: HTTPS_PORT, HTTP_PORT.',
     image: PLUGINS_IMAGE,
     command: ['node', '/app/http_headers.js'],
     consumes: ['hostname'],
@@ -87,6 +89,8 @@ export async function seed(db: DataSource): Promise<string[]> {
     [JSON.stringify(FINDING_TYPES)],
   );
   done.push(`${FINDING_TYPES.length} finding types`);
-  done.push(`${BUILTIN_PLUGINS.length} built-in plugin(s) registered: ${BUILTIN_PLUGINS.map((p) => p.plugin_id).join(', ')}`);
+  done.push(
+    `${BUILTIN_PLUGINS.length} built-in plugin(s) registered: ${BUILTIN_PLUGINS.map((p) => p.plugin_id).join(', ')}`,
+  );
   return done;
 }

@@ -100,7 +100,10 @@ export class TaskRepository {
    * task for its (plugin, input) exists, which is then returned instead.
    * Results are in the order of `tasks`; a pair given twice gets the same task.
    */
-  async createPluginTasks(organizationId: number, tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
+  async createPluginTasks(
+    organizationId: number,
+    tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>,
+  ): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
     const key = (pluginId: unknown, input: unknown) => `${pluginId}\u0000${input}`;
     const byKey = new Map<string, TaskView>();
     const created: TaskView[] = [];
@@ -198,8 +201,9 @@ export class TaskRepository {
   }
 
   private async claimMany(ids: string[]): Promise<Array<ClaimedTask | null>> {
-    const rows: Array<Omit<ClaimedTask, 'input_objects'> & { input_objects: Array<Parameters<typeof toStored>[0]> }> = await this.db.query(
-      `WITH t AS (
+    const rows: Array<Omit<ClaimedTask, 'input_objects'> & { input_objects: Array<Parameters<typeof toStored>[0]> }> =
+      await this.db.query(
+        `WITH t AS (
          UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
                          attempts = attempts + 1
          WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING *)
@@ -211,10 +215,12 @@ export class TaskRepository {
                      AND ob.primary_key = t.input_object), '[]') AS input_objects
        FROM t JOIN organization o ON o.id = t.organization_id
        LEFT JOIN plugin p ON p.plugin_id = t.plugin_id -- only plugin tasks have a plugin_id`,
-      // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
-      [[...new Set(ids)].sort()],
+        // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
+        [[...new Set(ids)].sort()],
+      );
+    const claimed = new Map<string, ClaimedTask>(
+      rows.map((row) => [row.id, { ...row, input_objects: row.input_objects.map(toStored) }]),
     );
-    const claimed = new Map<string, ClaimedTask>(rows.map((row) => [row.id, { ...row, input_objects: row.input_objects.map(toStored) }]));
     // A task asked for twice in one batch (a stalled job and its re-queued copy) goes to the first caller only.
     return ids.map((id) => {
       const claim = claimed.get(id) ?? null;
@@ -266,7 +272,9 @@ export class TaskRepository {
       [JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null })))],
     );
     const ended = new Map(rows.map((row) => [`${row.id}:${row.attempts}`, { has_outputs: row.has_outputs }]));
-    return endings.map((e) => (sent.get(`${e.id}:${e.attempt}`) === e ? ended.get(`${e.id}:${e.attempt}`) ?? null : null));
+    return endings.map((e) =>
+      sent.get(`${e.id}:${e.attempt}`) === e ? (ended.get(`${e.id}:${e.attempt}`) ?? null) : null,
+    );
   }
 
   /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */
@@ -314,7 +322,10 @@ export class TaskRepository {
    * RUNNING tasks whose worker stopped heartbeating go back to PENDING, or to FAILED once they have
    * used `maxAttempts` claims. One statement for all of them (served by task_running).
    */
-  async recoverStale(staleSeconds: number, maxAttempts: number): Promise<Array<{ id: string; type: TaskType; status: TaskStatus; attempts: number }>> {
+  async recoverStale(
+    staleSeconds: number,
+    maxAttempts: number,
+  ): Promise<Array<{ id: string; type: TaskType; status: TaskStatus; attempts: number }>> {
     const rows = await this.db.query(
       `UPDATE task SET
          status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'PENDING' END,
@@ -333,7 +344,11 @@ export class TaskRepository {
   }
 
   /** One page of PENDING tasks created over `olderThanSeconds` ago, oldest first (served by task_pending). */
-  async pendingPage(olderThanSeconds: number, after: TaskCursor | null, limit: number): Promise<Array<TaskCursor & { type: TaskType; attempts: number }>> {
+  async pendingPage(
+    olderThanSeconds: number,
+    after: TaskCursor | null,
+    limit: number,
+  ): Promise<Array<TaskCursor & { type: TaskType; attempts: number }>> {
     return this.db.query(
       `SELECT id, type, attempts, created_at FROM task
        WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1)

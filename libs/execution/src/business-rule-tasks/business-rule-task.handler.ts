@@ -9,9 +9,11 @@ export class BusinessRuleTaskHandler implements TaskHandler {
 
   async handle(task: ClaimedTask): Promise<HandlerOutcome> {
     const ruleId = String(task.data.rule_id);
-    if (ruleId === 'all') return { status: TaskStatus.COMPLETED, data: { result: await this.rules.evaluateAll(task.organization_id) } };
+    if (ruleId === 'all')
+      return { status: TaskStatus.COMPLETED, data: { result: await this.rules.evaluateAll(task.organization_id) } };
     const rule = findRule(ruleId);
-    if (!rule) return { status: TaskStatus.FAILED, error: `business rule ${ruleId} does not exist (any more)`, traceback: '' };
+    if (!rule)
+      return { status: TaskStatus.FAILED, error: `business rule ${ruleId} does not exist (any more)`, traceback: '' };
     const { created, removed, total } = await this.rules.evaluate(rule, task.organization_id);
     return { status: TaskStatus.COMPLETED, data: { result: { created, removed, total } } };
   }

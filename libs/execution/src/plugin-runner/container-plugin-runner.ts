@@ -14,7 +14,11 @@ export function dockerClient(settings: KatSettings): Docker {
   if (settings.DOCKER_HOST) {
     const url = new URL(settings.DOCKER_HOST);
     if (url.protocol === 'unix:') return new Docker({ socketPath: url.pathname });
-    return new Docker({ host: url.hostname, port: Number(url.port || 2375), protocol: url.protocol === 'https:' ? 'https' : 'http' });
+    return new Docker({
+      host: url.hostname,
+      port: Number(url.port || 2375),
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+    });
   }
   return new Docker({ socketPath: settings.DOCKER_SOCKET });
 }
@@ -135,7 +139,9 @@ export class ContainerPluginRunner implements PluginRunner {
         this.docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve())),
       );
     } catch (error) {
-      throw new PluginStartError(`image ${image} is not on the container engine and could not be pulled: ${errorText(error)}`);
+      throw new PluginStartError(
+        `image ${image} is not on the container engine and could not be pulled: ${errorText(error)}`,
+      );
     }
   }
 }

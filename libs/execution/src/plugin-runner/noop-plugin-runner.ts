@@ -9,6 +9,11 @@ import { PluginRunResult, PluginRunner } from './plugin-runner';
 @Injectable()
 export class NoopPluginRunner implements PluginRunner {
   async run(): Promise<PluginRunResult> {
-    return { outcome: { kind: 'exited', exitCode: 0 }, stdout: { text: '', truncated: false }, stderr: { text: '', truncated: false }, durationMs: 0 };
+    return {
+      outcome: { kind: 'exited', exitCode: 0 },
+      stdout: { text: '', truncated: false },
+      stderr: { text: '', truncated: false },
+      durationMs: 0,
+    };
   }
 }

@@ -43,10 +43,17 @@ export class OrphanContainerReaper implements OnApplicationBootstrap, OnApplicat
       if (containers.length === 0) return 0;
       const states = await this.tasks.runStates(containers.map((c) => c.Labels[CONTAINER_LABELS.taskId]));
       const owned = new Set(states.filter((s) => s.status === TaskStatus.RUNNING).map((s) => `${s.id}/${s.attempts}`));
-      const orphans = containers.filter((c) => !owned.has(`${c.Labels[CONTAINER_LABELS.taskId]}/${c.Labels[CONTAINER_LABELS.attempt]}`));
+      const orphans = containers.filter(
+        (c) => !owned.has(`${c.Labels[CONTAINER_LABELS.taskId]}/${c.Labels[CONTAINER_LABELS.attempt]}`),
+      );
       for (const orphan of orphans) {
-        await this.docker.getContainer(orphan.Id).remove({ force: true, v: true }).catch(() => undefined);
-        this.logger.warn(`Removed orphaned container ${orphan.Id.slice(0, 12)} of task ${orphan.Labels[CONTAINER_LABELS.taskId]}`);
+        await this.docker
+          .getContainer(orphan.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined);
+        this.logger.warn(
+          `Removed orphaned container ${orphan.Id.slice(0, 12)} of task ${orphan.Labels[CONTAINER_LABELS.taskId]}`,
+        );
       }
       return orphans.length;
     } catch (error) {

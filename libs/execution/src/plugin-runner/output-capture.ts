@@ -41,8 +41,9 @@ export class OutputCapture extends Writable {
       buffer = buffer.subarray(buffer.length - this.cap);
       truncated = true;
     }
-    // toString replaces a multi-byte character cut at the edge, so the text stays valid UTF-8.
-    return { text: buffer.toString('utf8').replace(/\u0000/g, ''), truncated };
+    // toString replaces a multi-byte character cut at the edge, so the text stays valid UTF-8;
+    // NUL bytes go, as PostgreSQL's text cannot hold them.
+    return { text: buffer.toString('utf8').replaceAll('\u0000', ''), truncated };
   }
 }
 

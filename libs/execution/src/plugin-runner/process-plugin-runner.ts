@@ -22,7 +22,11 @@ export class ProcessPluginRunner implements PluginRunner {
     return new Promise((resolve, reject) => {
       // Its own process group, so a stop kills what the command started too (`sh -c 'sleep 30'`
       // would otherwise leave `sleep` holding stdout open, and the run would end only with it).
-      const child = spawn(spec.command[0], spec.command.slice(1), { env: { PATH: process.env.PATH, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn(spec.command[0], spec.command.slice(1), {
+        env: { PATH: process.env.PATH, ...spec.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       let stopReason: string | null = null;
       const stop = (reason: string) => {
         stopReason ??= reason;
@@ -44,7 +48,12 @@ export class ProcessPluginRunner implements PluginRunner {
         if (lines) await new Promise<void>((done) => lines.end(done));
         const reason = stopReason as string | null;
         resolve({
-          outcome: reason === null ? { kind: 'exited', exitCode: code ?? 137 } : reason === 'timed_out' ? { kind: 'timed_out' } : { kind: 'aborted', reason },
+          outcome:
+            reason === null
+              ? { kind: 'exited', exitCode: code ?? 137 }
+              : reason === 'timed_out'
+                ? { kind: 'timed_out' }
+                : { kind: 'aborted', reason },
           stdout: stdout.result(),
           stderr: stderr.result(),
           durationMs: Date.now() - started,

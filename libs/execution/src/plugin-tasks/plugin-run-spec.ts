@@ -10,7 +10,13 @@ export interface RunContext {
 }
 
 /** The container a plugin task runs as: the contract's environment and `{field}` substitution. */
-export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedObjectKey, settings: KatSettings, context: RunContext): PluginRunSpec {
+export function pluginRunSpec(
+  task: ClaimedTask,
+  plugin: Plugin,
+  input: ParsedObjectKey,
+  settings: KatSettings,
+  context: RunContext,
+): PluginRunSpec {
   const key = String(task.data.input_data);
   const values: Record<string, string> = { ...input.fields, input: key };
   const substitute = (arg: string) => arg.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
@@ -26,7 +32,9 @@ export function pluginRunSpec(task: ClaimedTask, plugin: Plugin, input: ParsedOb
       KAT_PLUGIN_ID: plugin.plugin_id,
       KAT_ORGANIZATION: task.organization,
       KAT_INPUT: key,
-      KAT_INPUT_JSON: JSON.stringify(context.inputObject ?? { object_type: input.objectType, primary_key: key, ...input.fields }),
+      KAT_INPUT_JSON: JSON.stringify(
+        context.inputObject ?? { object_type: input.objectType, primary_key: key, ...input.fields },
+      ),
       KAT_API_URL: settings.PLUGIN_API_URL,
       KAT_API_TOKEN: context.token,
     },

@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ClaimedTask, KAT_SETTINGS, KatSettings, ObjectRepository, parseObjectKey, PluginTokenService, TaskStatus } from '@kat/domain';
+import {
+  ClaimedTask,
+  KAT_SETTINGS,
+  KatSettings,
+  ObjectRepository,
+  parseObjectKey,
+  PluginTokenService,
+  TaskStatus,
+} from '@kat/domain';
 import { KatMetrics } from '@kat/runtime';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { HandlerOutcome, RunLog, TaskHandler } from '../task-handler';
@@ -20,12 +28,18 @@ export class PluginTaskHandler implements TaskHandler {
   ) {}
 
   async handle(task: ClaimedTask, signal: AbortSignal): Promise<HandlerOutcome> {
-    const fail = (error: string, log?: RunLog): HandlerOutcome => ({ status: TaskStatus.FAILED, error, traceback: log?.stderr ?? '', log });
+    const fail = (error: string, log?: RunLog): HandlerOutcome => ({
+      status: TaskStatus.FAILED,
+      error,
+      traceback: log?.stderr ?? '',
+      log,
+    });
     const { plugin } = task;
     if (!plugin) return fail(`plugin ${task.plugin_id} does not exist (any more)`);
     if (!plugin.enabled) return fail(`plugin ${plugin.plugin_id} is disabled`);
     const input = parseObjectKey(String(task.data.input_data), plugin.consumes);
-    if ('error' in input) return fail(`input_data ${task.data.input_data} is not valid for ${plugin.plugin_id}: ${input.error}`);
+    if ('error' in input)
+      return fail(`input_data ${task.data.input_data} is not valid for ${plugin.plugin_id}: ${input.error}`);
 
     // The plugin's stdout lines become objects as they come; a bad line stops the plugin.
     const stop = new AbortController();
@@ -33,7 +47,10 @@ export class PluginTaskHandler implements TaskHandler {
     const producer = { task_id: task.id, plugin_id: plugin.plugin_id, input_object: String(task.data.input_data) };
     const ingester = new StdoutIngester(this.objects, task.organization_id, producer, () => stop.abort(BAD_OUTPUT));
     const spec = pluginRunSpec(task, plugin, input, this.settings, {
-      token: await this.pluginTokens.sign({ task_id: task.id, attempt: task.attempts, organization_id: task.organization_id }, plugin.timeout_seconds),
+      token: await this.pluginTokens.sign(
+        { task_id: task.id, attempt: task.attempts, organization_id: task.organization_id },
+        plugin.timeout_seconds,
+      ),
       inputObject: task.input_objects.find((o) => o.object_type === input.objectType) ?? null,
       onStdoutLine: ingester.line,
     });
@@ -58,14 +75,19 @@ export class PluginTaskHandler implements TaskHandler {
     };
     switch (result.outcome.kind) {
       case 'aborted':
-        if (result.outcome.reason === BAD_OUTPUT) return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, log);
+        if (result.outcome.reason === BAD_OUTPUT)
+          return fail(`plugin ${plugin.plugin_id} printed a bad object: ${ingester.error}`, log);
         return { status: 'stopped', reason: result.outcome.reason, log };
       case 'timed_out':
         return fail(`plugin ${plugin.plugin_id} timed out after ${plugin.timeout_seconds} s and was killed`, log);
       case 'exited': {
         const { exitCode } = result.outcome;
         if (exitCode === 0) return { status: TaskStatus.COMPLETED, log };
-        if (exitCode === 137) return fail(`plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`, log);
+        if (exitCode === 137)
+          return fail(
+            `plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`,
+            log,
+          );
         const lastLine = lastNonEmptyLine(log.stderr);
         return fail(`plugin ${plugin.plugin_id} exited with code ${exitCode}${lastLine ? `: ${lastLine}` : ''}`, log);
       }
@@ -82,6 +104,9 @@ function failureReason(outcome: PluginRunResult['outcome']): string | null {
 }
 
 function lastNonEmptyLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines[lines.length - 1] ?? '').slice(0, 300);
 }

@@ -32,7 +32,8 @@ export class StdoutIngester {
       return this.fail(`stdout line ${this.lineNumber} is not JSON: ${JSON.stringify(text.slice(0, 120))}`);
     }
     const result = validateObjects(null, [parsed], false);
-    if ('errors' in result) return this.fail(`stdout line ${this.lineNumber} is not a valid object: ${result.errors.join('; ')}`);
+    if ('errors' in result)
+      return this.fail(`stdout line ${this.lineNumber} is not a valid object: ${result.errors.join('; ')}`);
     this.pending.push(...result.objects);
     if (this.pending.length >= BATCH_SIZE) this.flush();
   };

@@ -1,7 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsDate, IsIn, IsNotEmpty, IsObject, IsOptional, IsString, IsUUID, MaxLength, ValidateNested,
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsDate,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+  ValidateNested,
 } from 'class-validator';
 import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '@kat/domain';
 import { PageQuery } from '../../common/pagination';
@@ -22,11 +33,15 @@ export class CreateTaskDto {
 /** `data` of a plugin task, checked after the type is known. */
 export class PluginTaskDataDto {
   @ApiProperty({ example: 'dns_records' })
-  @IsString() @IsNotEmpty() @MaxLength(64)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
   plugin_id: string;
 
   @ApiProperty({ example: 'internet|example.com' })
-  @IsString() @IsNotEmpty() @MaxLength(2048)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2048)
   input_data: string;
 }
 
@@ -35,41 +50,57 @@ export const BULK_TASKS_MAX = 1000;
 
 export class CreatePluginTasksDto {
   @ApiProperty({ type: [PluginTaskDataDto], maxItems: BULK_TASKS_MAX, description: 'the `data` of each plugin task' })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(BULK_TASKS_MAX)
-  @ValidateNested({ each: true }) @Type(() => PluginTaskDataDto)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(BULK_TASKS_MAX)
+  @ValidateNested({ each: true })
+  @Type(() => PluginTaskDataDto)
   tasks: PluginTaskDataDto[];
 }
 
 export class CreatedTasksResponse {
-  @ApiProperty({ description: 'how many tasks are new; the others were active already and are those tasks' }) created: number;
-  @ApiProperty({ type: () => [TaskResponse], description: 'one task per requested one, in the same order' }) results: TaskResponse[];
+  @ApiProperty({ description: 'how many tasks are new; the others were active already and are those tasks' })
+  created: number;
+  @ApiProperty({ type: () => [TaskResponse], description: 'one task per requested one, in the same order' })
+  results: TaskResponse[];
 }
 
 export class ListTasksQuery extends PageQuery {
   @ApiPropertyOptional({ enum: TASK_STATUSES })
-  @IsOptional() @IsIn(TASK_STATUSES, { message: `status must be one of: ${TASK_STATUSES.join(', ')}` })
+  @IsOptional()
+  @IsIn(TASK_STATUSES, { message: `status must be one of: ${TASK_STATUSES.join(', ')}` })
   status?: TaskStatus;
 
   @ApiPropertyOptional({ enum: TASK_TYPES })
-  @IsOptional() @IsIn(TASK_TYPES, { message: `type must be one of: ${TASK_TYPES.join(', ')}` })
+  @IsOptional()
+  @IsIn(TASK_TYPES, { message: `type must be one of: ${TASK_TYPES.join(', ')}` })
   type?: TaskType;
 
-  @ApiPropertyOptional() @IsOptional() @IsString()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
   plugin_id?: string;
 
-  @ApiPropertyOptional({ description: 'the input object\'s primary key, e.g. internet|example.com' })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({ description: "the input object's primary key, e.g. internet|example.com" })
+  @IsOptional()
+  @IsString()
   input_data?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsUUID('all', { message: 'schedule_id must be a UUID' })
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsUUID('all', { message: 'schedule_id must be a UUID' })
   schedule_id?: string;
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional() @Transform(({ value }) => toDate(value)) @IsDate({ message: 'created_after must be an ISO 8601 date-time' })
+  @IsOptional()
+  @Transform(({ value }) => toDate(value))
+  @IsDate({ message: 'created_after must be an ISO 8601 date-time' })
   created_after?: Date;
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional() @Transform(({ value }) => toDate(value)) @IsDate({ message: 'created_before must be an ISO 8601 date-time' })
+  @IsOptional()
+  @Transform(({ value }) => toDate(value))
+  @IsDate({ message: 'created_before must be an ISO 8601 date-time' })
   created_before?: Date;
 }
 
@@ -85,7 +116,10 @@ export class TaskResponse {
   @ApiProperty({ example: 'acme' }) organization: string;
   @ApiProperty({ enum: TASK_TYPES }) type: TaskType;
   @ApiProperty({ enum: TASK_STATUSES }) status: TaskStatus;
-  @ApiProperty({ example: { plugin_id: 'dns_records', input_data: 'internet|example.com' } }) data: Record<string, unknown>;
+  @ApiProperty({ example: { plugin_id: 'dns_records', input_data: 'internet|example.com' } }) data: Record<
+    string,
+    unknown
+  >;
   @ApiProperty() @Type(() => Date) created_at: Date;
   @ApiProperty({ nullable: true, type: Date }) started_at: Date | null;
   @ApiProperty({ nullable: true, type: Date }) ended_at: Date | null;

@@ -44,7 +44,8 @@ function nav(caller: Caller, csrf: string): string {
   const org = caller.scope.organizationCode;
   const orgQuery = caller.isAdmin && org ? `?organization=${encodeURIComponent(org)}` : '';
   const links = NAV.filter((link) => !link.admin || caller.isAdmin)
-    .map((link) => `<a href="${link.path}${link.scoped ? orgQuery : ''}">${link.label}</a>`).join('');
+    .map((link) => `<a href="${link.path}${link.scoped ? orgQuery : ''}">${link.label}</a>`)
+    .join('');
   return `<nav aria-label="Main">${links}</nav>
     <span>${escape(org ?? 'all organizations')}${caller.isAdmin ? ' (admin)' : ''}</span>
     <form method="post" action="/sign-out"><input type="hidden" name="csrf" value="${csrf}">

@@ -5,11 +5,12 @@ import { escape } from '../html';
 // Pieces the pages share: formats, the status badge, tables, one-button forms, the organization picker, links.
 
 export const when = (date: Date | string | null) =>
-  (date ? new Date(date).toISOString().replace('T', ' ').slice(0, 19) : '—');
+  date ? new Date(date).toISOString().replace('T', ' ').slice(0, 19) : '—';
 
-export const duration = (t: TaskView) => (t.started_at && t.ended_at
-  ? `${((new Date(t.ended_at).getTime() - new Date(t.started_at).getTime()) / 1000).toFixed(1)} s`
-  : '—');
+export const duration = (t: TaskView) =>
+  t.started_at && t.ended_at
+    ? `${((new Date(t.ended_at).getTime() - new Date(t.started_at).getTime()) / 1000).toFixed(1)} s`
+    : '—';
 
 export const badge = (status: string) => `<span class="badge ${escape(status)}">${escape(status)}</span>`;
 
@@ -26,9 +27,11 @@ export type Column = string | { label: string; optional: true };
  * empty (null: never empty).
  */
 export function table(columns: Column[], rows: string[], empty: string | null, caption = ''): string {
-  const headings = columns.map((c) => (typeof c === 'string'
-    ? `<th scope="col">${c}</th>`
-    : `<th scope="col" class="optional">${c.label}</th>`)).join('');
+  const headings = columns
+    .map((c) =>
+      typeof c === 'string' ? `<th scope="col">${c}</th>` : `<th scope="col" class="optional">${c.label}</th>`,
+    )
+    .join('');
   const body = rows.join('') || (empty === null ? '' : `<tr><td colspan="${columns.length}">${empty}</td></tr>`);
   return `<div class="table-wrap"><table>${caption}<thead><tr>${headings}</tr></thead>
     <tbody>${body}</tbody></table></div>`;
@@ -46,8 +49,9 @@ export const actionButton = (csrf: string, action: string, label: string, primar
 /** An admin picks the organization a page shows; other tokens have theirs. `codes`: every organization's. */
 export function organizationPicker(caller: Caller, codes: string[]): string {
   if (!caller.isAdmin) return '';
-  const options = codes
-    .map((code) => `<option${code === caller.scope.organizationCode ? ' selected' : ''}>${escape(code)}</option>`);
+  const options = codes.map(
+    (code) => `<option${code === caller.scope.organizationCode ? ' selected' : ''}>${escape(code)}</option>`,
+  );
   return `<form method="get" class="filters"><div><label for="organization">Organization</label>
       <select id="organization" name="organization">${options.join('')}</select></div>
       <button>Show</button></form>`;

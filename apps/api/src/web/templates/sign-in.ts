@@ -3,9 +3,13 @@ import { layout, Shell } from './layout';
 
 /** The sign-in form; `error`: why the last token given was refused. */
 export function signInPage(shell: Shell, error?: string): string {
-  return layout(shell, 'Sign in', `${error ? `<p class="notice error" role="alert">${escape(error)}</p>` : ''}
+  return layout(
+    shell,
+    'Sign in',
+    `${error ? `<p class="notice error" role="alert">${escape(error)}</p>` : ''}
     <form method="post" action="/sign-in"><p><label for="token">API token</label>
     <input id="token" name="token" type="password" autocomplete="off" required size="50"></p>
     <p class="muted">Make one with <code>npm run kat -- create-token --org &lt;code&gt;</code>.</p>
-    <button class="primary">Sign in</button></form>`);
+    <button class="primary">Sign in</button></form>`,
+  );
 }

@@ -7,7 +7,10 @@ const NO_LOG = { stdout: '', stderr: '', stdout_truncated: false, stderr_truncat
 
 /** Everything about a task, with the Run / Retry / Cancel forms its status allows. */
 export function taskDetailPage(
-  shell: SignedInShell, task: TaskView, log: TaskLog | null, produced: ObjectTaskRecord[],
+  shell: SignedInShell,
+  task: TaskView,
+  log: TaskLog | null,
+  produced: ObjectTaskRecord[],
 ): string {
   const { caller, csrf } = shell;
   const action = (name: string) => withOrg(caller, `/tasks/${task.id}/${name}`);
@@ -15,32 +18,57 @@ export function taskDetailPage(
   const active = pending || task.status === TaskStatus.RUNNING;
   const buttons = [
     pending && actionButton(csrf, action('run'), 'Run task', true),
-    (task.status === TaskStatus.FAILED || task.status === TaskStatus.CANCELLED)
-      && actionButton(csrf, action('retry'), 'Retry', true),
+    (task.status === TaskStatus.FAILED || task.status === TaskStatus.CANCELLED) &&
+      actionButton(csrf, action('retry'), 'Retry', true),
     active && actionButton(csrf, action('cancel'), 'Cancel'),
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   const organization = caller.isAdmin ? `?organization=${escape(caller.scope.organizationCode)}` : '';
-  const objectRows = produced.map((o) => `<tr><td>${escape(o.output_type)}</td>
-    <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${organization}">${
-      escape(o.output_object)}</a></td></tr>`);
+  const objectRows = produced.map(
+    (o) => `<tr><td>${escape(o.output_type)}</td>
+    <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${organization}">${escape(
+      o.output_object,
+    )}</a></td></tr>`,
+  );
   const { error, traceback, ...data } = task.data;
   const { stdout, stderr, stdout_truncated, stderr_truncated } = log ?? NO_LOG;
   const output = (text: string) => escape(text) || '<span class="muted">(empty)</span>';
   const cut = (truncated: boolean) => (truncated ? ' (cut at the cap)' : '');
-  return layout(shell, `Task ${shortId(task.id)}`, `<p>${badge(task.status)} ${buttons}</p>
+  return layout(
+    shell,
+    `Task ${shortId(task.id)}`,
+    `<p>${badge(task.status)} ${buttons}</p>
     ${definitions([
-      ['Id', escape(task.id)], ['Organization', escape(task.organization)], ['Type', escape(task.type)],
-      ['Created', when(task.created_at)], ['Started', when(task.started_at)], ['Ended', when(task.ended_at)],
-      ['Duration', duration(task)], ['Attempts', String(task.attempts)],
-      ['Schedule', task.schedule_id
-        ? `<a href="${withOrg(caller, '/schedules/')}">${escape(task.schedule_id)}</a>` : '—'],
-      ['Parent task', task.parent_task_id
-        ? `<a href="${withOrg(caller, `/tasks/${task.parent_task_id}/`)}">${escape(task.parent_task_id)}</a>` : '—'],
+      ['Id', escape(task.id)],
+      ['Organization', escape(task.organization)],
+      ['Type', escape(task.type)],
+      ['Created', when(task.created_at)],
+      ['Started', when(task.started_at)],
+      ['Ended', when(task.ended_at)],
+      ['Duration', duration(task)],
+      ['Attempts', String(task.attempts)],
+      [
+        'Schedule',
+        task.schedule_id ? `<a href="${withOrg(caller, '/schedules/')}">${escape(task.schedule_id)}</a>` : '—',
+      ],
+      [
+        'Parent task',
+        task.parent_task_id
+          ? `<a href="${withOrg(caller, `/tasks/${task.parent_task_id}/`)}">${escape(task.parent_task_id)}</a>`
+          : '—',
+      ],
     ])}
     <h2>Data</h2><pre>${escape(JSON.stringify(data, null, 2))}</pre>
-    ${error ? `<h2>Error</h2><p class="notice error" role="alert">${escape(error)}</p>
-      <h3>Traceback</h3><pre>${escape(traceback ?? '')}</pre>` : ''}
+    ${
+      error
+        ? `<h2>Error</h2><p class="notice error" role="alert">${escape(error)}</p>
+      <h3>Traceback</h3><pre>${escape(traceback ?? '')}</pre>`
+        : ''
+    }
     <h2>Output</h2><h3>stdout${cut(stdout_truncated)}</h3><pre>${output(stdout)}</pre>
     <h3>stderr${cut(stderr_truncated)}</h3><pre>${output(stderr)}</pre>
-    <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}`, { refresh: active });
+    <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}`,
+    { refresh: active },
+  );
 }

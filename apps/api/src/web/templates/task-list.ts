@@ -9,7 +9,10 @@ export type TaskListFilters = Partial<Record<'status' | 'type' | 'plugin_id' | '
 
 /** The organization's tasks, newest first, with filters; refreshes itself while a shown task is active. */
 export function taskListPage(
-  shell: SignedInShell, list: Page<TaskView>, filters: TaskListFilters, organizations: string[],
+  shell: SignedInShell,
+  list: Page<TaskView>,
+  filters: TaskListFilters,
+  organizations: string[],
 ): string {
   const { caller } = shell;
   const select = (name: 'status' | 'type', options: string[]) => `<div><label for="${name}">${name}</label>
@@ -17,29 +20,43 @@ export function taskListPage(
     ${options.map((o) => `<option${filters[name] === o ? ' selected' : ''}>${o}</option>`).join('')}</select></div>`;
   const input = (name: 'plugin_id' | 'input_data', label: string) => `<div><label for="${name}">${label}</label>
     <input id="${name}" name="${name}" value="${escape(filters[name] ?? '')}"></div>`;
-  const rows = list.results.map((t) => `<tr><td>${escape(t.data.input_data ?? '—')}</td>
+  const rows = list.results.map(
+    (t) => `<tr><td>${escape(t.data.input_data ?? '—')}</td>
     <td>${escape(t.type)}: ${escape(what(t))}</td><td>${badge(t.status)}</td>
     <td class="optional">${when(t.created_at)}</td><td class="optional">${duration(t)}</td>
     <td>${escape(firstLine(t.data.error))}</td>
     <td><a href="${withOrg(caller, `/tasks/${t.id}/`)}" aria-label="Task ${shortId(t.id)} details">details</a></td>
-    </tr>`);
+    </tr>`,
+  );
   const kept = Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) as Record<string, string>;
   const older = list.next_cursor
     ? `<p><a href="${withOrg(caller, '/tasks/', { ...kept, cursor: list.next_cursor })}">Older tasks →</a></p>`
     : '';
   const active = list.results.some((t) => t.status === TaskStatus.PENDING || t.status === TaskStatus.RUNNING);
-  const organization = caller.isAdmin && caller.scope.organizationCode
-    ? `<input type="hidden" name="organization" value="${escape(caller.scope.organizationCode)}">`
-    : '';
+  const organization =
+    caller.isAdmin && caller.scope.organizationCode
+      ? `<input type="hidden" name="organization" value="${escape(caller.scope.organizationCode)}">`
+      : '';
   const refreshing = active ? ' · refreshing every 5 s while tasks are pending or running' : '';
-  const columns: Column[] = ['Input', 'Plugin / rule / report', 'Status', { label: 'Created', optional: true },
-    { label: 'Duration', optional: true }, 'Error', '<span class="muted">Link</span>'];
-  return layout(shell, 'Tasks', `${organizationPicker(caller, organizations)}
+  const columns: Column[] = [
+    'Input',
+    'Plugin / rule / report',
+    'Status',
+    { label: 'Created', optional: true },
+    { label: 'Duration', optional: true },
+    'Error',
+    '<span class="muted">Link</span>',
+  ];
+  return layout(
+    shell,
+    'Tasks',
+    `${organizationPicker(caller, organizations)}
     <form method="get" class="filters">${organization}
     ${select('status', Object.values(TaskStatus))}${select('type', ['plugin', 'business_rule', 'report'])}
     ${input('plugin_id', 'plugin')}${input('input_data', 'input')}
     <button>Filter</button></form>
     <p class="muted">${list.count}${list.count >= COUNT_CAP ? '+' : ''} task(s)${refreshing}</p>
     ${table(columns, rows, 'No tasks.', '<caption class="muted">Newest first</caption>')}${older}`,
-  { refresh: active });
+    { refresh: active },
+  );
 }
