@@ -203,7 +203,8 @@ describe('built-in plugins', () => {
     expect(
       (
         await acme.get(
-          `/objects/httpheader/${encodeURIComponent(`internet|localhost|https|${secure.port}|strict-transport-security`)}/`,
+          '/objects/httpheader/' +
+            `${encodeURIComponent(`internet|localhost|https|${secure.port}|strict-transport-security`)}/`,
         )
       ).body.value,
     ).toBe('max-age=31536000');

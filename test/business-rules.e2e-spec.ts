@@ -41,12 +41,14 @@ describe('business rules', () => {
     status = 'COMPLETED',
   ): Promise<string> {
     const [{ id }] = await sql(
-      `INSERT INTO task (organization_id, type, status, data) VALUES ($1, 'plugin', $2, jsonb_build_object('plugin_id', $3::text, 'input_data', $4::text)) RETURNING id`,
+      `INSERT INTO task (organization_id, type, status, data)
+       VALUES ($1, 'plugin', $2, jsonb_build_object('plugin_id', $3::text, 'input_data', $4::text)) RETURNING id`,
       [organizationId, status, pluginId, input],
     );
     for (const [type, key] of outputs) {
       await sql(
-        `INSERT INTO object_task (organization_id, task_id, plugin_id, input_object, output_type, output_object) VALUES ($1, $2, $3, $4, $5, $6)`,
+        `INSERT INTO object_task (organization_id, task_id, plugin_id, input_object, output_type, output_object)
+         VALUES ($1, $2, $3, $4, $5, $6)`,
         [organizationId, id, pluginId, input, type, key],
       );
     }
@@ -242,7 +244,8 @@ describe('business rules', () => {
       expect(await job.run()).toEqual({ tasks_created: 3, tasks_queued: 3 }); // acme, globex and the seed's demo
       expect(await job.run()).toEqual({ tasks_created: 0, tasks_queued: 0 });
       const tasks = await sql(
-        `SELECT o.code, t.data FROM task t JOIN organization o ON o.id = t.organization_id WHERE t.type = 'business_rule' ORDER BY 1`,
+        `SELECT o.code, t.data FROM task t JOIN organization o ON o.id = t.organization_id
+         WHERE t.type = 'business_rule' ORDER BY 1`,
       );
       expect(tasks).toEqual(['acme', 'demo', 'globex'].map((code) => ({ code, data: { rule_id: 'all' } })));
     } finally {

@@ -274,7 +274,9 @@ describe('objects', () => {
         'poster',
         [
           `${WGET} "$KAT_API_URL/objects/hostname/internet%7Cinput.example.com/" >&2`,
-          `${WGET} --post-data '[{"network": "internet", "address": "192.0.2.10"}, {"network": "internet", "address": "192.0.2.11"}]' "$KAT_API_URL/objects/ipaddress/?task_id=$KAT_TASK_ID" > /dev/null`,
+          `${WGET} --post-data '[{"network": "internet", "address": "192.0.2.10"}, ` +
+            `{"network": "internet", "address": "192.0.2.11"}]' ` +
+            `"$KAT_API_URL/objects/ipaddress/?task_id=$KAT_TASK_ID" > /dev/null`,
         ].join(' && '),
       );
       const { body } = await acme
@@ -337,7 +339,8 @@ describe('objects', () => {
       await registerShellPlugin(
         admin,
         'badposter',
-        `${WGET} --post-data '{"network": "internet", "address": "not-an-ip"}' "$KAT_API_URL/objects/ipaddress/?task_id=$KAT_TASK_ID"`,
+        `${WGET} --post-data '{"network": "internet", "address": "not-an-ip"}' ` +
+          `"$KAT_API_URL/objects/ipaddress/?task_id=$KAT_TASK_ID"`,
       );
       const { body } = await acme
         .post('/tasks/', { type: 'plugin', data: { plugin_id: 'badposter', input_data: 'internet|x.example' } })
@@ -347,50 +350,58 @@ describe('objects', () => {
       expect(task.data.error).toMatch(/^plugin badposter exited with code 1: .*400 Bad Request/);
     });
 
-    it('confines a plugin token to its own task, its input and its organization, and ends it with the task', async () => {
-      const other = await runningTask('other.example.com');
-      const attempt = (label: string, args: string) => `${WGET} ${args} 2>&1 >/dev/null | sed 's/^/${label}: /' >&2`;
-      const hostname = `'{"network": "internet", "name": "intruder.example.com"}'`;
-      await registerShellPlugin(
-        admin,
-        'intruder',
-        [
-          attempt('other-input', '"$KAT_API_URL/objects/hostname/internet%7Cother.example.com/"'),
-          attempt('list-tasks', '"$KAT_API_URL/tasks/"'),
-          attempt(
-            'other-task',
-            `--post-data ${hostname} "$KAT_API_URL/objects/hostname/?task_id=$KAT_SETTING_OTHER_TASK"`,
-          ),
-          attempt('no-task', `--post-data ${hostname} "$KAT_API_URL/objects/hostname/"`),
-          attempt(
-            'other-org',
-            `--post-data ${hostname} "$KAT_API_URL/objects/hostname/?task_id=$KAT_TASK_ID&organization=globex"`,
-          ),
-          'echo "token: $KAT_API_TOKEN" >&2',
-        ].join('; '),
-        { settings: { other_task: other } },
-      );
-      const { body } = await acme
-        .post('/tasks/', { type: 'plugin', data: { plugin_id: 'intruder', input_data: 'internet|input.example.com' } })
-        .expect(201);
-      expect((await ended(body.id)).status).toBe('COMPLETED');
-      const stderr: string = (await acme.get(`/tasks/${body.id}/logs/`)).body.stderr;
-      for (const label of ['other-input', 'list-tasks', 'other-task', 'no-task', 'other-org']) {
-        expect(stderr).toContain(`${label}: wget: server returned error: HTTP/1.1 403 Forbidden`);
-      }
-      await acme.get('/objects/hostname/internet|intruder.example.com/').expect(404);
-      await globex.get('/objects/hostname/internet|intruder.example.com/').expect(404);
+    it(
+      'confines a plugin token to its own task, its input and its organization, ' + 'and ends it with the task',
+      async () => {
+        const other = await runningTask('other.example.com');
+        const attempt = (label: string, args: string) => `${WGET} ${args} 2>&1 >/dev/null | sed 's/^/${label}: /' >&2`;
+        const hostname = `'{"network": "internet", "name": "intruder.example.com"}'`;
+        await registerShellPlugin(
+          admin,
+          'intruder',
+          [
+            attempt('other-input', '"$KAT_API_URL/objects/hostname/internet%7Cother.example.com/"'),
+            attempt('list-tasks', '"$KAT_API_URL/tasks/"'),
+            attempt(
+              'other-task',
+              `--post-data ${hostname} "$KAT_API_URL/objects/hostname/?task_id=$KAT_SETTING_OTHER_TASK"`,
+            ),
+            attempt('no-task', `--post-data ${hostname} "$KAT_API_URL/objects/hostname/"`),
+            attempt(
+              'other-org',
+              `--post-data ${hostname} "$KAT_API_URL/objects/hostname/?task_id=$KAT_TASK_ID&organization=globex"`,
+            ),
+            'echo "token: $KAT_API_TOKEN" >&2',
+          ].join('; '),
+          { settings: { other_task: other } },
+        );
+        const { body } = await acme
+          .post('/tasks/', {
+            type: 'plugin',
+            data: { plugin_id: 'intruder', input_data: 'internet|input.example.com' },
+          })
+          .expect(201);
+        expect((await ended(body.id)).status).toBe('COMPLETED');
+        const stderr: string = (await acme.get(`/tasks/${body.id}/logs/`)).body.stderr;
+        for (const label of ['other-input', 'list-tasks', 'other-task', 'no-task', 'other-org']) {
+          expect(stderr).toContain(`${label}: wget: server returned error: HTTP/1.1 403 Forbidden`);
+        }
+        await acme.get('/objects/hostname/internet|intruder.example.com/').expect(404);
+        await globex.get('/objects/hostname/internet|intruder.example.com/').expect(404);
 
-      const token = /token: (katp_\S+)/.exec(stderr)![1];
-      const late = await client(api, token).post(`/objects/hostname/?task_id=${body.id}`, {
-        network: 'internet',
-        name: 'late.example.com',
-      });
-      expect(late.status).toBe(403);
-      expect(late.body.message).toEqual([`this plugin token's task ${body.id} has ended; its token no longer works`]);
-      const forged = await client(api, token.slice(0, -3) + 'xyz').get('/objects/hostname/internet|input.example.com/');
-      expect(forged.status).toBe(401);
-      await acme.post(`/tasks/${other}/cancel/`).expect(200);
-    });
+        const token = /token: (katp_\S+)/.exec(stderr)![1];
+        const late = await client(api, token).post(`/objects/hostname/?task_id=${body.id}`, {
+          network: 'internet',
+          name: 'late.example.com',
+        });
+        expect(late.status).toBe(403);
+        expect(late.body.message).toEqual([`this plugin token's task ${body.id} has ended; its token no longer works`]);
+        const forged = await client(api, token.slice(0, -3) + 'xyz').get(
+          '/objects/hostname/internet|input.example.com/',
+        );
+        expect(forged.status).toBe(401);
+        await acme.post(`/tasks/${other}/cancel/`).expect(200);
+      },
+    );
   });
 });

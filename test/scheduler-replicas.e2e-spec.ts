@@ -35,7 +35,8 @@ describe('scheduler replicas', () => {
     await environment.withDataSource((db) =>
       db.query(
         `INSERT INTO task (organization_id, type, status, data, started_at, heartbeat_at, attempts)
-         SELECT o.id, 'plugin', 'RUNNING', jsonb_build_object('plugin_id', 'p', 'input_data', 'internet|h' || i || '.example'),
+         SELECT o.id, 'plugin', 'RUNNING',
+                jsonb_build_object('plugin_id', 'p', 'input_data', 'internet|h' || i || '.example'),
                 now() - interval '1 hour', now() - interval '1 hour', 1
          FROM organization o, generate_series(1, 50) i WHERE o.code = 'acme'`,
       ),

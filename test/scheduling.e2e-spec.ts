@@ -75,7 +75,8 @@ describe('scheduling', () => {
     // The scans end: 150 complete, 50 fail; a day passes for the completed ones only.
     await sql(`UPDATE task SET status = 'RUNNING' WHERE schedule_id = $1`, [id]);
     await sql(
-      `UPDATE task SET status = CASE WHEN input_object < 'internet|h5' THEN 'FAILED' ELSE 'COMPLETED' END WHERE schedule_id = $1`,
+      `UPDATE task SET status = CASE WHEN input_object < 'internet|h5' THEN 'FAILED' ELSE 'COMPLETED' END
+       WHERE schedule_id = $1`,
       [id],
     );
     const [{ failed }] = await sql(
@@ -193,7 +194,8 @@ describe('scheduling', () => {
         .post('/schedules/', { plugin_id: 'scan', object_set_id: set.id, interval: 'P1M' })
         .expect(400);
       expect(badInterval.body.message).toEqual([
-        'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) or a number of seconds',
+        'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) ' +
+          'or a number of seconds',
       ]);
       await acme.post('/schedules/', { plugin_id: 'nope', object_set_id: set.id, interval: 60 }).expect(400);
       const other = client(api, await environment.token('globex'));
@@ -235,7 +237,8 @@ describe('scheduling', () => {
         async () =>
           (
             await sql(
-              `SELECT next_run_at > $2::timestamptz + interval '2 seconds' AS passed FROM scheduler_job WHERE name = $1`,
+              `SELECT next_run_at > $2::timestamptz + interval '2 seconds' AS passed FROM scheduler_job
+               WHERE name = $1`,
               [JOB, since],
             )
           )[0].passed,
@@ -265,39 +268,43 @@ describe('scheduling', () => {
       });
     }
 
-    it('shows each job and applies a switched-off job, the global switch and a new cron at the next poll of every replica', async () => {
-      const polling = [
-        environment.settings({ SCHEDULER_POLL_MS: '200' }),
-        environment.settings({ SCHEDULER_POLL_MS: '200' }),
-      ];
-      const live = [await startScheduler(polling[0]), await startScheduler(polling[1])];
-      try {
-        const job = async () =>
-          (await admin.get('/scheduler/')).body.jobs.find((j: { name: string }) => j.name === JOB);
-        // Earlier tests ran the job by hand: only a run after the new cron is the replicas'.
-        const cronChanged = (await jobNow()).now;
-        await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * * *' }).expect(200);
-        await waitFor('the replicas to run the job on its new cron', () => ranSince(cronChanged));
-        expect(await job()).toMatchObject({
-          enabled: true,
-          cron: '* * * * * *',
-          last_result: expect.objectContaining({ tasks_created: expect.any(Number) }),
-        });
+    it(
+      'shows each job and applies a switched-off job, the global switch and a new cron ' +
+        'at the next poll of every replica',
+      async () => {
+        const polling = [
+          environment.settings({ SCHEDULER_POLL_MS: '200' }),
+          environment.settings({ SCHEDULER_POLL_MS: '200' }),
+        ];
+        const live = [await startScheduler(polling[0]), await startScheduler(polling[1])];
+        try {
+          const job = async () =>
+            (await admin.get('/scheduler/')).body.jobs.find((j: { name: string }) => j.name === JOB);
+          // Earlier tests ran the job by hand: only a run after the new cron is the replicas'.
+          const cronChanged = (await jobNow()).now;
+          await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * * *' }).expect(200);
+          await waitFor('the replicas to run the job on its new cron', () => ranSince(cronChanged));
+          expect(await job()).toMatchObject({
+            enabled: true,
+            cron: '* * * * * *',
+            last_result: expect.objectContaining({ tasks_created: expect.any(Number) }),
+          });
 
-        await passesOverOnceSwitchedOff(() => admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: false }).expect(200));
+          await passesOverOnceSwitchedOff(() => admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: false }).expect(200));
 
-        const switchedOn = (await jobNow()).now;
-        await admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: true }).expect(200);
-        await waitFor('the job to run again', () => ranSince(switchedOn));
+          const switchedOn = (await jobNow()).now;
+          await admin.patch(`/scheduler/jobs/${JOB}/`, { enabled: true }).expect(200);
+          await waitFor('the job to run again', () => ranSince(switchedOn));
 
-        await passesOverOnceSwitchedOff(() => admin.patch('/scheduler/', { enabled: false }).expect(200));
-        expect((await admin.get('/scheduler/')).body.enabled).toBe(false);
-      } finally {
-        await admin.patch('/scheduler/', { enabled: true }).expect(200);
-        await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * *' }).expect(200);
-        for (const replica of live) await replica.close();
-      }
-    });
+          await passesOverOnceSwitchedOff(() => admin.patch('/scheduler/', { enabled: false }).expect(200));
+          expect((await admin.get('/scheduler/')).body.enabled).toBe(false);
+        } finally {
+          await admin.patch('/scheduler/', { enabled: true }).expect(200);
+          await admin.patch(`/scheduler/jobs/${JOB}/`, { cron: '* * * * *' }).expect(200);
+          for (const replica of live) await replica.close();
+        }
+      },
+    );
 
     it('validates switches and crons, and keeps them to admins', async () => {
       await acme.patch('/scheduler/', { enabled: false }).expect(403);

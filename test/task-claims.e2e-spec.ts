@@ -19,7 +19,8 @@ describe('batched claims and endings in PostgreSQL', () => {
       [1, 2].map(() => new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize()),
     );
     await workerA.query(
-      `INSERT INTO plugin (plugin_id, name, image, command, consumes) VALUES ('dns', 'DNS', 'kat-plugins:latest', '["true"]', '{hostname}')`,
+      `INSERT INTO plugin (plugin_id, name, image, command, consumes)
+       VALUES ('dns', 'DNS', 'kat-plugins:latest', '["true"]', '{hostname}')`,
     );
   });
   afterAll(async () => {
@@ -32,7 +33,8 @@ describe('batched claims and endings in PostgreSQL', () => {
   const createTasks = async (n: number, plugin = 'dns'): Promise<string[]> => {
     const rows: Array<{ id: string }> = await workerA.query(
       `INSERT INTO task (organization_id, type, data)
-       SELECT o.id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', 'internet|h' || $3 || '-' || i || '.example.com')
+       SELECT o.id, 'plugin',
+              jsonb_build_object('plugin_id', $2::text, 'input_data', 'internet|h' || $3 || '-' || i || '.example.com')
        FROM organization o, generate_series(1, $1) i WHERE o.code = 'acme' ORDER BY i RETURNING id`,
       [n, plugin, ++batch],
     );
@@ -76,7 +78,8 @@ describe('batched claims and endings in PostgreSQL', () => {
     const name = key.split('|')[1];
     await workerA.query(
       `INSERT INTO object (organization_id, object_type, primary_key, data)
-       SELECT id, 'hostname', $1, jsonb_build_object('network', 'internet', 'name', $2::text) FROM organization WHERE code = 'acme'`,
+       SELECT id, 'hostname', $1, jsonb_build_object('network', 'internet', 'name', $2::text)
+       FROM organization WHERE code = 'acme'`,
       [key, name],
     );
     const repository = new TaskRepository(workerA);
@@ -102,7 +105,8 @@ describe('batched claims and endings in PostgreSQL', () => {
     await workerA.query(
       `INSERT INTO object (organization_id, object_type, primary_key, data)
        SELECT o.id, v.type, v.key, jsonb_build_object('owner', o.code, 'type', v.type)
-       FROM organization o, (VALUES ('hostname', $1::text), ('ipaddress', $1::text), ('hostname', 'internet|other.example.com')) v(type, key)`,
+       FROM organization o, (VALUES ('hostname', $1::text), ('ipaddress', $1::text),
+                                    ('hostname', 'internet|other.example.com')) v(type, key)`,
       [key],
     );
     const claim = await new TaskRepository(workerA).claim(id);
@@ -134,7 +138,8 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(endings[1]).toBeNull();
     expect(endings.slice(2)).toEqual(rest.map(() => ({ has_outputs: false })));
     const rows: Array<{ id: string; status: string; error: string | null; log: string | null }> = await workerA.query(
-      `SELECT t.id, t.status, t.data->>'error' AS error, l.stderr AS log FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = ANY($1)`,
+      `SELECT t.id, t.status, t.data->>'error' AS error, l.stderr AS log
+       FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = ANY($1)`,
       [ids],
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
@@ -190,7 +195,8 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(await repository.handBack(id, 1)).toBe(false);
     expect(await repository.saveLog(log('attempt 1'), 1)).toBe(false);
     const [row] = await workerA.query(
-      `SELECT t.status, t.attempts, t.heartbeat_at, l.stdout FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
+      `SELECT t.status, t.attempts, t.heartbeat_at, l.stdout FROM task t LEFT JOIN task_log l ON l.task_id = t.id
+       WHERE t.id = $1`,
       [id],
     );
     expect(row).toEqual({ status: 'RUNNING', attempts: 2, heartbeat_at: new Date('2000-01-01'), stdout: null });
@@ -199,7 +205,8 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(await repository.heartbeat(id, 2)).toBe(true);
     expect(await repository.saveLog(log('attempt 2'), 2)).toBe(true);
     const [after] = await workerA.query(
-      `SELECT t.heartbeat_at > now() - interval '1 minute' AS fresh, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
+      `SELECT t.heartbeat_at > now() - interval '1 minute' AS fresh, l.stdout
+       FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
       [id],
     );
     expect(after).toEqual({ fresh: true, stdout: 'attempt 2' });

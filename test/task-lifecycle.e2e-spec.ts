@@ -27,7 +27,8 @@ describe('task lifecycle', () => {
     await registerShellPlugin(
       admin,
       'echo',
-      'echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"{network}\\", \\"name\\": \\"www.{name}\\"}"; echo "scanned {input}" >&2',
+      'echo "{\\"object_type\\": \\"hostname\\", \\"network\\": \\"{network}\\", \\"name\\": \\"www.{name}\\"}"; ' +
+        'echo "scanned {input}" >&2',
     );
     await registerShellPlugin(admin, 'broken', 'echo "resolver unreachable: 192.0.2.53" >&2; exit 3');
     // Neither ends by itself: only its timeout or a cancel can stop it.
@@ -209,7 +210,8 @@ describe('task lifecycle', () => {
     });
     expect(bad.status).toBe(400);
     expect(bad.body.message).toEqual([
-      'tasks.1.input_data: echo consumes hostname, and "fine.example.com" is none: a hostname key has 2 fields (network|name)',
+      'tasks.1.input_data: echo consumes hostname, and "fine.example.com" is none: ' +
+        'a hostname key has 2 fields (network|name)',
       'tasks.2.plugin_id: unknown plugin nmap',
     ]);
     expect((await acme.post('/tasks/bulk/', { tasks: [{ plugin_id: 'echo' }] })).body.message).toContain(
@@ -404,11 +406,13 @@ describe('task lifecycle', () => {
       ],
       [
         { type: 'plugin', data: { plugin_id: 'echo', input_data: 'example.com' } },
-        'data.input_data: echo consumes hostname, and "example.com" is none: a hostname key has 2 fields (network|name)',
+        'data.input_data: echo consumes hostname, and "example.com" is none: ' +
+          'a hostname key has 2 fields (network|name)',
       ],
       [
         { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|bad host!' } },
-        'data.input_data: echo consumes hostname, and "internet|bad host!" is none: hostname field name must be a DNS name',
+        'data.input_data: echo consumes hostname, and "internet|bad host!" is none: ' +
+          'hostname field name must be a DNS name',
       ],
       [
         { type: 'plugin', data: { plugin_id: 'echo', input_data: 'internet|a.example', extra: 1 } },
@@ -420,7 +424,8 @@ describe('task lifecycle', () => {
       ],
       [
         { type: 'business_rule', data: { rule_id: 'nope' } },
-        'data.rule_id: unknown business rule "nope"; the rules are all, check_ssl_expiry, missing_spf, missing_dmarc, missing_caa, open_database_port, open_sysadmin_port, missing_security_headers',
+        'data.rule_id: unknown business rule "nope"; the rules are all, check_ssl_expiry, missing_spf, ' +
+          'missing_dmarc, missing_caa, open_database_port, open_sysadmin_port, missing_security_headers',
       ],
       [{ type: 'report', data: {} }, 'data.report_type: unknown report type null; the types are findings_summary'],
       [

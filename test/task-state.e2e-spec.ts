@@ -64,7 +64,8 @@ describe('task status transitions in PostgreSQL', () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
         const [{ id }] = await db.query(
-          `INSERT INTO task (organization_id, type, data) SELECT id, 'report', '{}' FROM organization LIMIT 1 RETURNING id`,
+          `INSERT INTO task (organization_id, type, data)
+           SELECT id, 'report', '{}' FROM organization LIMIT 1 RETURNING id`,
         );
         ids.push(id);
         await new Promise((resolve) => setTimeout(resolve, 2)); // the next millisecond
@@ -74,7 +75,8 @@ describe('task status transitions in PostgreSQL', () => {
       );
       expect([...ids].sort()).toEqual(ids);
       const [{ drift }] = await db.query(
-        `SELECT abs(extract(epoch FROM now()) * 1000 - ('x' || substr(replace($1::text, '-', ''), 1, 12))::bit(48)::bigint) AS drift`,
+        `SELECT abs(extract(epoch FROM now()) * 1000
+                   - ('x' || substr(replace($1::text, '-', ''), 1, 12))::bit(48)::bigint) AS drift`,
         [ids[2]],
       );
       expect(Number(drift)).toBeLessThan(60_000); // its first 48 bits are the creation time in ms
@@ -85,7 +87,8 @@ describe('task status transitions in PostgreSQL', () => {
     await environment.withDataSource(async (db) => {
       await expect(
         db.query(
-          `INSERT INTO task (organization_id, type, status, data) SELECT id, 'report', 'DONE', '{}' FROM organization LIMIT 1`,
+          `INSERT INTO task (organization_id, type, status, data)
+           SELECT id, 'report', 'DONE', '{}' FROM organization LIMIT 1`,
         ),
       ).rejects.toThrow('task_status_valid');
     });

@@ -51,7 +51,8 @@ export class FaultHarness {
 
   plugin(id: string, script: string, timeoutSeconds = 30, memoryMb = 64): Promise<unknown> {
     return this.sql(
-      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb) VALUES ($1, $6, $2, $3, '{hostname}', $4, $5)`,
+      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb)
+       VALUES ($1, $6, $2, $3, '{hostname}', $4, $5)`,
       [id, BUSYBOX_IMAGE, JSON.stringify(['sh', '-c', script]), timeoutSeconds, memoryMb, id],
     );
   }

@@ -24,7 +24,8 @@ describe('faults', () => {
     h.start('worker/main', { WORKER_CONCURRENCY: '4' }); // the steady worker
     const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => h.createTask('work', `kill${i}.example`)));
     for (let round = 0; round < 2; round++) {
-      // More running than the steady worker's 4 slots: the other worker surely holds some (retried > 0 below proves it).
+      // More running than the steady worker's 4 slots: the other worker surely holds some
+      // (retried > 0 below proves it).
       await h.running(5);
       await h.kill(worker);
       if (round === 0) await h.kill(schedulers[0]);
@@ -82,25 +83,29 @@ describe('faults', () => {
     await h.allEndWell(ids, 180_000);
   });
 
-  it('fails a plugin that never exits, floods stdout or outgrows its memory, for the right reason, and keeps the worker healthy', async () => {
-    h.start('scheduler/main');
-    h.start('worker/main', { WORKER_CONCURRENCY: '4' });
-    const cases: Array<[string, RegExp]> = [
-      ['hang', /^plugin hang timed out after 3 s and was killed$/],
-      ['flood', /^plugin flood printed a bad object: stdout line 1 is not JSON: "x{10,}/],
-      ['hog', /^plugin hog was killed \(out of memory\? its limit is 32 MB\)$/],
-    ];
-    const ids = await Promise.all(cases.map(([plugin]) => h.createTask(plugin, `${plugin}.example`)));
-    await h.allEnded(ids, 180_000);
-    for (const [i, [plugin, reason]] of cases.entries()) {
-      const [task] = await h.sql(`SELECT status, data->>'error' AS error FROM task WHERE id = $1`, [ids[i]]);
-      expect({ plugin, ...task }).toEqual({ plugin, status: 'FAILED', error: expect.stringMatching(reason) });
-    }
-    const [log] = await h.sql(`SELECT length(stdout) AS stored, stdout_truncated FROM task_log WHERE task_id = $1`, [
-      ids[1],
-    ]);
-    expect(log).toEqual({ stored: 65536, stdout_truncated: true });
-    // The worker goes on: the next task is fine.
-    await h.allEndWell([await h.createTask('work', 'after-faults.example')]);
-  });
+  it(
+    'fails a plugin that never exits, floods stdout or outgrows its memory, for the right reason, ' +
+      'and keeps the worker healthy',
+    async () => {
+      h.start('scheduler/main');
+      h.start('worker/main', { WORKER_CONCURRENCY: '4' });
+      const cases: Array<[string, RegExp]> = [
+        ['hang', /^plugin hang timed out after 3 s and was killed$/],
+        ['flood', /^plugin flood printed a bad object: stdout line 1 is not JSON: "x{10,}/],
+        ['hog', /^plugin hog was killed \(out of memory\? its limit is 32 MB\)$/],
+      ];
+      const ids = await Promise.all(cases.map(([plugin]) => h.createTask(plugin, `${plugin}.example`)));
+      await h.allEnded(ids, 180_000);
+      for (const [i, [plugin, reason]] of cases.entries()) {
+        const [task] = await h.sql(`SELECT status, data->>'error' AS error FROM task WHERE id = $1`, [ids[i]]);
+        expect({ plugin, ...task }).toEqual({ plugin, status: 'FAILED', error: expect.stringMatching(reason) });
+      }
+      const [log] = await h.sql(`SELECT length(stdout) AS stored, stdout_truncated FROM task_log WHERE task_id = $1`, [
+        ids[1],
+      ]);
+      expect(log).toEqual({ stored: 65536, stdout_truncated: true });
+      // The worker goes on: the next task is fine.
+      await h.allEndWell([await h.createTask('work', 'after-faults.example')]);
+    },
+  );
 });

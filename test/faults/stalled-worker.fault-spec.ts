@@ -19,53 +19,58 @@ describe('a stalled worker', () => {
   const containersOfAttempt = async (taskId: string, attempt: number) =>
     (await containersOfTask(taskId)).filter((c) => c.Labels['kat.attempt'] === String(attempt));
 
-  it('changes nothing when it wakes after its task was taken over, and kills its container at its next heartbeat', async () => {
-    // No reaper pass during the test: only the heartbeat can stop the stalled run's container.
-    const workerSettings = { WORKER_CONCURRENCY: '1', REAP_INTERVAL_SECONDS: '3600' };
-    h.recorder.close(); // every run waits at its start until the test lets it go
-    const stalled = h.start('worker/main', { ...workerSettings, LOG_LEVEL: 'log' });
-    const id = await h.createTask('work', 'stalled.example');
-    await waitFor('attempt 1 to start its plugin', async () => h.recorder.runsOf(id).length === 1, 60_000);
-    stalled.kill('SIGSTOP');
+  it(
+    'changes nothing when it wakes after its task was taken over, ' + 'and kills its container at its next heartbeat',
+    async () => {
+      // No reaper pass during the test: only the heartbeat can stop the stalled run's container.
+      const workerSettings = { WORKER_CONCURRENCY: '1', REAP_INTERVAL_SECONDS: '3600' };
+      h.recorder.close(); // every run waits at its start until the test lets it go
+      const stalled = h.start('worker/main', { ...workerSettings, LOG_LEVEL: 'log' });
+      const id = await h.createTask('work', 'stalled.example');
+      await waitFor('attempt 1 to start its plugin', async () => h.recorder.runsOf(id).length === 1, 60_000);
+      stalled.kill('SIGSTOP');
 
-    h.start('scheduler/main'); // reconcile-tasks hands the silent worker's task back
-    h.start('worker/main', workerSettings);
-    await waitFor(
-      'attempt 2 to start its plugin',
-      async () => h.recorder.runsOf(id).some((run) => run.attempt === 2),
-      60_000,
-    );
-    expect((await containersOfAttempt(id, 1)).map((c) => c.State)).toEqual(['running']); // nobody stopped it meanwhile
+      h.start('scheduler/main'); // reconcile-tasks hands the silent worker's task back
+      h.start('worker/main', workerSettings);
+      await waitFor(
+        'attempt 2 to start its plugin',
+        async () => h.recorder.runsOf(id).some((run) => run.attempt === 2),
+        60_000,
+      );
+      // nobody stopped it meanwhile
+      expect((await containersOfAttempt(id, 1)).map((c) => c.State)).toEqual(['running']);
 
-    stalled.kill('SIGCONT');
-    await waitFor(
-      "attempt 1's container to be killed",
-      async () => (await containersOfAttempt(id, 1)).length === 0,
-      10_000,
-    );
-    await waitFor(
-      'the stalled worker to give its run up',
-      async () => stalled.output().includes('"outcome":"lost"'),
-      10_000,
-    );
-    // Its heartbeat, its log and its ending changed nothing: attempt 2 holds the task, runs on, no log yet.
-    const [row] = await h.sql(
-      `SELECT t.status, t.attempts, l.task_id AS log FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
-      [id],
-    );
-    expect(row).toEqual({ status: 'RUNNING', attempts: 2, log: null });
-    expect((await containersOfAttempt(id, 2)).map((c) => c.State)).toEqual(['running']);
+      stalled.kill('SIGCONT');
+      await waitFor(
+        "attempt 1's container to be killed",
+        async () => (await containersOfAttempt(id, 1)).length === 0,
+        10_000,
+      );
+      await waitFor(
+        'the stalled worker to give its run up',
+        async () => stalled.output().includes('"outcome":"lost"'),
+        10_000,
+      );
+      // Its heartbeat, its log and its ending changed nothing: attempt 2 holds the task, runs on, no log yet.
+      const [row] = await h.sql(
+        `SELECT t.status, t.attempts, l.task_id AS log FROM task t LEFT JOIN task_log l ON l.task_id = t.id
+         WHERE t.id = $1`,
+        [id],
+      );
+      expect(row).toEqual({ status: 'RUNNING', attempts: 2, log: null });
+      expect((await containersOfAttempt(id, 2)).map((c) => c.State)).toEqual(['running']);
 
-    h.recorder.open();
-    await h.allEndWell([id]);
-    expect(h.recorder.runsOf(id).map((run) => [run.attempt, run.endedAt !== undefined])).toEqual([
-      [1, false],
-      [2, true],
-    ]);
-    const [{ completions }] = await h.sql(
-      `SELECT count(*)::int AS completions FROM task WHERE id = $1 AND status = 'COMPLETED'`,
-      [id],
-    );
-    expect(completions).toBe(1);
-  });
+      h.recorder.open();
+      await h.allEndWell([id]);
+      expect(h.recorder.runsOf(id).map((run) => [run.attempt, run.endedAt !== undefined])).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+      const [{ completions }] = await h.sql(
+        `SELECT count(*)::int AS completions FROM task WHERE id = $1 AND status = 'COMPLETED'`,
+        [id],
+      );
+      expect(completions).toBe(1);
+    },
+  );
 });

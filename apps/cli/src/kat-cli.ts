@@ -22,14 +22,16 @@ import { checkServices } from './services';
 import { TaskExecutionModule, TaskExecutor } from '@kat/execution';
 import { JobRunner, PERIODIC_JOBS, PeriodicJob, SchedulingModule } from '@kat/scheduling';
 
-const USAGE = `usage: npm run kat -- <command>
+const USAGE =
+  `usage: npm run kat -- <command>
   check                                          can PostgreSQL, Redis and the container engine be reached?
   migrate                                        create the database if needed and apply migrations
   seed                                           built-in plugins and a demo organization
   create-token --org <code> [--admin] [--name <name>]
                                                  print a new API token (creates the organization if needed)
   run-task <task id>                             run a PENDING task here, in the foreground, and print it
-  run-job <name>                                 run one scheduler job now (e.g. create-scheduled-tasks) and print what it did`;
+  run-job <name>                                 run one scheduler job now (e.g. create-scheduled-tasks) ` +
+  `and print what it did`;
 
 /** Nest's logger on stderr, so that a command's stdout holds only its output (JSON, a token). */
 class StderrLogger extends ConsoleLogger {

@@ -102,7 +102,8 @@ export class TaskExecutor {
    */
   private async end(task: ClaimedTask, outcome: HandlerOutcome): Promise<ExecutionResult> {
     if (outcome.status === 'stopped') {
-      // Cancelled, taken over or shutting down: not ended here, but what it printed is kept (if it still holds the task).
+      // Cancelled, taken over or shutting down: not ended here, but what it printed is kept
+      // (if it still holds the task).
       if (outcome.log) await this.tasks.saveLog({ task_id: task.id, ...outcome.log }, task.attempts);
       if (outcome.reason === SHUTDOWN && (await this.intake.handBack(task))) return { outcome: 'handed_back' };
       return { outcome: 'lost', reason: outcome.reason };

@@ -70,7 +70,10 @@ export class TaskIntake {
     return this.admit(await this.tasks.createRuleTasksForEveryOrganization());
   }
 
-  /** FAILED or CANCELLED → PENDING (same id, attempts kept), and back on the queue; null if not visible or not retriable. */
+  /**
+   * FAILED or CANCELLED → PENDING (same id, attempts kept), and back on the queue;
+   * null if not visible or not retriable.
+   */
   async retry(id: string, scope: TenantScope): Promise<TaskView | null> {
     const task = await this.tasks.retry(id, scope);
     if (task) await this.dispatcher.enqueue([task]);
@@ -100,7 +103,10 @@ export class TaskIntake {
     return { handed_back: handedBack.length, failed: recovered.length - handedBack.length, queued };
   }
 
-  /** PENDING tasks older than `olderThanSeconds` whose job is not in Redis (it was down, or lost data): queued again. */
+  /**
+   * PENDING tasks older than `olderThanSeconds` whose job is not in Redis (it was down, or lost data):
+   * queued again.
+   */
   async requeueMissing(olderThanSeconds: number): Promise<number> {
     let requeued = 0;
     let after: TaskCursor | null = null;

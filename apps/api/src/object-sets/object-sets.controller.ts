@@ -32,7 +32,8 @@ export class CreateObjectSetDto {
     nullable: true,
     example: 'name $= ".example.com" and network = internet',
     description:
-      'null: only object_ids; "": every object of the type; else a filter: FIELD OP VALUE joined by and/or, parentheses; OP is = != ^= (starts with) $= (ends with) *= (contains)',
+      'null: only object_ids; "": every object of the type; else a filter: FIELD OP VALUE joined by and/or, ' +
+      'parentheses; OP is = != ^= (starts with) $= (ends with) *= (contains)',
   })
   @ValidateIf((_, value) => value !== null)
   @IsString()

@@ -31,7 +31,10 @@ class IsInterval implements ValidatorConstraintInterface {
     return parseInterval(value) !== null;
   }
   defaultMessage(): string {
-    return 'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) or a number of seconds';
+    return (
+      'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) ' +
+      'or a number of seconds'
+    );
   }
 }
 
@@ -100,7 +103,8 @@ export class SchedulesController {
     if (!set) throw badRequest(`object_set_id: object set ${dto.object_set_id} does not exist`);
     if (!plugin.consumes.includes(set.object_type)) {
       throw badRequest(
-        `plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, not the ${set.object_type} objects of this set`,
+        `plugin_id: ${plugin.plugin_id} consumes ${plugin.consumes.join(', ')}, ` +
+          `not the ${set.object_type} objects of this set`,
       );
     }
     const id = await this.schedules.create({

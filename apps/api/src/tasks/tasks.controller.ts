@@ -48,7 +48,8 @@ export class TasksController {
   @ApiOperation({
     summary: 'Create many plugin tasks (PENDING) and queue them',
     description:
-      'All or nothing: one invalid task (tasks.<i>.<field> in the message) and none is created. An input with an active task of the plugin gets that task.',
+      'All or nothing: one invalid task (tasks.<i>.<field> in the message) and none is created. ' +
+      'An input with an active task of the plugin gets that task.',
   })
   @ApiResponse({ status: 201, type: CreatedTasksResponse })
   createPluginTasks(@CurrentCaller() caller: Caller, @Body() dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {

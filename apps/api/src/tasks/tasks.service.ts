@@ -158,7 +158,8 @@ export class TasksService {
     if (unknown.length) throw badRequest(unknown.map((key) => `data.property ${key} should not exist`));
     if (!REPORT_TYPES.includes(raw.report_type as never)) {
       throw badRequest(
-        `data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}; the types are ${REPORT_TYPES.join(', ')}`,
+        `data.report_type: unknown report type ${JSON.stringify(raw.report_type ?? null)}; ` +
+          `the types are ${REPORT_TYPES.join(', ')}`,
       );
     }
     const setId = raw.object_set_id ?? null;
@@ -183,14 +184,18 @@ export class TasksService {
   }
 }
 
-/** Why a plugin task's (well-formed) data cannot be run: an unknown or disabled plugin, or an input it does not consume. */
+/**
+ * Why a plugin task's (well-formed) data cannot be run: an unknown or disabled plugin,
+ * or an input it does not consume.
+ */
 function pluginTaskErrors(data: PluginTaskDataDto, plugin: Plugin | null | undefined): string[] {
   if (!plugin) return [`plugin_id: unknown plugin ${data.plugin_id}`];
   if (!plugin.enabled) return [`plugin_id: plugin ${data.plugin_id} is disabled`];
   const input = parseObjectKey(data.input_data, plugin.consumes);
   if ('error' in input)
     return [
-      `input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, and ${JSON.stringify(data.input_data)} is none: ${input.error}`,
+      `input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, ` +
+        `and ${JSON.stringify(data.input_data)} is none: ${input.error}`,
     ];
   return [];
 }
@@ -202,7 +207,8 @@ export function validRuleId(raw: Record<string, unknown>): string {
   const ruleId = raw.rule_id;
   if (ruleId === 'all' || (typeof ruleId === 'string' && findRule(ruleId))) return ruleId as string;
   throw badRequest(
-    `data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`,
+    `data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; ` +
+      `the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`,
   );
 }
 

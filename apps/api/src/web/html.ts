@@ -10,7 +10,8 @@ export const STYLESHEET = `
 :root { --fg: #1a1a1a; --muted: #5a5a5a; --line: #d8d8d8; --accent: #0b5cad; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, sans-serif; color: var(--fg); margin: 0; line-height: 1.45; }
-header { background: #12263f; color: #fff; padding: .6rem 1rem; display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
+header { background: #12263f; color: #fff; padding: .6rem 1rem; display: flex; flex-wrap: wrap; gap: 1rem;
+  align-items: center; }
 header a { color: #fff; text-decoration: none; }
 header nav { display: flex; flex-wrap: wrap; gap: .9rem; flex: 1; }
 header form { margin: 0; }
@@ -20,14 +21,17 @@ a { color: var(--accent); }
 table { border-collapse: collapse; width: 100%; font-size: .95rem; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 .table-wrap { overflow-x: auto; }
-.badge { display: inline-block; padding: .05rem .45rem; border-radius: .3rem; font-size: .8rem; font-weight: 600; color: #fff; }
+.badge { display: inline-block; padding: .05rem .45rem; border-radius: .3rem; font-size: .8rem; font-weight: 600;
+  color: #fff; }
 .PENDING { background: #6b7280; } .RUNNING { background: #0b5cad; } .COMPLETED { background: #1b7f3b; }
 .FAILED { background: #b42318; } .CANCELLED { background: #8a6d00; }
 .notice { border-left: 4px solid var(--accent); background: #eef5fc; padding: .5rem .8rem; margin: .5rem 0 1rem; }
 .error { border-left-color: #b42318; background: #fdecea; }
-pre { background: #f5f5f5; padding: .6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; max-height: 30rem; }
+pre { background: #f5f5f5; padding: .6rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word;
+  max-height: 30rem; }
 form.inline { display: inline; }
-button { font: inherit; padding: .3rem .8rem; border: 1px solid #888; border-radius: .3rem; background: #fff; cursor: pointer; }
+button { font: inherit; padding: .3rem .8rem; border: 1px solid #888; border-radius: .3rem; background: #fff;
+  cursor: pointer; }
 button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }
 label { font-weight: 600; margin-right: .3rem; }
 .filters { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; margin: .5rem 0 1rem; }

@@ -140,7 +140,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (errors.length > 0) {
     const lines = errors.map(
       (e) =>
-        `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ${Object.values(e.constraints ?? {}).join(', ')}`,
+        `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ` +
+        Object.values(e.constraints ?? {}).join(', '),
     );
     throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }

@@ -9,7 +9,8 @@ export class Objects1764150000000 implements MigrationInterface {
       CREATE TABLE object (
         organization_id int NOT NULL REFERENCES organization(id) ON DELETE CASCADE,
         object_type varchar(32) NOT NULL
-          CHECK (object_type IN ('network', 'hostname', 'ipaddress', 'ipport', 'dnsrecord', 'certificate', 'httpheader', 'finding')),
+          CHECK (object_type IN (
+            'network', 'hostname', 'ipaddress', 'ipport', 'dnsrecord', 'certificate', 'httpheader', 'finding')),
         primary_key text NOT NULL,
         data jsonb NOT NULL,
         first_seen timestamptz NOT NULL DEFAULT now(),

@@ -31,7 +31,8 @@ export class Schedules1764160000000 implements MigrationInterface {
     await q.query(`CREATE INDEX schedule_enabled ON schedule (organization_id) WHERE enabled`);
     await q.query(`CREATE INDEX schedule_object_set ON schedule (object_set_id)`);
     await q.query(
-      `ALTER TABLE task ADD CONSTRAINT task_schedule_fk FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE SET NULL`,
+      `ALTER TABLE task ADD CONSTRAINT task_schedule_fk
+       FOREIGN KEY (schedule_id) REFERENCES schedule(id) ON DELETE SET NULL`,
     );
 
     // One row: the switch for every scheduler replica.

@@ -35,20 +35,24 @@ export class RulesReports1764170000000 implements MigrationInterface {
     await q.query(`CREATE INDEX report_org_created ON report (organization_id, created_at DESC)`);
     // Rules join records to their hostname, headers to theirs, and findings by type.
     await q.query(
-      `CREATE INDEX object_dnsrecord_hostname ON object (organization_id, (data->>'hostname')) WHERE object_type = 'dnsrecord'`,
+      `CREATE INDEX object_dnsrecord_hostname ON object (organization_id, (data->>'hostname'))
+       WHERE object_type = 'dnsrecord'`,
     );
     await q.query(
-      `CREATE INDEX object_httpheader_hostname ON object (organization_id, (data->>'hostname')) WHERE object_type = 'httpheader'`,
+      `CREATE INDEX object_httpheader_hostname ON object (organization_id, (data->>'hostname'))
+       WHERE object_type = 'httpheader'`,
     );
     await q.query(
-      `CREATE INDEX object_finding_type ON object (organization_id, (data->>'finding_type')) WHERE object_type = 'finding'`,
+      `CREATE INDEX object_finding_type ON object (organization_id, (data->>'finding_type'))
+       WHERE object_type = 'finding'`,
     );
     await q.query(
       `CREATE INDEX object_finding_ooi ON object (organization_id, (data->>'ooi')) WHERE object_type = 'finding'`,
     );
     // "Did a COMPLETED task of plugin P scan or produce object O?" (rules' requires).
     await q.query(
-      `CREATE INDEX task_completed_plugin_input ON task (organization_id, plugin_id, input_object) WHERE status = 'COMPLETED'`,
+      `CREATE INDEX task_completed_plugin_input ON task (organization_id, plugin_id, input_object)
+       WHERE status = 'COMPLETED'`,
     );
   }
 

@@ -139,7 +139,9 @@ function escapeLike(value: string): string {
  */
 export function filterToSql(node: FilterNode, params: unknown[], alias = 'o'): string {
   if (node.kind !== 'condition') {
-    return `(${filterToSql(node.left, params, alias)} ${node.kind.toUpperCase()} ${filterToSql(node.right, params, alias)})`;
+    const left = filterToSql(node.left, params, alias);
+    const right = filterToSql(node.right, params, alias);
+    return `(${left} ${node.kind.toUpperCase()} ${right})`;
   }
   params.push(node.field);
   const field = `${alias}.data->>$${params.length}`;

@@ -92,7 +92,8 @@ export class ObjectRepository {
       }
       const rows: Array<Parameters<typeof toStored>[0] & { inserted: boolean }> = await tx.query(
         `INSERT INTO object (organization_id, object_type, primary_key, data)
-         SELECT $1, x.object_type, x.primary_key, x.data FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, primary_key text, data jsonb)
+         SELECT $1, x.object_type, x.primary_key, x.data
+         FROM jsonb_to_recordset($2::jsonb) AS x(object_type text, primary_key text, data jsonb)
          ON CONFLICT (organization_id, object_type, primary_key) DO UPDATE SET data = EXCLUDED.data, last_seen = now()
          RETURNING ${OBJECT_COLUMNS}, (xmax = 0) AS inserted`,
         [organizationId, JSON.stringify(unique)],
@@ -111,7 +112,8 @@ export class ObjectRepository {
   ): Promise<void> {
     await tx.query(
       `INSERT INTO object_task (organization_id, task_id, plugin_id, input_object, output_type, output_object)
-       SELECT $1, $2, $3, $4, x.object_type, x.primary_key FROM jsonb_to_recordset($5::jsonb) AS x(object_type text, primary_key text)
+       SELECT $1, $2, $3, $4, x.object_type, x.primary_key
+       FROM jsonb_to_recordset($5::jsonb) AS x(object_type text, primary_key text)
        ON CONFLICT ON CONSTRAINT object_task_once DO NOTHING`,
       [
         organizationId,

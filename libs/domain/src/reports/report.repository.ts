@@ -18,7 +18,11 @@ export interface StoredReport {
 }
 
 export interface FindingsSummary {
-  scope: { organization: string; object_set: { id: string; name: string; object_type: string } | null; objects: number };
+  scope: {
+    organization: string;
+    object_set: { id: string; name: string; object_type: string } | null;
+    objects: number;
+  };
   total_findings: number;
   by_severity: Record<string, number>;
   by_finding_type: Array<{
@@ -40,7 +44,9 @@ export class ReportRepository {
     const params: unknown[] = [organizationId];
     // The objects in scope: every object of the organization, or the set's members.
     const scope = set
-      ? `SELECT o.object_type, o.primary_key FROM object o WHERE o.organization_id = $1 AND o.object_type = $${params.push(set.object_type)} AND ${membershipSql(set, params)}`
+      ? `SELECT o.object_type, o.primary_key FROM object o
+         WHERE o.organization_id = $1 AND o.object_type = $${params.push(set.object_type)}
+           AND ${membershipSql(set, params)}`
       : `SELECT o.object_type, o.primary_key FROM object o WHERE o.organization_id = $1 AND o.object_type <> 'finding'`;
     const findings = `
       SELECT f.data->>'finding_type' AS code, f.data->>'ooi_type' AS ooi_type, f.data->>'ooi' AS ooi
@@ -53,7 +59,8 @@ export class ReportRepository {
        SELECT ft.code, ft.name, ft.severity, ft.score::float AS score, count(*)::int AS count,
               count(DISTINCT f.ooi)::int AS affected_objects, min(f.ooi_type) AS ooi_type,
               coalesce(max(sizes.n), 0) AS objects_of_type,
-              round(count(DISTINCT f.ooi)::numeric / greatest(coalesce(max(sizes.n), 0), 1), 4)::float AS share_of_objects,
+              round(count(DISTINCT f.ooi)::numeric / greatest(coalesce(max(sizes.n), 0), 1), 4)::float
+                AS share_of_objects,
               ft.recommendation
        FROM findings f JOIN finding_type ft ON ft.code = f.code LEFT JOIN sizes ON sizes.object_type = f.ooi_type
        GROUP BY ft.code ORDER BY ft.score DESC, ft.code`,
@@ -65,10 +72,19 @@ export class ReportRepository {
        FROM findings GROUP BY ooi_type, ooi ORDER BY count(*) DESC, ooi LIMIT 10`,
       params,
     );
-    const [{ objects }] = await this.db.query(`WITH scope AS (${scope}) SELECT count(*)::int AS objects FROM scope`, params);
-    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, byType.filter((t) => t.severity === s).reduce((n, t) => n + t.count, 0)]));
+    const [{ objects }] = await this.db.query(
+      `WITH scope AS (${scope}) SELECT count(*)::int AS objects FROM scope`,
+      params,
+    );
+    const bySeverity = Object.fromEntries(
+      SEVERITIES.map((s) => [s, byType.filter((t) => t.severity === s).reduce((n, t) => n + t.count, 0)]),
+    );
     return {
-      scope: { organization: organization.code, object_set: set && { id: set.id, name: set.name, object_type: set.object_type }, objects },
+      scope: {
+        organization: organization.code,
+        object_set: set && { id: set.id, name: set.name, object_type: set.object_type },
+        objects,
+      },
       total_findings: byType.reduce((n, t) => n + t.count, 0),
       by_severity: bySeverity,
       by_finding_type: byType,
@@ -81,7 +97,13 @@ export class ReportRepository {
    * cancelled or taken over meanwhile must not add a second report. Null when it no longer holds it.
    */
   async save(
-    report: { organization_id: number; report_type: ReportType; object_set_id: string | null; task_id: string; data: FindingsSummary },
+    report: {
+      organization_id: number;
+      report_type: ReportType;
+      object_set_id: string | null;
+      task_id: string;
+      data: FindingsSummary;
+    },
     attempt: number,
   ): Promise<string | null> {
     const rows = await this.db.query(
@@ -96,7 +118,8 @@ export class ReportRepository {
   async list(organizationId: number, limit: number): Promise<Array<Omit<StoredReport, 'data'>>> {
     return this.db.query(
       `SELECT r.id, o.code AS organization, r.report_type, r.object_set_id, r.task_id, r.created_at
-       FROM report r JOIN organization o ON o.id = r.organization_id WHERE r.organization_id = $1 ORDER BY r.created_at DESC LIMIT $2`,
+       FROM report r JOIN organization o ON o.id = r.organization_id
+       WHERE r.organization_id = $1 ORDER BY r.created_at DESC LIMIT $2`,
       [organizationId, limit],
     );
   }

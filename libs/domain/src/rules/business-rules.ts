@@ -46,9 +46,11 @@ export const BUSINESS_RULES: BusinessRule[] = [
     finding_types: ['KAT-CERTIFICATE-EXPIRED', 'KAT-CERTIFICATE-EXPIRING'],
     requires: ['ssl_certificate'],
     sql: `
-      SELECT CASE WHEN (c.data->>'not_after')::timestamptz < now() THEN 'KAT-CERTIFICATE-EXPIRED' ELSE 'KAT-CERTIFICATE-EXPIRING' END AS finding_type,
+      SELECT CASE WHEN (c.data->>'not_after')::timestamptz < now() THEN 'KAT-CERTIFICATE-EXPIRED'
+                  ELSE 'KAT-CERTIFICATE-EXPIRING' END AS finding_type,
              'certificate' AS ooi_type, c.primary_key AS ooi,
-             format('%s:%s serves certificate %s, valid until %s', c.data->>'hostname', c.data->>'port', c.data->>'serial', c.data->>'not_after') AS evidence
+             format('%s:%s serves certificate %s, valid until %s',
+                    c.data->>'hostname', c.data->>'port', c.data->>'serial', c.data->>'not_after') AS evidence
       FROM (SELECT DISTINCT ON (data->>'network', data->>'hostname', data->>'port') *
             FROM object WHERE organization_id = $1 AND object_type = 'certificate'
             ORDER BY data->>'network', data->>'hostname', data->>'port', last_seen DESC) c
@@ -61,7 +63,8 @@ export const BUSINESS_RULES: BusinessRule[] = [
     object_type: 'hostname',
     finding_types: ['KAT-NO-SPF'],
     requires: ['dns_records'],
-    sql: `SELECT 'KAT-NO-SPF' AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi, 'no TXT record v=spf1' AS evidence
+    sql: `SELECT 'KAT-NO-SPF' AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi,
+                 'no TXT record v=spf1' AS evidence
       ${hostnamesLacking(`${OWN_RECORD} AND d.data->>'record_type' = 'TXT' AND d.data->>'value' ILIKE 'v=spf1%'`)}`,
   },
   {
@@ -71,8 +74,10 @@ export const BUSINESS_RULES: BusinessRule[] = [
     object_type: 'hostname',
     finding_types: ['KAT-NO-DMARC'],
     requires: ['dns_records'],
-    sql: `SELECT 'KAT-NO-DMARC' AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi, format('no TXT record v=DMARC1 at _dmarc.%s', h.data->>'name') AS evidence
-      ${hostnamesLacking(`d.data->>'hostname' LIKE '\\_dmarc.%' AND d.data->>'record_type' = 'TXT' AND d.data->>'value' ILIKE 'v=DMARC1%'`)}`,
+    sql: `SELECT 'KAT-NO-DMARC' AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi,
+                 format('no TXT record v=DMARC1 at _dmarc.%s', h.data->>'name') AS evidence
+      ${hostnamesLacking(`d.data->>'hostname' LIKE '\\_dmarc.%' AND d.data->>'record_type' = 'TXT'
+                          AND d.data->>'value' ILIKE 'v=DMARC1%'`)}`,
   },
   {
     rule_id: 'missing_caa',
@@ -106,18 +111,21 @@ export const BUSINESS_RULES: BusinessRule[] = [
     rule_id: 'missing_security_headers',
     name: 'Missing security headers',
     description:
-      'A hostname whose HTTP response was recorded lacks Strict-Transport-Security, Content-Security-Policy, X-Frame-Options or X-Content-Type-Options.',
+      'A hostname whose HTTP response was recorded lacks Strict-Transport-Security, Content-Security-Policy, ' +
+      'X-Frame-Options or X-Content-Type-Options.',
     object_type: 'hostname',
     finding_types: ['KAT-NO-HSTS', 'KAT-NO-CSP', 'KAT-NO-X-FRAME-OPTIONS', 'KAT-NO-X-CONTENT-TYPE-OPTIONS'],
     requires: ['http_headers'],
     sql: `
-      SELECT f.code AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi, format('no %s header in the response', f.header) AS evidence
+      SELECT f.code AS finding_type, 'hostname' AS ooi_type, h.primary_key AS ooi,
+             format('no %s header in the response', f.header) AS evidence
       FROM object h
       JOIN (SELECT x.data->>'network' AS network, x.data->>'hostname' AS name, array_agg(x.data->>'name') AS headers
             FROM object x WHERE x.organization_id = $1 AND x.object_type = 'httpheader'
             GROUP BY 1, 2) r ON r.name = h.data->>'name' AND r.network = h.data->>'network'
       CROSS JOIN (VALUES ('KAT-NO-HSTS', 'strict-transport-security'), ('KAT-NO-CSP', 'content-security-policy'),
-                         ('KAT-NO-X-FRAME-OPTIONS', 'x-frame-options'), ('KAT-NO-X-CONTENT-TYPE-OPTIONS', 'x-content-type-options')) AS f(code, header)
+                         ('KAT-NO-X-FRAME-OPTIONS', 'x-frame-options'),
+                         ('KAT-NO-X-CONTENT-TYPE-OPTIONS', 'x-content-type-options')) AS f(code, header)
       WHERE h.organization_id = $1 AND h.object_type = 'hostname' AND NOT (f.header = ANY(r.headers))`,
   },
 ];

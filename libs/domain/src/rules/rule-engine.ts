@@ -24,7 +24,9 @@ export class RuleEngine {
     const requires = rule.requires.map((pluginId) => {
       params.push(pluginId);
       const p = `$${params.length}`;
-      return `(EXISTS (SELECT 1 FROM task t WHERE t.organization_id = $1 AND t.plugin_id = ${p} AND t.status = 'COMPLETED' AND t.input_object = found.ooi)
+      return `(EXISTS (SELECT 1 FROM task t
+                       WHERE t.organization_id = $1 AND t.plugin_id = ${p}
+                         AND t.status = 'COMPLETED' AND t.input_object = found.ooi)
            OR EXISTS (SELECT 1 FROM object_task ot JOIN task t ON t.id = ot.task_id AND t.status = 'COMPLETED'
                       WHERE ot.organization_id = $1 AND ot.plugin_id = ${p} AND ot.output_object = found.ooi))`;
     });
@@ -35,23 +37,30 @@ export class RuleEngine {
       await tx.query(`SET LOCAL enable_nestloop = off`);
       await tx.query(`SET LOCAL work_mem = '64MB'`);
       const [row] = await tx.query(
-        `WITH found AS (${enabled ? rule.sql : `SELECT NULL::text AS finding_type, NULL::text AS ooi_type, NULL::text AS ooi, NULL::text AS evidence WHERE false AND $1::int IS NULL`}),
+        `WITH found AS (${
+          enabled
+            ? rule.sql
+            : `SELECT NULL::text AS finding_type, NULL::text AS ooi_type, NULL::text AS ooi, NULL::text AS evidence
+               WHERE false AND $1::int IS NULL`
+        }),
          held AS MATERIALIZED (
            SELECT DISTINCT ON (key) found.finding_type || '|' || found.ooi_type || '|' || found.ooi AS key, found.*
            FROM found WHERE found.finding_type = ANY($2::text[]) ${requires.map((r) => `AND ${r}`).join(' ')}),
          written AS (
            INSERT INTO object (organization_id, object_type, primary_key, data)
-           SELECT $1, 'finding', key, jsonb_build_object('finding_type', finding_type, 'ooi_type', ooi_type, 'ooi', ooi, 'evidence', evidence, 'rule_id', $3::text)
+           SELECT $1, 'finding', key, jsonb_build_object('finding_type', finding_type, 'ooi_type', ooi_type, 'ooi', ooi,
+                                                         'evidence', evidence, 'rule_id', $3::text)
            FROM held
            ON CONFLICT (organization_id, object_type, primary_key) DO UPDATE SET data = EXCLUDED.data, last_seen = now()
            RETURNING (xmax = 0) AS inserted),
          removed AS (
            DELETE FROM object o
            WHERE o.organization_id = $1 AND o.object_type = 'finding' AND o.data->>'finding_type' = ANY($2::text[])
-             AND NOT (o.primary_key = ANY (SELECT key FROM held WHERE key IS NOT NULL)) -- a hashed subplan, whatever the estimates
+             -- a hashed subplan, whatever the estimates
+             AND NOT (o.primary_key = ANY (SELECT key FROM held WHERE key IS NOT NULL))
            RETURNING 1)
-         SELECT (SELECT count(*) FROM written WHERE inserted)::int AS created, (SELECT count(*) FROM removed)::int AS removed,
-                (SELECT count(*) FROM held)::int AS total`,
+         SELECT (SELECT count(*) FROM written WHERE inserted)::int AS created,
+                (SELECT count(*) FROM removed)::int AS removed, (SELECT count(*) FROM held)::int AS total`,
         params,
       );
       return { rule_id: rule.rule_id, ...row };

@@ -140,7 +140,8 @@ export class ScheduleRepository {
   /** Enabled schedules with an enabled plugin, for the tick. */
   async enabledScheduleIds(): Promise<string[]> {
     const rows = await this.db.query(
-      `SELECT s.id FROM schedule s JOIN plugin p ON p.plugin_id = s.plugin_id WHERE s.enabled AND p.enabled ORDER BY s.created_at`,
+      `SELECT s.id FROM schedule s JOIN plugin p ON p.plugin_id = s.plugin_id
+       WHERE s.enabled AND p.enabled ORDER BY s.created_at`,
     );
     return rows.map((r: { id: string }) => r.id);
   }

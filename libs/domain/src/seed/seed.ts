@@ -83,7 +83,8 @@ export async function seed(db: DataSource): Promise<string[]> {
   await db.getRepository(Plugin).upsert(BUILTIN_PLUGINS, { conflictPaths: ['plugin_id'] });
   await db.query(
     `INSERT INTO finding_type (code, name, description, recommendation, severity, score)
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(code text, name text, description text, recommendation text, severity text, score numeric)
+     SELECT * FROM jsonb_to_recordset($1::jsonb)
+       AS x(code text, name text, description text, recommendation text, severity text, score numeric)
      ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description,
        recommendation = EXCLUDED.recommendation, severity = EXCLUDED.severity, score = EXCLUDED.score`,
     [JSON.stringify(FINDING_TYPES)],

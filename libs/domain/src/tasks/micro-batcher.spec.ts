@@ -7,19 +7,22 @@ describe('MicroBatcher', () => {
     return { promise, release };
   };
 
-  it('runs a lone call at once, and what is submitted together as one batch, each caller getting its own result', async () => {
-    const batches: number[][] = [];
-    const batcher = new MicroBatcher(
-      async (items: number[]) => {
-        batches.push(items);
-        return items.map((n) => n * 10);
-      },
-      { maxBatch: 100, maxInFlight: 1 },
-    );
-    expect(await batcher.submit(1)).toBe(10);
-    expect(await Promise.all([batcher.submit(2), batcher.submit(3), batcher.submit(4)])).toEqual([20, 30, 40]);
-    expect(batches).toEqual([[1], [2, 3, 4]]);
-  });
+  it(
+    'runs a lone call at once, and what is submitted together as one batch, ' + 'each caller getting its own result',
+    async () => {
+      const batches: number[][] = [];
+      const batcher = new MicroBatcher(
+        async (items: number[]) => {
+          batches.push(items);
+          return items.map((n) => n * 10);
+        },
+        { maxBatch: 100, maxInFlight: 1 },
+      );
+      expect(await batcher.submit(1)).toBe(10);
+      expect(await Promise.all([batcher.submit(2), batcher.submit(3), batcher.submit(4)])).toEqual([20, 30, 40]);
+      expect(batches).toEqual([[1], [2, 3, 4]]);
+    },
+  );
 
   it('while the limit of batches is running, gathers what comes next, in batches of at most maxBatch', async () => {
     const batches: number[][] = [];

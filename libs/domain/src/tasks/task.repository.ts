@@ -260,12 +260,15 @@ export class TaskRepository {
        logged AS (
          -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
          INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
-         SELECT e.id, e.log->>'stdout', e.log->>'stderr', (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
+         SELECT e.id, e.log->>'stdout', e.log->>'stderr',
+                (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
          FROM ending e JOIN task t ON t.id = e.id AND t.attempts = e.attempt
          WHERE e.log IS NOT NULL
          ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
-           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated, updated_at = now())
-       SELECT id, attempts, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs FROM ended`,
+           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
+           updated_at = now())
+       SELECT id, attempts, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs
+       FROM ended`,
       // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
       // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
       // share the batch with the current one's: only the current one matches the row.
@@ -302,7 +305,8 @@ export class TaskRepository {
     return this.transitionInScope(
       id,
       scope,
-      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, data = data - 'error' - 'traceback'`,
+      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL,
+       data = data - 'error' - 'traceback'`,
       `status IN ('FAILED', 'CANCELLED')`,
     );
   }

@@ -26,10 +26,10 @@ export function taskDetailPage(
     .join(' ');
   const organization = caller.isAdmin ? `?organization=${escape(caller.scope.organizationCode)}` : '';
   const objectRows = produced.map(
-    (o) => `<tr><td>${escape(o.output_type)}</td>
-    <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${organization}">${escape(
-      o.output_object,
-    )}</a></td></tr>`,
+    (o) =>
+      `<tr><td>${escape(o.output_type)}</td>
+    <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${organization}">` +
+      `${escape(o.output_object)}</a></td></tr>`,
   );
   const { error, traceback, ...data } = task.data;
   const { stdout, stderr, stdout_truncated, stderr_truncated } = log ?? NO_LOG;
