@@ -63,6 +63,7 @@ const LIFECYCLE_METHODS = ['claimMany', 'heartbeat', 'finishMany', 'saveLog', 'h
 const TEST_OVERRIDES = [
   [/tasks?\/task\.repository\.ts$/, ['test/task-claims', 'test/tenant-isolation', 'test/task-lifecycle', 'test/task-recovery', 'test/web-pages', 'test/task-state']],
   [/schedules\/schedule\.repository\.ts$/, ['test/scheduling', 'test/scheduler-replicas', 'test/tenant-isolation']],
+  [/tasks\/scheduled-task-inserts\.ts$/, ['test/scheduling', 'test/scheduler-replicas', 'test/tenant-isolation']],
   [/scheduler-state\.repository\.ts$/, ['test/scheduler-replicas', 'test/scheduling', 'test/web-pages']],
   [/objects\/object\.repository\.ts$/, ['test/objects', 'test/tenant-isolation', 'test/builtin-plugins', 'test/business-rules']],
   [/rules\//, ['test/business-rules', 'test/findings-report']],

@@ -1,13 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  NewTask,
-  ScheduleRepository,
-  TaskCursor,
-  TaskRepository,
-  TaskStatus,
-  TaskView,
-  TenantScope,
-} from '@kat/domain';
+import { NewTask, TaskCursor, TaskRepository, TaskStatus, TaskView, TenantScope } from '@kat/domain';
 import { QueueableTask, TaskDispatcher } from './task-dispatcher';
 
 const PENDING_PAGE_SIZE = 1000;
@@ -34,7 +26,6 @@ export interface Admitted<T> {
 export class TaskIntake {
   constructor(
     private readonly tasks: TaskRepository,
-    private readonly schedules: ScheduleRepository,
     private readonly dispatcher: TaskDispatcher,
   ) {}
 
@@ -57,12 +48,12 @@ export class TaskIntake {
     scheduleId: string,
     options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
   ): Promise<Admitted<QueueableTask>> {
-    return this.admit(await this.schedules.createDueTasks(scheduleId, options));
+    return this.admit(await this.tasks.createScheduledTasks(scheduleId, options));
   }
 
   /** Tasks of schedules that consume what a completed task found, with it as their parent. */
   async submitFollowUps(parentTaskId: string): Promise<Admitted<QueueableTask>> {
-    return this.admit(await this.schedules.createFollowUpTasks(parentTaskId));
+    return this.admit(await this.tasks.createFollowUpTasks(parentTaskId));
   }
 
   /** A business_rule task for all rules in each organization that has none active. */

@@ -1,55 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager, Repository } from 'typeorm';
-import { ObjectSet } from '../object-sets/object-set.entity';
-import { membershipSql } from '../object-sets/object-set.repository';
-import { TaskType } from '../tasks/task-state';
+import { DataSource, Repository } from 'typeorm';
 import { Schedule } from './schedule.entity';
 
-/** A task just created by a schedule, enough to queue it. */
-export interface CreatedTask {
-  id: string;
-  type: TaskType;
-  attempts: number;
-}
-
-/**
- * The object `o` has no task of the plugin created within the interval, nor an active one.
- * Parameters: $1 organization, $3 plugin, $5 interval seconds. A tick runs it with nested loops
- * off: a hash (or merge) anti join reads the plugin's tasks once, before the INSERT adds any,
- * where a nested loop can rescan the rows the same INSERT is adding (119 s for a first tick of
- * 100,000). Chaining keeps nested loops: its few outputs are best probed one by one.
- */
-const NOT_RECENTLY_SCANNED = `NOT EXISTS (
-  SELECT 1 FROM task recent
-  WHERE recent.organization_id = $1 AND recent.plugin_id = $3 AND recent.input_object = o.primary_key
-    AND (recent.created_at > now() - make_interval(secs => $5) OR recent.status IN ('PENDING', 'RUNNING')))`;
-
-/**
- * Runs a task INSERT … SELECT that already leaves out objects with an active task. Only a task
- * created at the same moment elsewhere (the API, a chained task) can still collide with
- * task_one_active_plugin_task: then the insert is repeated with ON CONFLICT DO NOTHING. The fast
- * path saves ON CONFLICT's speculative insertion on every row (a quarter of a first tick's time).
- */
-async function insertTasks(tx: EntityManager, insert: string, params: unknown[]): Promise<CreatedTask[]> {
-  await tx.query('SAVEPOINT insert_tasks');
-  try {
-    return await tx.query(`${insert} RETURNING id, type, attempts`, params);
-  } catch (error) {
-    if ((error as { code?: string }).code !== '23505') throw error;
-    await tx.query('ROLLBACK TO SAVEPOINT insert_tasks');
-    return tx.query(
-      `${insert} ON CONFLICT (organization_id, plugin_id, input_object)
-         WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
-       RETURNING id, type, attempts`,
-      params,
-    );
-  }
-}
-
-/**
- * Schedules: their CRUD, and the scheduler's set-based statements: one per schedule per tick, never
- * one per object. Served by object's primary key (a set's members) and task_org_plugin_input_created (recent tasks).
- */
+/** Schedules: their CRUD, and which are due (the tasks a tick creates: TaskRepository.createScheduledTasks). */
 @Injectable()
 export class ScheduleRepository {
   constructor(private readonly db: DataSource) {}
@@ -89,54 +42,6 @@ export class ScheduleRepository {
     return this.db.getRepository(Schedule);
   }
 
-  /**
-   * Creates a PENDING task for each member of the schedule's set that has no task of the plugin
-   * created within the interval (any status counts: a failed scan is a scan, as in OpenKAT), or,
-   * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
-   * schedule unless `includeDisabled` (a user's "run now").
-   */
-  async createDueTasks(
-    scheduleId: string,
-    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
-  ): Promise<CreatedTask[]> {
-    return this.db.transaction(async (tx) => {
-      const [schedule] = await tx
-        .query(
-          `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
-         WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
-           AND os.object_type = ANY(p.consumes)
-         RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids`,
-          [scheduleId, options.includeDisabled ?? false],
-        )
-        .then(
-          ([rows]: [unknown[]]) =>
-            rows as Array<
-              { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
-            >,
-        );
-      if (!schedule) return [];
-      const params: unknown[] = [
-        schedule.organization_id,
-        schedule.object_type,
-        schedule.plugin_id,
-        schedule.id,
-        options.ignoreInterval ? 0 : schedule.interval_seconds,
-      ];
-      const members = membershipSql(schedule, params);
-      // No nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million recent
-      // tasks' inputs in memory: at the default 4 MB it spilled to 16 batches on disk.
-      await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
-      return insertTasks(
-        tx,
-        `INSERT INTO task (organization_id, type, data, schedule_id)
-         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4
-         FROM object o
-         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members} AND ${NOT_RECENTLY_SCANNED}`,
-        params,
-      );
-    });
-  }
-
   /** Enabled schedules with an enabled plugin, for the tick. */
   async enabledScheduleIds(): Promise<string[]> {
     const rows = await this.db.query(
@@ -144,52 +49,5 @@ export class ScheduleRepository {
        WHERE s.enabled AND p.enabled ORDER BY s.created_at`,
     );
     return rows.map((r: { id: string }) => r.id);
-  }
-
-  /**
-   * Chaining: for a completed plugin task, the follow-up tasks of every enabled schedule of its
-   * organization whose plugin consumes the type of an object the task produced and whose set
-   * contains it, with the task as their parent. Same rules as a tick.
-   */
-  async createFollowUpTasks(parentTaskId: string): Promise<CreatedTask[]> {
-    const schedules: Array<
-      { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
-    > = await this.db.query(
-      `SELECT DISTINCT s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids
-       FROM task parent
-       JOIN schedule s ON s.organization_id = parent.organization_id AND s.enabled
-       JOIN plugin p ON p.plugin_id = s.plugin_id AND p.enabled
-       JOIN object_set os ON os.id = s.object_set_id AND os.object_type = ANY(p.consumes)
-       WHERE parent.id = $1
-         AND EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = parent.id AND ot.output_type = os.object_type)`,
-      [parentTaskId],
-    );
-    const created: CreatedTask[] = [];
-    for (const schedule of schedules) {
-      const params: unknown[] = [
-        schedule.organization_id,
-        schedule.object_type,
-        schedule.plugin_id,
-        schedule.id,
-        schedule.interval_seconds,
-        parentTaskId,
-      ];
-      const members = membershipSql(schedule, params);
-      created.push(
-        ...(await this.db.transaction((tx) =>
-          insertTasks(
-            tx,
-            `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
-         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
-         FROM object_task ot
-         JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
-         WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
-           AND ${NOT_RECENTLY_SCANNED}`,
-            params,
-          ),
-        )),
-      );
-    }
-    return created;
   }
 }

@@ -4,6 +4,7 @@ import { TenantScope } from '../auth/tenant-scope';
 import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugins/plugin.entity';
 import { MicroBatcher } from './micro-batcher';
+import { CreatedTask, insertFollowUpTasks, insertScheduledTasks } from './scheduled-task-inserts';
 import { Task, TaskData, TaskLog } from './task.entity';
 import { TaskStatus, TaskType } from './task-state';
 
@@ -360,6 +361,27 @@ export class TaskRepository {
        ORDER BY created_at, id LIMIT $4`,
       [olderThanSeconds, after?.created_at ?? null, after?.id ?? null, limit],
     );
+  }
+
+  /**
+   * A PENDING task for each member of the schedule's set that has no task of the plugin created
+   * within the interval (any status counts: a failed scan is a scan, as in OpenKAT), or, with
+   * `ignoreInterval`, no active one; one statement. Nothing for a disabled plugin, nor for a
+   * disabled schedule unless `includeDisabled` (a user's "run now").
+   */
+  createScheduledTasks(
+    scheduleId: string,
+    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
+  ): Promise<CreatedTask[]> {
+    return insertScheduledTasks(this.db, scheduleId, options);
+  }
+
+  /**
+   * Chaining: for a completed plugin task, the tasks of every enabled schedule of its organization
+   * whose plugin consumes an object the task produced and whose set contains it, with the task as parent.
+   */
+  createFollowUpTasks(parentTaskId: string): Promise<CreatedTask[]> {
+    return insertFollowUpTasks(this.db, parentTaskId);
   }
 
   /** A business_rule task for all rules in each organization that has none PENDING or RUNNING. */
