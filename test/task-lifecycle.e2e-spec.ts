@@ -386,6 +386,12 @@ describe('task lifecycle', () => {
       );
       expect(new Set(again)).toEqual(new Set(['acme', 'globex']));
     });
+
+    it('sees its own task as its own, whoever else exists', async () => {
+      const own = (await other.post('/tasks/', { type: 'business_rule', data: { rule_id: 'all' } })).body;
+      expect(own.organization).toBe('globex');
+      expect((await other.get(`/tasks/${own.id}/`)).body).toMatchObject({ id: own.id, organization: 'globex' });
+    });
   });
 
   describe('bad input', () => {
