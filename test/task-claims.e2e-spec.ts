@@ -212,6 +212,20 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(after).toEqual({ fresh: true, stdout: 'attempt 2' });
   });
 
+  it('hands back only the task it is asked to, not others running at the same attempt', async () => {
+    const [first, second] = await createTasks(2);
+    const repository = new TaskRepository(workerA);
+    await Promise.all([repository.claim(first), repository.claim(second)]);
+    expect(await repository.handBack(first, 1)).toBe(true);
+    const rows = await workerA.query(`SELECT id, status FROM task WHERE id = ANY($1) ORDER BY id`, [[first, second]]);
+    expect(rows).toEqual(
+      [
+        { id: first, status: 'PENDING' },
+        { id: second, status: 'RUNNING' },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
+    );
+  });
+
   it('tells the holder of a cancelled task that its heartbeat lost the task', async () => {
     const [id] = await createTasks(1);
     const repository = new TaskRepository(workerA);
