@@ -391,6 +391,12 @@ describe('task lifecycle', () => {
       const own = (await other.post('/tasks/', { type: 'business_rule', data: { rule_id: 'all' } })).body;
       expect(own.organization).toBe('globex');
       expect((await other.get(`/tasks/${own.id}/`)).body).toMatchObject({ id: own.id, organization: 'globex' });
+      const slow = await other.post('/tasks/', {
+        type: 'plugin',
+        data: { plugin_id: 'slow', input_data: 'internet|globex-own.example.com' },
+      });
+      const cancelled = (await other.post(`/tasks/${slow.body.id}/cancel/`).expect(200)).body;
+      expect(cancelled).toMatchObject({ id: slow.body.id, status: 'CANCELLED', organization: 'globex' });
     });
   });
 
