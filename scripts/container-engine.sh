@@ -39,7 +39,10 @@ CONF
 fi
 mkdir -p "$(dirname "$PODMAN_SOCKET")"
 echo "Starting Podman's Docker-compatible API on $PODMAN_SOCKET…" >&2
-setsid nohup podman system service --time=0 "unix://$PODMAN_SOCKET" >/tmp/podman-service.log 2>&1 < /dev/null &
+# From its socket's folder: conmon drops an empty `oom` file into its working directory when a
+# plugin is killed for memory, which would otherwise land in whatever checkout started the service.
+(cd "$(dirname "$PODMAN_SOCKET")" && setsid nohup podman system service --time=0 "unix://$PODMAN_SOCKET" \
+  >/tmp/podman-service.log 2>&1 < /dev/null &)
 for _ in $(seq 1 50); do
   if answers "$PODMAN_SOCKET"; then echo "$PODMAN_SOCKET"; exit 0; fi
   sleep 0.2
