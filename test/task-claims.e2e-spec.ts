@@ -1,4 +1,4 @@
-import { TaskRepository, TaskStatus } from '@kat/domain';
+import { FindingsSummary, ReportRepository, TaskRepository, TaskStatus } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { TestEnvironment } from './support/environment';
 
@@ -224,6 +224,31 @@ describe('batched claims and endings in PostgreSQL', () => {
         { id: second, status: 'RUNNING' },
       ].sort((a, b) => a.id.localeCompare(b.id)),
     );
+  });
+
+  it("stores a report task's report only while its attempt holds the task", async () => {
+    const [{ id, organization_id }] = await workerA.query(
+      `INSERT INTO task (organization_id, type, data)
+       SELECT id, 'report', '{"report_type": "findings_summary", "object_set_id": null}' FROM organization
+       WHERE code = 'acme' RETURNING id, organization_id`,
+    );
+    const tasks = new TaskRepository(workerA);
+    await tasks.claim(id);
+    expect(await tasks.handBack(id, 1)).toBe(true); // attempt 1 stalled and was taken over...
+    await tasks.claim(id); // ...by attempt 2
+    const reports = new ReportRepository(workerA);
+    const report = {
+      organization_id,
+      report_type: 'findings_summary' as const,
+      object_set_id: null,
+      task_id: id,
+      data: { total_findings: 0 } as unknown as FindingsSummary,
+    };
+    expect(await reports.save(report, 1)).toBeNull();
+    const stored = await reports.save(report, 2);
+    expect(stored).toEqual(expect.any(String));
+    const rows = await workerA.query(`SELECT id FROM report WHERE task_id = $1`, [id]);
+    expect(rows).toEqual([{ id: stored }]);
   });
 
   it('tells the holder of a cancelled task that its heartbeat lost the task', async () => {
