@@ -41,8 +41,10 @@ mkdir -p "$(dirname "$PODMAN_SOCKET")"
 echo "Starting Podman's Docker-compatible API on $PODMAN_SOCKET…" >&2
 # From its socket's folder: conmon drops an empty `oom` file into its working directory when a
 # plugin is killed for memory, which would otherwise land in whatever checkout started the service.
-(cd "$(dirname "$PODMAN_SOCKET")" && setsid nohup podman system service --time=0 "unix://$PODMAN_SOCKET" \
-  >/tmp/podman-service.log 2>&1 < /dev/null &)
+# Every stream of the background subshell is redirected, not only podman's: a caller reading this
+# script's stdout through $(…) would otherwise wait for the service to end (CI hung on exactly that).
+(cd "$(dirname "$PODMAN_SOCKET")" && exec setsid podman system service --time=0 "unix://$PODMAN_SOCKET") \
+  >/tmp/podman-service.log 2>&1 </dev/null &
 for _ in $(seq 1 50); do
   if answers "$PODMAN_SOCKET"; then echo "$PODMAN_SOCKET"; exit 0; fi
   sleep 0.2
