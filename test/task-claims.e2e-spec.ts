@@ -30,16 +30,31 @@ describe('batched claims and endings in PostgreSQL', () => {
 
   let batch = 0;
   /** n PENDING tasks on hostnames h<batch>-<i>.example.com, h1-1 first. */
-  const createTasks = async (n: number, plugin = 'dns'): Promise<string[]> => {
+  /** Plugin tasks as the admission leaves them: PENDING and admitted (on the queue). */
+  const createTasks = async (n: number, plugin = 'dns', admitted = true): Promise<string[]> => {
     const rows: Array<{ id: string }> = await workerA.query(
-      `INSERT INTO task (organization_id, type, data)
+      `INSERT INTO task (organization_id, type, data, admitted_at)
        SELECT o.id, 'plugin',
-              jsonb_build_object('plugin_id', $2::text, 'input_data', 'internet|h' || $3 || '-' || i || '.example.com')
+              jsonb_build_object('plugin_id', $2::text, 'input_data', 'internet|h' || $3 || '-' || i || '.example.com'),
+              CASE WHEN $4 THEN now() END
        FROM organization o, generate_series(1, $1) i WHERE o.code = 'acme' ORDER BY i RETURNING id`,
-      [n, plugin, ++batch],
+      [n, plugin, ++batch, admitted],
     );
     return rows.map((r) => r.id);
   };
+
+  /** A handed-back plugin task waits for admission again; the admission's part, done here. */
+  const readmit = (id: string) => workerA.query(`UPDATE task SET admitted_at = now() WHERE id = $1`, [id]);
+
+  it('claims only admitted tasks: a job of a task still waiting for its turn is skipped', async () => {
+    const [waiting] = await createTasks(1, 'dns', false);
+    const [admitted] = await createTasks(1);
+    const repository = new TaskRepository(workerA);
+    expect(await repository.claim(waiting)).toBeNull();
+    expect(await repository.claim(admitted)).toMatchObject({ id: admitted, status: TaskStatus.RUNNING });
+    const [row] = await workerA.query(`SELECT status, attempts FROM task WHERE id = $1`, [waiting]);
+    expect(row).toEqual({ status: 'PENDING', attempts: 0 });
+  });
 
   it('gives each task to exactly one of two workers claiming every task at once', async () => {
     const ids = await createTasks(300);
@@ -134,9 +149,9 @@ describe('batched claims and endings in PostgreSQL', () => {
         repository.finish({ id: c.id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'boom' } }),
       ),
     ]);
-    expect(endings[0]).toEqual({ has_outputs: true });
+    expect(endings[0]).toEqual({ status: 'COMPLETED', has_outputs: true });
     expect(endings[1]).toBeNull();
-    expect(endings.slice(2)).toEqual(rest.map(() => ({ has_outputs: false })));
+    expect(endings.slice(2)).toEqual(rest.map(() => ({ status: expect.any(String), has_outputs: false })));
     const rows: Array<{ id: string; status: string; error: string | null; log: string | null }> = await workerA.query(
       `SELECT t.id, t.status, t.data->>'error' AS error, l.stderr AS log
        FROM task t LEFT JOIN task_log l ON l.task_id = t.id WHERE t.id = ANY($1)`,
@@ -161,13 +176,14 @@ describe('batched claims and endings in PostgreSQL', () => {
     const repository = new TaskRepository(workerA);
     await repository.claim(id);
     expect(await repository.handBack(id, 1)).toBe(true); // attempt 1 was taken over...
+    await readmit(id);
     expect(await repository.claim(id)).toMatchObject({ attempts: 2 }); // ...by attempt 2
     const log = (text: string) => ({ stdout: text, stderr: '', stdout_truncated: false, stderr_truncated: false });
     const [stale, current] = await Promise.all([
       repository.finish({ id, attempt: 1, status: TaskStatus.FAILED, data: { error: 'late' }, log: log('attempt 1') }),
       repository.finish({ id, attempt: 2, status: TaskStatus.COMPLETED, data: {}, log: log('attempt 2') }),
     ]);
-    expect([stale, current]).toEqual([null, { has_outputs: false }]);
+    expect([stale, current]).toEqual([null, { status: 'COMPLETED', has_outputs: false }]);
     const [row] = await workerA.query(
       `SELECT t.status, l.stdout FROM task t JOIN task_log l ON l.task_id = t.id WHERE t.id = $1`,
       [id],
@@ -180,6 +196,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     const repository = new TaskRepository(workerA);
     await repository.claim(id);
     expect(await repository.handBack(id, 1)).toBe(true); // the reconciler took attempt 1's task back...
+    await readmit(id);
     expect(await repository.claim(id)).toMatchObject({ attempts: 2 }); // ...and attempt 2 holds it now
     await workerA.query(`UPDATE task SET heartbeat_at = '2000-01-01' WHERE id = $1`, [id]);
     const log = (text: string) => ({
@@ -228,8 +245,8 @@ describe('batched claims and endings in PostgreSQL', () => {
 
   it("stores a report task's report only while its attempt holds the task", async () => {
     const [{ id, organization_id }] = await workerA.query(
-      `INSERT INTO task (organization_id, type, data)
-       SELECT id, 'report', '{"report_type": "findings_summary", "object_set_id": null}' FROM organization
+      `INSERT INTO task (organization_id, type, data, admitted_at)
+       SELECT id, 'report', '{"report_type": "findings_summary", "object_set_id": null}', now() FROM organization
        WHERE code = 'acme' RETURNING id, organization_id`,
     );
     const tasks = new TaskRepository(workerA);
@@ -265,10 +282,11 @@ describe('batched claims and endings in PostgreSQL', () => {
     const wanted = Array.from({ length: 500 }, (_, i) => ({
       plugin_id: 'dns',
       input_data: `internet|bulk${i}.example.com`,
+      input_fields: { network: 'internet', name: `bulk${i}.example.com` },
     }));
     const [a, b] = await Promise.all([
-      new TaskRepository(workerA).createPluginTasks(organizationId, wanted),
-      new TaskRepository(workerB).createPluginTasks(organizationId, [...wanted].reverse()),
+      new TaskRepository(workerA).createPluginTasks(organizationId, wanted, 5),
+      new TaskRepository(workerB).createPluginTasks(organizationId, [...wanted].reverse(), 5),
     ]);
     expect(a.created.length + b.created.length).toBe(500);
     expect(a.tasks.map((t) => t.data.input_data)).toEqual(wanted.map((w) => w.input_data));

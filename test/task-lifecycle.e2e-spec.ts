@@ -145,21 +145,22 @@ describe('task lifecycle', () => {
 
   it('cancels a PENDING task before any worker runs it', async () => {
     await worker.close();
+    let cancelled: string;
     try {
       const { body } = await create('echo', 'internet|pending.example.com');
-      expect(await pluginQueue().getJob(body.id)).not.toBeNull();
+      // No live worker offers a slot: the task waits in the database, not on the queue.
+      expect(body).toMatchObject({ status: 'PENDING', waiting_for: 'turn', priority: 3 });
+      expect(await pluginQueue().getJob(body.id)).toBeNull();
       await acme.post(`/tasks/${body.id}/cancel/`).expect(200);
-      worker = await startWorker(environment.settings());
-      // The worker has had its chance once it has taken the task's job (a job is removed when done).
-      await waitFor(
-        "the worker to take the cancelled task's job",
-        async () => (await pluginQueue().getJob(body.id)) === null,
-      );
-      const task = (await acme.get(`/tasks/${body.id}/`)).body;
-      expect(task).toMatchObject({ status: 'CANCELLED', attempts: 0, started_at: null });
+      cancelled = body.id;
     } finally {
-      if (!worker) worker = await startWorker(environment.settings());
+      worker = await startWorker(environment.settings());
     }
+    // The admission has had its chance once a younger task of the same organization has run.
+    const later = (await create('echo', 'internet|after-pending.example.com')).body;
+    expect(await finished(later.id)).toMatchObject({ status: 'COMPLETED' });
+    const task = (await acme.get(`/tasks/${cancelled}/`)).body;
+    expect(task).toMatchObject({ status: 'CANCELLED', attempts: 0, started_at: null, waiting_for: null });
   });
 
   it('returns the existing active task instead of creating a duplicate', async () => {

@@ -164,6 +164,8 @@ async function runTask(taskId: string | undefined): Promise<number> {
       return 1;
     }
     console.error(`Running ${before.type} task ${taskId}…`);
+    // Run here and now, as the pages' "Run task" does: past its turn, back-off and rate limit.
+    await app.get(TaskRepository).admitNow(taskId, ALL_ORGANIZATIONS);
     const result = await app.get(TaskExecutor).execute(taskId);
     const task = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
     console.log(JSON.stringify({ result, task }, null, 2));

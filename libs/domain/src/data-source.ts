@@ -9,6 +9,7 @@ import { Schedules1764160000000 } from './migrations/1764160000000-schedules';
 import { RulesReports1764170000000 } from './migrations/1764170000000-rules-reports';
 import { TimeOrderedTaskIds1764180000000 } from './migrations/1764180000000-time-ordered-task-ids';
 import { EveryStatusWriteChecked1764190000000 } from './migrations/1764190000000-every-status-write-checked';
+import { FairDispatch1764200000000 } from './migrations/1764200000000-fair-dispatch';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -21,6 +22,7 @@ export const MIGRATIONS = [
   RulesReports1764170000000,
   TimeOrderedTaskIds1764180000000,
   EveryStatusWriteChecked1764190000000,
+  FairDispatch1764200000000,
 ];
 
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { KAT_SETTINGS, KatSettings } from './config/settings';
 import { dataSourceOptions } from './data-source';
 import { TaskRepository } from './tasks/task.repository';
+import { TaskAdmissionRepository } from './tasks/task-admission.repository';
 import { ObjectRepository } from './objects/object.repository';
 import { PluginTokenService } from './auth/plugin-token.service';
 import { ScheduleRepository } from './schedules/schedule.repository';
@@ -19,6 +20,7 @@ import { DatabaseHealthRepository } from './database/database-health.repository'
 /** The repositories, one per concept, and the domain services on them: apps reach PostgreSQL only through these. */
 const DATA_ACCESS = [
   TaskRepository,
+  TaskAdmissionRepository,
   ObjectRepository,
   PluginTokenService,
   ScheduleRepository,

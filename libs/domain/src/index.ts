@@ -9,6 +9,7 @@ export * from './plugins/plugin.entity';
 export * from './tasks/task-state';
 export * from './tasks/task.entity';
 export * from './tasks/task.repository';
+export * from './tasks/task-admission.repository';
 export type { CreatedTask } from './tasks/scheduled-task-inserts';
 export * from './domain.module';
 export * from './seed/seed';

@@ -9,6 +9,8 @@ export type ExecutionResult =
   | { outcome: TaskStatus.COMPLETED | TaskStatus.FAILED; error?: string }
   /** This worker stopped and gave the task back (PENDING, queued again) for another worker. */
   | { outcome: 'handed_back' }
+  /** The plugin failed and its retry policy has attempts left: PENDING again after a back-off. */
+  | { outcome: 'retrying'; error?: string }
   /** The worker lost the task while running it: cancelled, or recovered by the reconciler after a stall. */
   | { outcome: 'lost'; reason: string };
 
@@ -72,7 +74,10 @@ export class TaskExecutor {
       // fails, it stays RUNNING and reconcile-tasks recovers it when it goes stale.
       const message = `worker error: ${(error as Error).message}`;
       this.logger.error({ msg: message, ...fields, stack: (error as Error).stack });
-      if (task.attempts < this.settings.MAX_ATTEMPTS && (await this.intake.handBack(task).catch(() => false))) {
+      if (
+        task.attempts - pluginFailures(task) < this.settings.MAX_ATTEMPTS &&
+        (await this.intake.handBack(task).catch(() => false))
+      ) {
         timer({ status: 'handed_back' });
         return { outcome: 'handed_back' };
       }
@@ -121,8 +126,10 @@ export class TaskExecutor {
       status: outcome.status,
       data,
       log: keepLog ? log : undefined,
+      retriable: outcome.status === TaskStatus.FAILED,
     });
     if (!ended) return { outcome: 'lost', reason: 'the task was cancelled or taken over before it finished' };
+    if (ended.status === TaskStatus.PENDING) return { outcome: 'retrying', error: data.error };
     if (outcome.status === TaskStatus.COMPLETED && ended.has_outputs) await this.chain(task);
     return outcome.status === TaskStatus.FAILED
       ? { outcome: outcome.status, error: outcome.error }
@@ -142,4 +149,9 @@ export class TaskExecutor {
       queued,
     });
   }
+}
+
+/** Failures of the plugin's own so far (kept in data.errors by a retry policy): they are not worker hand-backs. */
+function pluginFailures(task: ClaimedTask): number {
+  return Array.isArray(task.data.errors) ? task.data.errors.length : 0;
 }

@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { KatSettings } from '@kat/domain';
 import { QUEUE_NAMES } from './queues';
 import { TaskDispatcher } from './task-dispatcher';
+import { TaskAdmission } from './task-admission';
 import { TaskIntake } from './task-intake';
 
 /** Bull on Redis for the task queues, shared by the api, the scheduler and the worker. */
@@ -16,8 +17,8 @@ export class QueueModule {
         BullModule.forRoot({ url: settings.REDIS_URL, prefix: settings.QUEUE_PREFIX }),
         BullModule.registerQueue(...QUEUE_NAMES.map((name) => ({ name }))),
       ],
-      providers: [TaskDispatcher, TaskIntake],
-      exports: [TaskDispatcher, TaskIntake, BullModule],
+      providers: [TaskDispatcher, TaskIntake, TaskAdmission],
+      exports: [TaskDispatcher, TaskIntake, TaskAdmission, BullModule],
     };
   }
 }

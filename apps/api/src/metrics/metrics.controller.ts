@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { TaskRepository, TaskType } from '@kat/domain';
+import { TaskAdmissionRepository, TaskRepository, TaskType } from '@kat/domain';
 import { TASK_QUEUES, TaskDispatcher } from '@kat/queue';
 import { KatMetrics } from '@kat/runtime';
 import { Gauge } from 'prom-client';
@@ -8,10 +8,18 @@ import { Public } from '../auth/authenticated';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
 
-/** Gauges read at scrape time: tasks by status and type (PostgreSQL), jobs by queue and state (Redis). */
+/**
+ * Gauges read at scrape time: tasks by status and type and the waiting line by priority (PostgreSQL),
+ * jobs by queue and state (Redis).
+ */
 @Injectable()
 export class ApiMetrics {
-  constructor(metrics: KatMetrics, tasks: TaskRepository, dispatcher: TaskDispatcher) {
+  constructor(
+    metrics: KatMetrics,
+    tasks: TaskRepository,
+    admission: TaskAdmissionRepository,
+    dispatcher: TaskDispatcher,
+  ) {
     new Gauge({
       name: 'kat_tasks',
       help: 'Tasks by status and type, in every organization',
@@ -20,6 +28,17 @@ export class ApiMetrics {
       async collect() {
         this.reset();
         for (const row of await tasks.countsByStatusAndType()) this.set({ status: row.status, type: row.type }, row.n);
+      },
+    });
+    new Gauge({
+      name: 'kat_tasks_waiting',
+      help: 'Plugin tasks waiting for admission (PENDING, not yet on the queue), by priority',
+      labelNames: ['priority'] as const,
+      registers: [metrics.registry],
+      async collect() {
+        this.reset();
+        for (let priority = 1; priority <= 9; priority++) this.set({ priority: String(priority) }, 0);
+        for (const row of await admission.waitingByPriority()) this.set({ priority: String(row.priority) }, row.n);
       },
     });
     new Gauge({

@@ -1,8 +1,8 @@
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Plugin, PluginRepository } from '@kat/domain';
+import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
-import { conflict, notFound } from '../common/errors';
+import { badRequest, conflict, notFound } from '../common/errors';
 import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
 
 /** The plugin catalogue: shared by all organizations, changed by admins. */
@@ -10,7 +10,10 @@ import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
 @ApiBearerAuth()
 @Controller('plugins')
 export class PluginsController {
-  constructor(private readonly plugins: PluginRepository) {}
+  constructor(
+    private readonly plugins: PluginRepository,
+    private readonly tasks: TaskRepository,
+  ) {}
 
   @Get()
   async list(): Promise<{ results: Plugin[]; next_cursor: null; count: number }> {
@@ -31,6 +34,7 @@ export class PluginsController {
     if (await this.plugins.existsWithPluginId(dto.plugin_id)) {
       throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
     }
+    checkRateKey(dto.rate_limit?.key, dto.consumes);
     await this.plugins.create(dto);
     return this.get(dto.plugin_id);
   }
@@ -39,7 +43,18 @@ export class PluginsController {
   @AdminOnly()
   async update(@Param('plugin_id') pluginId: string, @Body() dto: UpdatePluginDto): Promise<Plugin> {
     const plugin = await this.get(pluginId);
+    const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;
+    checkRateKey(key, dto.consumes ?? plugin.consumes);
     await this.plugins.update(plugin.id, dto);
-    return this.get(pluginId);
+    const updated = await this.get(pluginId);
+    // Limits apply at once (the admission reads them each round); a new key applies to waiting tasks too.
+    if ((updated.rate_limit?.key ?? null) !== (plugin.rate_limit?.key ?? null)) await this.tasks.rekeyWaiting(updated);
+    return updated;
   }
+}
+
+/** A rate key's template may name only key fields that every consumed type has. */
+function checkRateKey(key: string | undefined, consumes: string[]): void {
+  const errors = key === undefined ? [] : rateKeyErrors(key, consumes);
+  if (errors.length > 0) throw badRequest(errors.map((e) => `rate_limit.key: ${e}`));
 }

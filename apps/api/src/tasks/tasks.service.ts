@@ -9,6 +9,7 @@ import {
   REPORT_TYPES,
   TaskCursor,
   TaskRepository,
+  TASK_PRIORITY,
   TaskStatus,
   TaskType,
   TaskView,
@@ -43,8 +44,9 @@ export class TasksService {
 
   async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
     const organizationId = requireOrganization(scope);
-    const data = await this.validData(dto.type, dto.data, organizationId);
-    return this.intake.submit({ organization_id: organizationId, type: dto.type, data });
+    const { data, inputFields } = await this.validData(dto.type, dto.data, organizationId);
+    const priority = dto.priority ?? TASK_PRIORITY.request;
+    return this.intake.submit({ organization_id: organizationId, type: dto.type, data, priority }, inputFields);
   }
 
   /** Many plugin tasks at once: all valid or none created; one INSERT and one queue round trip. */
@@ -52,11 +54,12 @@ export class TasksService {
     const organizationId = requireOrganization(scope);
     const pluginIds = [...new Set(dto.tasks.map((t) => t.plugin_id))];
     const plugins = new Map((await this.plugins.findByPluginIds(pluginIds)).map((p) => [p.plugin_id, p]));
-    const errors = dto.tasks.flatMap((task, i) =>
-      pluginTaskErrors(task, plugins.get(task.plugin_id)).map((e) => `tasks.${i}.${e}`),
-    );
+    const checked = dto.tasks.map((task) => checkPluginTask(task, plugins.get(task.plugin_id)));
+    const errors = checked.flatMap((check, i) => ('errors' in check ? check.errors : []).map((e) => `tasks.${i}.${e}`));
     if (errors.length > 0) throw badRequest(errors);
-    const { tasks, created } = await this.intake.submitPluginTasks(organizationId, dto.tasks);
+    const wanted = dto.tasks.map((task, i) => ({ ...task, input_fields: (checked[i] as { fields: InputFields }).fields }));
+    const priority = dto.priority ?? TASK_PRIORITY.bulk;
+    const { tasks, created } = await this.intake.submitPluginTasks(organizationId, wanted, priority);
     return { created: created.length, results: tasks };
   }
 
@@ -82,17 +85,16 @@ export class TasksService {
     return task;
   }
 
-  /** The admin's "Run task": make sure a PENDING task is on its queue now. */
+  /** The admin's "Run task": a PENDING task on its queue now, past its turn, back-off and rate limit. */
   async run(scope: TenantScope, id: string): Promise<TaskView> {
-    const task = await this.get(scope, id);
-    if (task.status !== TaskStatus.PENDING)
-      throw conflict(`task ${id} is ${task.status}; only a PENDING task can be run`);
-    if ((await this.intake.requeue(task)) === 0) {
+    const run = await this.intake.runNow(id, scope);
+    if (!run) throw await this.refusal(scope, id, 'run', 'PENDING');
+    if (run.queued === 0) {
       throw new ServiceUnavailableException([
         'the queue is unreachable; the task stays PENDING and is queued when it is back',
       ]);
     }
-    return task;
+    return run.task;
   }
 
   async retry(scope: TenantScope, id: string): Promise<TaskView> {
@@ -135,18 +137,19 @@ export class TasksService {
     return conflict(`task ${id} is ${task.status}; only a ${allowed} task can be ${action}`);
   }
 
+  /** A task's data, checked for its type; a plugin task's input key fields besides (for its rate key). */
   private async validData(
     type: TaskType,
     raw: Record<string, unknown>,
     organizationId: number,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<{ data: Record<string, unknown>; inputFields?: InputFields }> {
     switch (type) {
       case TaskType.PLUGIN:
         return this.validPluginData(raw);
       case TaskType.BUSINESS_RULE:
-        return { rule_id: validRuleId(raw) };
+        return { data: { rule_id: validRuleId(raw) } };
       case TaskType.REPORT:
-        return this.validReportData(raw, organizationId);
+        return { data: await this.validReportData(raw, organizationId) };
     }
   }
 
@@ -172,32 +175,41 @@ export class TasksService {
     return { report_type: raw.report_type, object_set_id: setId };
   }
 
-  private async validPluginData(raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async validPluginData(
+    raw: Record<string, unknown>,
+  ): Promise<{ data: Record<string, unknown>; inputFields: InputFields }> {
     const data = plainToInstance(PluginTaskDataDto, raw);
     const errors = await validate(data, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
       throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
-    const problems = pluginTaskErrors(data, await this.plugins.findByPluginId(data.plugin_id));
-    if (problems.length > 0) throw badRequest(problems.map((e) => `data.${e}`));
-    return { plugin_id: data.plugin_id, input_data: data.input_data };
+    const check = checkPluginTask(data, await this.plugins.findByPluginId(data.plugin_id));
+    if ('errors' in check) throw badRequest(check.errors.map((e) => `data.${e}`));
+    return { data: { plugin_id: data.plugin_id, input_data: data.input_data }, inputFields: check.fields };
   }
 }
 
+type InputFields = Record<string, string>;
+
 /**
- * Why a plugin task's (well-formed) data cannot be run: an unknown or disabled plugin,
- * or an input it does not consume.
+ * A plugin task's (well-formed) data checked against its plugin: the input's key fields, or why
+ * it cannot be run (an unknown or disabled plugin, or an input it does not consume).
  */
-function pluginTaskErrors(data: PluginTaskDataDto, plugin: Plugin | null | undefined): string[] {
-  if (!plugin) return [`plugin_id: unknown plugin ${data.plugin_id}`];
-  if (!plugin.enabled) return [`plugin_id: plugin ${data.plugin_id} is disabled`];
+function checkPluginTask(
+  data: PluginTaskDataDto,
+  plugin: Plugin | null | undefined,
+): { fields: InputFields } | { errors: string[] } {
+  if (!plugin) return { errors: [`plugin_id: unknown plugin ${data.plugin_id}`] };
+  if (!plugin.enabled) return { errors: [`plugin_id: plugin ${data.plugin_id} is disabled`] };
   const input = parseObjectKey(data.input_data, plugin.consumes);
   if ('error' in input)
-    return [
-      `input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, ` +
-        `and ${JSON.stringify(data.input_data)} is none: ${input.error}`,
-    ];
-  return [];
+    return {
+      errors: [
+        `input_data: ${data.plugin_id} consumes ${plugin.consumes.join(', ')}, ` +
+          `and ${JSON.stringify(data.input_data)} is none: ${input.error}`,
+      ],
+    };
+  return { fields: input.fields };
 }
 
 /** `data.rule_id` of a business_rule task: a rule of the catalogue, or "all". */

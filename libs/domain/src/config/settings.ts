@@ -96,6 +96,25 @@ export class KatSettings {
   @Max(100)
   MAX_ATTEMPTS = 3;
 
+  /** How often each worker runs an admission round when nothing else prompts one (a task ending does). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  ADMIT_INTERVAL_MS = 200;
+
+  /** Admitted-or-running plugin tasks per worker slot: 2 keeps one job ready in Redis for each busy slot. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  TASKS_PER_SLOT = 2;
+
+  /** The window of a plugin's `rate_limit.per_minute`: 60 s (tests shorten it). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  RATE_WINDOW_SECONDS = 60;
+
   /** Bytes of a plugin's stdout and of its stderr that are stored (the rest is dropped, flagged). */
   @Transform(toInt)
   @IsInt()

@@ -72,3 +72,16 @@ export function parseObjectKey(key: string, types: readonly string[]): ParsedObj
   }
   return { error: reasons.join('; ') || `no object type among ${types.join(', ')}` };
 }
+
+/**
+ * Why a rate-limit key template cannot be resolved for every input of these types: each `{field}`
+ * must be a key field of each type (so `{address}` suits ipaddress and ipport, not hostname).
+ */
+export function rateKeyErrors(template: string, types: readonly string[]): string[] {
+  const fields = [...template.matchAll(/\{([a-z_]+)\}/g)].map((m) => m[1]);
+  return types.flatMap((type) => {
+    const keyFields: readonly string[] = isObjectType(type) ? OBJECT_KEY_FIELDS[type] : [];
+    const missing = fields.filter((field) => !keyFields.includes(field));
+    return missing.length > 0 ? [`${type} has no key field ${missing.map((f) => `{${f}}`).join(', ')}`] : [];
+  });
+}

@@ -1,5 +1,20 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
+/**
+ * `key` is a literal ("shodan.io": one external API) or a template over the input's key fields
+ * ("{address}": one target host); either number may be left out.
+ */
+export interface RateLimit {
+  key: string;
+  concurrency?: number;
+  per_minute?: number;
+}
+
+export interface RetryPolicy {
+  max_attempts: number;
+  backoff_seconds: number;
+}
+
 /** A program in an OCI image that takes one input object and produces objects. */
 @Entity('plugin')
 export class Plugin {
@@ -44,6 +59,14 @@ export class Plugin {
 
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
+
+  /** Tasks whose resolved keys are equal share these limits, across workers and organizations. */
+  @Column({ type: 'jsonb', nullable: true })
+  rate_limit: RateLimit | null;
+
+  /** Plugin failures (non-zero exit, timeout) are retried after a back-off, up to max_attempts in all. */
+  @Column({ type: 'jsonb', nullable: true })
+  retry: RetryPolicy | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   created_at: Date;

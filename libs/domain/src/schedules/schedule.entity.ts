@@ -26,4 +26,8 @@ export class Schedule {
 
   @Column({ type: 'timestamptz', nullable: true })
   last_run_at: Date | null;
+
+  /** The priority of the tasks its ticks create; null: 7 (see TASK_PRIORITY). */
+  @Column({ type: 'smallint', nullable: true })
+  priority: number | null;
 }

@@ -22,14 +22,17 @@ export class ScheduleRepository {
 
   /** Inserts a schedule; returns its id. */
   async create(
-    schedule: Pick<Schedule, 'organization_id' | 'plugin_id' | 'object_set_id' | 'interval_seconds' | 'enabled'>,
+    schedule: Pick<
+      Schedule,
+      'organization_id' | 'plugin_id' | 'object_set_id' | 'interval_seconds' | 'enabled' | 'priority'
+    >,
   ): Promise<string> {
     const { identifiers } = await this.schedules.insert(schedule);
     return identifiers[0].id;
   }
 
-  /** Changes a schedule's switch or interval, by primary key. */
-  async update(id: string, change: Partial<Pick<Schedule, 'enabled' | 'interval_seconds'>>): Promise<void> {
+  /** Changes a schedule's switch, interval or priority, by primary key. */
+  async update(id: string, change: Partial<Pick<Schedule, 'enabled' | 'interval_seconds' | 'priority'>>): Promise<void> {
     await this.schedules.update({ id }, change);
   }
 

@@ -1,6 +1,7 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { ObjectSet } from '../object-sets/object-set.entity';
 import { membershipSql } from '../object-sets/object-set.repository';
+import { TASK_PRIORITY } from './task-admission.repository';
 import { TaskType } from './task-state';
 
 /*
@@ -18,7 +19,7 @@ export interface CreatedTask {
 
 /**
  * The object `o` has no task of the plugin created within the interval, nor an active one.
- * Parameters: $1 organization, $3 plugin, $5 interval seconds. A tick runs it with nested loops
+ * Parameters: $1 organization, $3 plugin, $5 interval seconds ($6 priority, $7 the plugin's rate key template). A tick runs it with nested loops
  * off: a hash (or merge) anti join reads the plugin's tasks once, before the INSERT adds any,
  * where a nested loop can rescan the rows the same INSERT is adding (119 s for a first tick of
  * 100,000). Chaining keeps nested loops: its few outputs are best probed one by one.
@@ -67,13 +68,21 @@ export async function insertScheduledTasks(
         `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
          WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
            AND os.object_type = ANY(p.consumes)
-         RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids`,
+         RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids,
+           coalesce(s.priority, ${TASK_PRIORITY.tick}) AS priority, p.rate_limit->>'key' AS rate_key_template`,
         [scheduleId, options.includeDisabled ?? false],
       )
       .then(
         ([rows]: [unknown[]]) =>
           rows as Array<
-            { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
+            {
+              id: string;
+              organization_id: number;
+              plugin_id: string;
+              interval_seconds: number;
+              priority: number;
+              rate_key_template: string | null;
+            } & ObjectSet
           >,
       );
     if (!schedule) return [];
@@ -83,6 +92,8 @@ export async function insertScheduledTasks(
       schedule.plugin_id,
       schedule.id,
       options.ignoreInterval ? 0 : schedule.interval_seconds,
+      schedule.priority,
+      schedule.rate_key_template,
     ];
     const members = membershipSql(schedule, params);
     // No nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million recent
@@ -90,8 +101,9 @@ export async function insertScheduledTasks(
     await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
     return insertTasks(
       tx,
-      `INSERT INTO task (organization_id, type, data, schedule_id)
-         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4
+      `INSERT INTO task (organization_id, type, data, schedule_id, priority, rate_key)
+         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6::smallint,
+                kat_rate_key($7::text, o.data)
          FROM object o
          WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members} AND ${NOT_RECENTLY_SCANNED}`,
       params,
@@ -106,9 +118,16 @@ export async function insertScheduledTasks(
  */
 export async function insertFollowUpTasks(db: DataSource, parentTaskId: string): Promise<CreatedTask[]> {
   const schedules: Array<
-    { id: string; organization_id: number; plugin_id: string; interval_seconds: number } & ObjectSet
+    {
+      id: string;
+      organization_id: number;
+      plugin_id: string;
+      interval_seconds: number;
+      rate_key_template: string | null;
+    } & ObjectSet
   > = await db.query(
-    `SELECT DISTINCT s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids
+    `SELECT DISTINCT s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids,
+       p.rate_limit->>'key' AS rate_key_template
        FROM task parent
        JOIN schedule s ON s.organization_id = parent.organization_id AND s.enabled
        JOIN plugin p ON p.plugin_id = s.plugin_id AND p.enabled
@@ -125,6 +144,8 @@ export async function insertFollowUpTasks(db: DataSource, parentTaskId: string):
       schedule.plugin_id,
       schedule.id,
       schedule.interval_seconds,
+      TASK_PRIORITY.follow_up,
+      schedule.rate_key_template,
       parentTaskId,
     ];
     const members = membershipSql(schedule, params);
@@ -132,11 +153,12 @@ export async function insertFollowUpTasks(db: DataSource, parentTaskId: string):
       ...(await db.transaction((tx) =>
         insertTasks(
           tx,
-          `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id)
-         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6
+          `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id, priority, rate_key)
+         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $8, $6::smallint,
+                kat_rate_key($7::text, o.data)
          FROM object_task ot
          JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
-         WHERE ot.task_id = $6 AND ot.output_type = $2 AND ${members}
+         WHERE ot.task_id = $8 AND ot.output_type = $2 AND ${members}
            AND ${NOT_RECENTLY_SCANNED}`,
           params,
         ),

@@ -63,6 +63,22 @@ export class Task {
 
   @Column({ type: 'uuid', nullable: true })
   parent_task_id: string | null;
+
+  /** 1 (first) to 9 (last): the order in which waiting plugin tasks are admitted to the queue. */
+  @Column({ type: 'smallint', default: 3 })
+  priority: number;
+
+  /** A retry's back-off: not admitted before this moment. */
+  @Column({ type: 'timestamptz', nullable: true })
+  run_after: Date | null;
+
+  /** The plugin's rate_limit.key resolved for the input: tasks sharing it share the limit. */
+  @Column({ type: 'text', nullable: true })
+  rate_key: string | null;
+
+  /** When the task was handed to the queue; null while it waits in the database for its turn. */
+  @Column({ type: 'timestamptz', nullable: true })
+  admitted_at: Date | null;
 }
 
 /** A plugin run's captured output, kept apart from `task` so listing tasks never reads it. */

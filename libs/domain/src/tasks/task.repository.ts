@@ -1,22 +1,41 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TenantScope } from '../auth/tenant-scope';
+import { parseObjectKey } from '../objects/object-keys';
 import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugins/plugin.entity';
 import { MicroBatcher } from './micro-batcher';
 import { CreatedTask, insertFollowUpTasks, insertScheduledTasks } from './scheduled-task-inserts';
+import { TASK_PRIORITY } from './task-admission.repository';
 import { Task, TaskData, TaskLog } from './task.entity';
 import { TaskStatus, TaskType } from './task-state';
 
-/** A task as the API shows it: the row plus its organization's code. */
-export type TaskView = Omit<Task, 'organization_id' | 'heartbeat_at' | 'plugin_id' | 'input_object'> & {
+/**
+ * Why a PENDING task has not started: `worker` (on the queue, for the next free worker),
+ * `run_after` (a retry's back-off), `rate_limit` (its key has no room now) or `turn` (tasks of
+ * higher priority, or other organizations' turns, come first).
+ */
+export type WaitingFor = 'worker' | 'run_after' | 'rate_limit' | 'turn';
+
+/** A task as the API shows it: the row plus its organization's code and, while PENDING, what it waits for. */
+export type TaskView = Omit<Task, 'organization_id' | 'heartbeat_at' | 'plugin_id' | 'input_object' | 'admitted_at'> & {
   organization: string;
+  waiting_for: WaitingFor | null;
 };
 
 export interface NewTask {
   organization_id: number;
   type: TaskType;
   data: TaskData;
+  /** Default: TASK_PRIORITY.request. */
+  priority?: number;
+}
+
+/** A plugin task asked for: `input_fields` are the input's key fields, for the plugin's rate key. */
+export interface WantedPluginTask {
+  plugin_id: string;
+  input_data: string;
+  input_fields: Record<string, string>;
 }
 
 export interface TaskFilters {
@@ -25,6 +44,7 @@ export interface TaskFilters {
   plugin_id?: string;
   input_data?: string;
   schedule_id?: string;
+  priority?: number;
   created_after?: Date;
   created_before?: Date;
 }
@@ -32,6 +52,12 @@ export interface TaskFilters {
 /** Keyset position in the newest-first list. */
 export interface TaskCursor {
   created_at: Date;
+  id: string;
+}
+
+/** Keyset position among admitted tasks, oldest first. */
+export interface AdmittedCursor {
+  admitted_at: Date;
   id: string;
 }
 
@@ -53,18 +79,38 @@ export interface TaskEnding {
   status: TaskStatus.COMPLETED | TaskStatus.FAILED;
   data: TaskData;
   log?: Omit<TaskLog, 'task_id' | 'updated_at'>;
+  /** A failure of the plugin's own (not of the worker): retried after a back-off if its plugin says so. */
+  retriable?: boolean;
 }
 
-/** An ended task: `has_outputs` tells whether it recorded any ObjectTask (what chaining looks at). */
+/**
+ * An ended attempt: `status` PENDING when a failure is retried after a back-off; `has_outputs`
+ * tells whether it recorded any ObjectTask (what chaining looks at).
+ */
 export interface EndedTask {
+  status: TaskStatus;
   has_outputs: boolean;
 }
 
 /** Claims and endings in flight at once; more wait and go out together as the next statement. */
 const LIFECYCLE_BATCHING = { maxBatch: 500, maxInFlight: 2 };
 
+/** Rate limits' windows as the task JSON reports them (the admission's own may be shortened in tests). */
+const SHOWN_RATE_WINDOW_SECONDS = 60;
+
 const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.created_at, t.started_at,
-  t.ended_at, t.attempts, t.schedule_id, t.parent_task_id`;
+  t.ended_at, t.attempts, t.schedule_id, t.parent_task_id, t.priority, t.run_after, t.rate_key,
+  CASE WHEN t.status <> 'PENDING' THEN NULL
+       WHEN t.admitted_at IS NOT NULL THEN 'worker'
+       WHEN t.run_after > now() THEN 'run_after'
+       WHEN t.rate_key IS NOT NULL AND (
+         SELECT kat_rate_room(t.rate_key, (p.rate_limit->>'concurrency')::int, (p.rate_limit->>'per_minute')::int,
+                              ${SHOWN_RATE_WINDOW_SECONDS})
+         FROM plugin p WHERE p.plugin_id = t.plugin_id) <= 0 THEN 'rate_limit'
+       ELSE 'turn' END AS waiting_for`;
+
+/** Plugin tasks wait for admission; the in-process types (rules, reports) are admitted as they are made. */
+const ADMITTED_AT_ONCE = `CASE WHEN type = 'plugin' THEN NULL ELSE now() END`;
 
 /**
  * Every statement of the task lifecycle. Each write is conditional on the status it expects (and,
@@ -82,28 +128,36 @@ export class TaskRepository {
    * Inserts a PENDING task, unless an active plugin task for the same (organization, plugin, input)
    * exists: then that one is returned with `created` false (task_one_active_plugin_task).
    */
-  async create(task: NewTask): Promise<{ task: TaskView; created: boolean }> {
+  async create(task: NewTask, inputFields: Record<string, string> = {}): Promise<{ task: TaskView; created: boolean }> {
     if (task.type === TaskType.PLUGIN) {
-      const wanted = { plugin_id: String(task.data.plugin_id), input_data: String(task.data.input_data) };
-      const { tasks, created } = await this.createPluginTasks(task.organization_id, [wanted]);
+      const wanted = {
+        plugin_id: String(task.data.plugin_id),
+        input_data: String(task.data.input_data),
+        input_fields: inputFields,
+      };
+      const priority = task.priority ?? TASK_PRIORITY.request;
+      const { tasks, created } = await this.createPluginTasks(task.organization_id, [wanted], priority);
       return { task: tasks[0], created: created.length > 0 };
     }
     const [inserted]: TaskView[] = await this.db.query(
-      `WITH t AS (INSERT INTO task (organization_id, type, data) VALUES ($1, $2, $3) RETURNING *)
+      `WITH t AS (INSERT INTO task (organization_id, type, data, priority, admitted_at)
+                  VALUES ($1, $2, $3, $4, now()) RETURNING *)
        SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
-      [task.organization_id, task.type, task.data],
+      [task.organization_id, task.type, task.data, task.priority ?? TASK_PRIORITY.request],
     );
     return { task: inserted, created: true };
   }
 
   /**
-   * Plugin tasks of one organization in one statement: each is inserted PENDING unless an active
-   * task for its (plugin, input) exists, which is then returned instead.
+   * Plugin tasks of one organization in one statement: each is inserted PENDING (waiting for
+   * admission, its plugin's rate key resolved for its input) unless an active task for its
+   * (plugin, input) exists, which is then returned instead.
    * Results are in the order of `tasks`; a pair given twice gets the same task.
    */
   async createPluginTasks(
     organizationId: number,
-    tasks: ReadonlyArray<{ plugin_id: string; input_data: string }>,
+    tasks: ReadonlyArray<WantedPluginTask>,
+    priority: number,
   ): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
     const key = (pluginId: unknown, input: unknown) => `${pluginId}\u0000${input}`;
     const byKey = new Map<string, TaskView>();
@@ -111,12 +165,15 @@ export class TaskRepository {
     let missing = [...new Map(tasks.map((t) => [key(t.plugin_id, t.input_data), t])).values()];
     while (missing.length > 0) {
       const rows: Array<TaskView & { inserted: boolean }> = await this.db.query(
-        `WITH wanted AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(plugin_id text, input_data text)),
+        `WITH wanted AS (
+           SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(plugin_id text, input_data text, input_fields jsonb)),
          inserted AS (
-           INSERT INTO task (organization_id, type, data)
-           SELECT $1, 'plugin', jsonb_build_object('plugin_id', plugin_id, 'input_data', input_data) FROM wanted
+           INSERT INTO task (organization_id, type, data, priority, rate_key)
+           SELECT $1, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data), $3::smallint,
+                  kat_rate_key(p.rate_limit->>'key', w.input_fields)
+           FROM wanted w LEFT JOIN plugin p ON p.plugin_id = w.plugin_id
            -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
-           ORDER BY plugin_id, input_data
+           ORDER BY w.plugin_id, w.input_data
            ON CONFLICT (organization_id, plugin_id, input_object)
              WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
            RETURNING *)
@@ -126,7 +183,7 @@ export class TaskRepository {
          JOIN task t ON t.organization_id = $1 AND t.plugin_id = w.plugin_id AND t.input_object = w.input_data
                     AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
          JOIN organization o ON o.id = t.organization_id`,
-        [organizationId, JSON.stringify(missing)],
+        [organizationId, JSON.stringify(missing), priority],
       );
       for (const { inserted, ...task } of rows) {
         byKey.set(key(task.data.plugin_id, task.data.input_data), task);
@@ -188,14 +245,17 @@ export class TaskRepository {
     if (filters.plugin_id) add('t.plugin_id = ?', filters.plugin_id);
     if (filters.input_data) add('t.input_object = ?', filters.input_data);
     if (filters.schedule_id) add('t.schedule_id = ?', filters.schedule_id);
+    if (filters.priority) add('t.priority = ?', filters.priority);
     if (filters.created_after) add('t.created_at >= ?', filters.created_after);
     if (filters.created_before) add('t.created_at < ?', filters.created_before);
     return { where, params };
   }
 
   /**
-   * PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done).
-   * Claims made at the same time by a worker's jobs share one statement and one commit.
+   * PENDING → RUNNING for one worker; null when the task is not PENDING (taken, cancelled, done)
+   * or not admitted (a stale job of a task that went back to the waiting line must not pass it).
+   * A keyed task's start is recorded for its rate limit. Claims made at the same time by a
+   * worker's jobs share one statement and one commit.
    */
   claim(id: string): Promise<ClaimedTask | null> {
     return this.claims.submit(id);
@@ -207,7 +267,8 @@ export class TaskRepository {
         `WITH t AS (
          UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
                          attempts = attempts + 1
-         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' RETURNING *)
+         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND admitted_at IS NOT NULL RETURNING *),
+       started AS (INSERT INTO rate_key_start (rate_key) SELECT rate_key FROM t WHERE rate_key IS NOT NULL)
        SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
          coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
                                     'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
@@ -252,12 +313,32 @@ export class TaskRepository {
     for (const e of endings) if (!sent.has(`${e.id}:${e.attempt}`)) sent.set(`${e.id}:${e.attempt}`, e);
     const rows: Array<{ id: string; attempts: number } & EndedTask> = await this.db.query(
       `WITH ending AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, attempt int, status text, data jsonb, log jsonb)
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS e(id uuid, attempt int, status text, data jsonb, log jsonb, retriable bool)
          ORDER BY id),
+       decided AS (
+         -- A plugin with a retry policy keeps every failure in data.errors; while failures are fewer
+         -- than max_attempts the task waits again, for backoff_seconds · 2^(failures so far) ± 25 %.
+         SELECT e.*, p.retry IS NOT NULL AND e.status = 'FAILED' AS kept,
+           (p.retry IS NOT NULL AND e.status = 'FAILED' AND coalesce(e.retriable, false)
+            AND coalesce(jsonb_array_length(t.data->'errors'), 0) + 1 < (p.retry->>'max_attempts')::int) AS again,
+           (p.retry->>'backoff_seconds')::float8 * 2 ^ coalesce(jsonb_array_length(t.data->'errors'), 0) AS backoff
+         FROM ending e JOIN task t ON t.id = e.id LEFT JOIN plugin p ON p.plugin_id = t.plugin_id),
        ended AS (
-         UPDATE task t SET status = e.status, ended_at = now(), data = t.data || e.data
-         FROM ending e WHERE t.id = e.id AND t.status = 'RUNNING' AND t.attempts = e.attempt
-         RETURNING t.id, t.attempts),
+         UPDATE task t SET
+           status = CASE WHEN d.again THEN 'PENDING' ELSE d.status END,
+           ended_at = CASE WHEN d.again THEN NULL ELSE now() END,
+           started_at = CASE WHEN d.again THEN NULL ELSE t.started_at END,
+           heartbeat_at = CASE WHEN d.again THEN NULL ELSE t.heartbeat_at END,
+           admitted_at = CASE WHEN d.again THEN NULL ELSE t.admitted_at END,
+           run_after = CASE WHEN d.again THEN now() + make_interval(secs => d.backoff * (0.75 + random() / 2))
+                            ELSE t.run_after END,
+           data = CASE WHEN d.again THEN t.data - 'error' - 'traceback' ELSE t.data || d.data END
+             || CASE WHEN d.kept THEN jsonb_build_object('errors', coalesce(t.data->'errors', '[]') || jsonb_build_array(
+                  jsonb_build_object('attempt', t.attempts, 'at', now(), 'error', d.data->'error',
+                                     'traceback', d.data->'traceback'))) ELSE '{}' END
+         FROM decided d WHERE t.id = d.id AND t.status = 'RUNNING' AND t.attempts = d.attempt
+         RETURNING t.id, t.attempts, t.status),
        logged AS (
          -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
          INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
@@ -268,23 +349,28 @@ export class TaskRepository {
          ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
            stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
            updated_at = now())
-       SELECT id, attempts, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs
+       SELECT id, attempts, status, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs
        FROM ended`,
       // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
       // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
       // share the batch with the current one's: only the current one matches the row.
       [JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null })))],
     );
-    const ended = new Map(rows.map((row) => [`${row.id}:${row.attempts}`, { has_outputs: row.has_outputs }]));
+    const ended = new Map(
+      rows.map((row) => [`${row.id}:${row.attempts}`, { status: row.status, has_outputs: row.has_outputs }]),
+    );
     return endings.map((e) =>
       sent.get(`${e.id}:${e.attempt}`) === e ? (ended.get(`${e.id}:${e.attempt}`) ?? null) : null,
     );
   }
 
-  /** RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it. */
+  /**
+   * RUNNING → PENDING for a worker that stops before the task ends, so another worker runs it
+   * (a plugin task back in the waiting line, where its age puts it first among its organization's).
+   */
   async handBack(id: string, attempt: number): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE task SET status = 'PENDING', started_at = NULL, heartbeat_at = NULL
+      `UPDATE task SET status = 'PENDING', started_at = NULL, heartbeat_at = NULL, admitted_at = ${ADMITTED_AT_ONCE}
        WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
       [id, attempt],
     );
@@ -306,9 +392,19 @@ export class TaskRepository {
     return this.transitionInScope(
       id,
       scope,
-      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL,
-       data = data - 'error' - 'traceback'`,
+      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, run_after = NULL,
+       admitted_at = ${ADMITTED_AT_ONCE}, data = data - 'error' - 'traceback'`,
       `status IN ('FAILED', 'CANCELLED')`,
+    );
+  }
+
+  /** "Run task": a PENDING task admitted now, past its turn, its back-off and its rate limit; null if none. */
+  async admitNow(id: string, scope: TenantScope): Promise<TaskView | null> {
+    return this.transitionInScope(
+      id,
+      scope,
+      `admitted_at = coalesce(admitted_at, now()), run_after = NULL`,
+      `status = 'PENDING'`,
     );
   }
 
@@ -325,19 +421,22 @@ export class TaskRepository {
 
   /**
    * RUNNING tasks whose worker stopped heartbeating go back to PENDING, or to FAILED once they have
-   * used `maxAttempts` claims. One statement for all of them (served by task_running).
+   * used `maxAttempts` claims (not counting the plugin's own failures, which its retry policy
+   * bounds). One statement for all of them (served by task_running).
    */
   async recoverStale(
     staleSeconds: number,
     maxAttempts: number,
   ): Promise<Array<{ id: string; type: TaskType; status: TaskStatus; attempts: number }>> {
+    const usedUp = `attempts - coalesce(jsonb_array_length(data->'errors'), 0) >= $2`;
     const rows = await this.db.query(
       `UPDATE task SET
-         status = CASE WHEN attempts >= $2 THEN 'FAILED' ELSE 'PENDING' END,
-         ended_at = CASE WHEN attempts >= $2 THEN now() END,
-         started_at = CASE WHEN attempts >= $2 THEN started_at END,
+         status = CASE WHEN ${usedUp} THEN 'FAILED' ELSE 'PENDING' END,
+         ended_at = CASE WHEN ${usedUp} THEN now() END,
+         started_at = CASE WHEN ${usedUp} THEN started_at END,
+         admitted_at = CASE WHEN ${usedUp} THEN admitted_at ELSE ${ADMITTED_AT_ONCE} END,
          heartbeat_at = NULL,
-         data = CASE WHEN attempts >= $2 THEN data || jsonb_build_object(
+         data = CASE WHEN ${usedUp} THEN data || jsonb_build_object(
            'error', format('worker stopped responding during each of %s attempts', attempts),
            'traceback', format('last heartbeat at %s; no worker finished the task', heartbeat_at))
            ELSE data END
@@ -348,18 +447,21 @@ export class TaskRepository {
     return rows[0];
   }
 
-  /** One page of PENDING tasks created over `olderThanSeconds` ago, oldest first (served by task_pending). */
-  async pendingPage(
+  /**
+   * One page of PENDING tasks admitted to the queue over `olderThanSeconds` ago and not yet claimed,
+   * oldest first (served by task_admitted): those a lost job could leave stranded.
+   */
+  async admittedPage(
     olderThanSeconds: number,
-    after: TaskCursor | null,
+    after: AdmittedCursor | null,
     limit: number,
-  ): Promise<Array<TaskCursor & { type: TaskType; attempts: number }>> {
+  ): Promise<Array<AdmittedCursor & { type: TaskType; attempts: number }>> {
     return this.db.query(
-      `SELECT id, type, attempts, created_at FROM task
-       WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1)
-         AND ($2::timestamptz IS NULL OR (created_at, id) > ($2, $3::uuid))
-       ORDER BY created_at, id LIMIT $4`,
-      [olderThanSeconds, after?.created_at ?? null, after?.id ?? null, limit],
+      `SELECT id, type, attempts, admitted_at FROM task
+       WHERE status = 'PENDING' AND admitted_at IS NOT NULL AND admitted_at < now() - make_interval(secs => $1)
+         AND ($2::timestamptz IS NULL OR (admitted_at, id) > ($2, $3::uuid))
+       ORDER BY admitted_at, id LIMIT $4`,
+      [olderThanSeconds, after?.admitted_at ?? null, after?.id ?? null, limit],
     );
   }
 
@@ -387,12 +489,35 @@ export class TaskRepository {
   /** A business_rule task for all rules in each organization that has none PENDING or RUNNING. */
   async createRuleTasksForEveryOrganization(): Promise<Array<{ id: string; type: TaskType; attempts: number }>> {
     return this.db.query(
-      `INSERT INTO task (organization_id, type, data)
-       SELECT o.id, 'business_rule', '{"rule_id": "all"}'::jsonb FROM organization o
+      `INSERT INTO task (organization_id, type, data, admitted_at)
+       SELECT o.id, 'business_rule', '{"rule_id": "all"}'::jsonb, now() FROM organization o
        WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.organization_id = o.id AND t.type = 'business_rule'
                          AND t.status IN ('PENDING', 'RUNNING') AND t.data->>'rule_id' = 'all')
        RETURNING id, type, attempts`,
     );
+  }
+
+  /**
+   * After a plugin's rate_limit.key changed: the tasks still waiting for admission get the new key,
+   * resolved from their input's key fields as at creation. One read and one UPDATE.
+   */
+  async rekeyWaiting(plugin: Pick<Plugin, 'plugin_id' | 'consumes' | 'rate_limit'>): Promise<number> {
+    const waiting: Array<{ id: string; input_object: string }> = await this.db.query(
+      `SELECT id, input_object FROM task
+       WHERE plugin_id = $1 AND status = 'PENDING' AND admitted_at IS NULL AND type = 'plugin'`,
+      [plugin.plugin_id],
+    );
+    const keyed = waiting.map((t) => {
+      const parsed = parseObjectKey(t.input_object, plugin.consumes);
+      return { id: t.id, fields: 'fields' in parsed ? parsed.fields : {} };
+    });
+    const [, updated] = await this.db.query(
+      `UPDATE task t SET rate_key = kat_rate_key($2, k.fields)
+       FROM jsonb_to_recordset($1::jsonb) AS k(id uuid, fields jsonb)
+       WHERE t.id = k.id AND t.status = 'PENDING' AND t.admitted_at IS NULL`,
+      [JSON.stringify(keyed), plugin.rate_limit?.key ?? null],
+    );
+    return updated;
   }
 
   /** Status and attempt of each task (one statement for a whole list of containers). */

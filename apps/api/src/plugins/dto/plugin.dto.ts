@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -13,10 +14,53 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { OBJECT_TYPES } from '@kat/domain';
 
 const CAPABILITY = /^[A-Z_]+$/;
+
+/** Limits shared by every task whose resolved key is equal, across workers and organizations. */
+export class RateLimitDto {
+  @ApiProperty({
+    example: '{address}',
+    description:
+      'a literal ("shodan.io": one external API) or a template over the input\'s key fields ("{address}": one host)',
+  })
+  @IsString()
+  @Matches(/^[^\u0000]{1,200}$/, { message: 'rate_limit.key must be 1 to 200 characters' })
+  key: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 10000, description: 'tasks with this key running at once' })
+  @IsOptional()
+  @IsInt({ message: 'rate_limit.concurrency must be an integer from 1 to 10000' })
+  @Min(1, { message: 'rate_limit.concurrency must be an integer from 1 to 10000' })
+  @Max(10000, { message: 'rate_limit.concurrency must be an integer from 1 to 10000' })
+  concurrency?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100000, description: 'starts of tasks with this key in any 60 s' })
+  @IsOptional()
+  @IsInt({ message: 'rate_limit.per_minute must be an integer from 1 to 100000' })
+  @Min(1, { message: 'rate_limit.per_minute must be an integer from 1 to 100000' })
+  @Max(100000, { message: 'rate_limit.per_minute must be an integer from 1 to 100000' })
+  per_minute?: number;
+}
+
+/** A plugin failure (non-zero exit, timeout) is retried after backoff_seconds · 2^(n−1), ±25 %. */
+export class RetryPolicyDto {
+  @ApiProperty({ minimum: 1, maximum: 20, example: 3, description: 'attempts in all, the first included' })
+  @IsInt({ message: 'retry.max_attempts must be an integer from 1 to 20' })
+  @Min(1, { message: 'retry.max_attempts must be an integer from 1 to 20' })
+  @Max(20, { message: 'retry.max_attempts must be an integer from 1 to 20' })
+  max_attempts: number;
+
+  @ApiProperty({ minimum: 0, maximum: 86400, example: 30 })
+  @IsNumber({}, { message: 'retry.backoff_seconds must be a number from 0 to 86400' })
+  @Min(0, { message: 'retry.backoff_seconds must be a number from 0 to 86400' })
+  @Max(86400, { message: 'retry.backoff_seconds must be a number from 0 to 86400' })
+  backoff_seconds: number;
+}
 
 export class CreatePluginDto {
   @ApiProperty({ example: 'dns_records' })
@@ -96,6 +140,18 @@ export class CreatePluginDto {
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({ type: RateLimitDto, nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RateLimitDto)
+  rate_limit?: RateLimitDto | null;
+
+  @ApiPropertyOptional({ type: RetryPolicyDto, nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => RetryPolicyDto)
+  retry?: RetryPolicyDto | null;
 }
 
 /** PATCH: everything but the id may change. */
@@ -112,5 +168,7 @@ export class UpdatePluginDto extends PartialType(
     'cap_add',
     'settings',
     'enabled',
+    'rate_limit',
+    'retry',
   ] as const),
 ) {}

@@ -14,8 +14,9 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import { TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType } from '@kat/domain';
+import { TASK_PRIORITY, TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType, WaitingFor } from '@kat/domain';
 import { PageQuery } from '../../common/pagination';
+import { Priority, priorityProperty } from '../../common/priority';
 
 export class CreateTaskDto {
   @ApiProperty({ enum: TASK_TYPES, example: 'plugin' })
@@ -28,6 +29,11 @@ export class CreateTaskDto {
   })
   @IsObject()
   data: Record<string, unknown>;
+
+  @ApiPropertyOptional({ ...priorityProperty, default: TASK_PRIORITY.request })
+  @IsOptional()
+  @Priority()
+  priority?: number;
 }
 
 /** `data` of a plugin task, checked after the type is known. */
@@ -56,6 +62,11 @@ export class CreatePluginTasksDto {
   @ValidateNested({ each: true })
   @Type(() => PluginTaskDataDto)
   tasks: PluginTaskDataDto[];
+
+  @ApiPropertyOptional({ ...priorityProperty, default: TASK_PRIORITY.bulk, description: 'for every task created' })
+  @IsOptional()
+  @Priority()
+  priority?: number;
 }
 
 export class CreatedTasksResponse {
@@ -90,6 +101,12 @@ export class ListTasksQuery extends PageQuery {
   @IsOptional()
   @IsUUID('all', { message: 'schedule_id must be a UUID' })
   schedule_id?: string;
+
+  @ApiPropertyOptional(priorityProperty)
+  @IsOptional()
+  @Type(() => Number)
+  @Priority()
+  priority?: number;
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
@@ -126,6 +143,19 @@ export class TaskResponse {
   @ApiProperty() attempts: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) schedule_id: string | null;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) parent_task_id: string | null;
+  @ApiProperty({ ...priorityProperty, description: '1 (first) to 9 (last)' }) priority: number;
+  @ApiProperty({ nullable: true, type: Date, description: 'a retry after a back-off starts no earlier' })
+  run_after: Date | null;
+  @ApiProperty({ nullable: true, type: String, description: "its plugin's rate_limit.key, resolved for its input" })
+  rate_key: string | null;
+  @ApiProperty({
+    nullable: true,
+    enum: ['worker', 'run_after', 'rate_limit', 'turn'],
+    description:
+      'why a PENDING task has not started: on the queue for a free worker, a back-off, its rate key has no room, ' +
+      'or tasks of higher priority and other organizations go first',
+  })
+  waiting_for: WaitingFor | null;
 }
 
 export class TaskPage {
