@@ -338,8 +338,8 @@ describe('task lifecycle', () => {
     it("cannot cancel, retry or run the first tenant's tasks that their owner could, nor learn of them", async () => {
       const running = (await create('slow', 'internet|tenant-running.example.com')).body.id;
       const failed = (await finished((await create('broken', 'internet|tenant-failed.example.com')).body.id)).id;
-      // In no queue, so only a run would queue it.
-      const pending = await environment.pendingTaskInNoQueue('acme', 'echo', 'internet|tenant-pending.example.com');
+      // In a back-off, so only a run (which ignores run_after) would queue it.
+      const pending = await environment.taskInBackOff('acme', 'echo', 'internet|tenant-pending.example.com');
       await waitFor('the task to run', async () => (await acme.get(`/tasks/${running}/`)).body.status === 'RUNNING');
 
       const targets: Array<[string, string]> = [

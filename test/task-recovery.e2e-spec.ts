@@ -1,5 +1,5 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { TaskRepository, TaskType } from '@kat/domain';
+import { ALL_ORGANIZATIONS, TaskRepository, TaskType } from '@kat/domain';
 import { TaskDispatcher } from '@kat/queue';
 import { ApiClient, client, exited, spawnApp, startApi, startScheduler, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
@@ -165,9 +165,14 @@ describe('task recovery', () => {
   it('fails a task whose workers keep dying once its attempts are used up', async () => {
     const task = await createTask('four_seconds', 'doomed.example.com');
     const repository = scheduler.get(TaskRepository);
-    // Simulate MAX_ATTEMPTS (3) claims whose workers all died: claim, and never heartbeat again.
+    // Simulate MAX_ATTEMPTS (3) claims whose workers all died: admit, claim, and never heartbeat again.
     for (let attempt = 1; attempt <= 3; attempt++) {
-      await waitFor('the task to be claimable', async () => (await repository.claim(task.id)) !== null, 20_000);
+      await waitFor(
+        'the task to be claimable',
+        async () =>
+          (await repository.admitNow(task.id, ALL_ORGANIZATIONS)) && (await repository.claim(task.id)) !== null,
+        20_000,
+      );
       const failedOrBack = attempt < 3 ? 'PENDING' : 'FAILED';
       await reachesStatus(task.id, failedOrBack, 20_000);
     }

@@ -81,7 +81,7 @@ describe('web pages', () => {
     await waitFor('both rows', async () => (await rows.count()) === 2);
     const table = await page.locator('table').innerText();
     expect(table).toContain('internet|done.example');
-    expect(table).toMatch(/internet\|broken\.example\s+plugin: fails\s+FAILED/);
+    expect(table).toMatch(/internet\|broken\.example\s+plugin: fails\s+3\s+FAILED/);
     expect(table).toContain('plugin fails exited with code 2: resolver 192.0.2.53 did not answer');
     await page.screenshot({ path: join(OUTPUT, 'tasks-list.png'), fullPage: true });
 
@@ -104,6 +104,10 @@ describe('web pages', () => {
     await worker.close();
     const pending = await create('ok', 'pending.example');
     await page.goto(`${base}/tasks/${pending}/`);
+    // No worker offers a slot: it waits for its turn, and says so with its priority.
+    expect(await page.locator('dl').innerText()).toMatch(
+      /Priority\s+3 \(1 first, 9 last\)\s+Waiting for\s+its turn: higher priorities and other organizations go first/,
+    );
     await page.getByRole('button', { name: 'Run task' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toBe('Queued: a worker runs it next.');
     worker = await startWorker(environment.settings());
@@ -134,8 +138,8 @@ describe('web pages', () => {
     const running = await create('slow', 'live-running.example');
     const cancelled = await create('slow', 'live-cancelled.example');
     await acme.post(`/tasks/${cancelled}/cancel/`).expect(200);
-    // In no queue, so only a run would queue it.
-    const pending = await environment.pendingTaskInNoQueue('acme', 'ok', 'internet|live-pending.example');
+    // In a back-off, so only a run (which ignores run_after) would queue it.
+    const pending = await environment.taskInBackOff('acme', 'ok', 'internet|live-pending.example');
     await reaches(running, 'RUNNING');
 
     const page = await signIn(await environment.token('globex'));

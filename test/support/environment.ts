@@ -105,12 +105,15 @@ export class TestEnvironment {
     });
   }
 
-  /** A PENDING plugin task of organization `code` in no queue (as after a Redis loss); returns its id. */
-  async pendingTaskInNoQueue(code: string, pluginId: string, inputData: string): Promise<string> {
+  /**
+   * A PENDING plugin task of organization `code` that stays off the queue: in a back-off for an
+   * hour, so the admission passes it by and only a "Run task" queues it. Returns its id.
+   */
+  async taskInBackOff(code: string, pluginId: string, inputData: string): Promise<string> {
     const rows = await this.withDataSource((db) =>
       db.query(
-        `INSERT INTO task (organization_id, type, data)
-       SELECT id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', $3::text)
+        `INSERT INTO task (organization_id, type, data, run_after)
+       SELECT id, 'plugin', jsonb_build_object('plugin_id', $2::text, 'input_data', $3::text), now() + interval '1 hour'
        FROM organization WHERE code = $1 RETURNING id`,
         [code, pluginId, inputData],
       ),

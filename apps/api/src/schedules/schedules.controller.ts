@@ -59,7 +59,11 @@ export class CreateScheduleDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ ...priorityProperty, nullable: true, description: `its ticks' tasks; null: ${TASK_PRIORITY.tick}` })
+  @ApiPropertyOptional({
+    ...priorityProperty,
+    nullable: true,
+    description: `its ticks' tasks; null: ${TASK_PRIORITY.tick}`,
+  })
   @IsOptional()
   @Priority()
   priority?: number | null;
@@ -76,7 +80,11 @@ export class UpdateScheduleDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ ...priorityProperty, nullable: true, description: `its ticks' tasks; null: ${TASK_PRIORITY.tick}` })
+  @ApiPropertyOptional({
+    ...priorityProperty,
+    nullable: true,
+    description: `its ticks' tasks; null: ${TASK_PRIORITY.tick}`,
+  })
   @IsOptional()
   @Priority()
   priority?: number | null;

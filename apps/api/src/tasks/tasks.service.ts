@@ -10,7 +10,6 @@ import {
   TaskCursor,
   TaskRepository,
   TASK_PRIORITY,
-  TaskStatus,
   TaskType,
   TaskView,
   TenantScope,
@@ -57,7 +56,10 @@ export class TasksService {
     const checked = dto.tasks.map((task) => checkPluginTask(task, plugins.get(task.plugin_id)));
     const errors = checked.flatMap((check, i) => ('errors' in check ? check.errors : []).map((e) => `tasks.${i}.${e}`));
     if (errors.length > 0) throw badRequest(errors);
-    const wanted = dto.tasks.map((task, i) => ({ ...task, input_fields: (checked[i] as { fields: InputFields }).fields }));
+    const wanted = dto.tasks.map((task, i) => ({
+      ...task,
+      input_fields: (checked[i] as { fields: InputFields }).fields,
+    }));
     const priority = dto.priority ?? TASK_PRIORITY.bulk;
     const { tasks, created } = await this.intake.submitPluginTasks(organizationId, wanted, priority);
     return { created: created.length, results: tasks };

@@ -16,7 +16,7 @@ import { taskDetailPage } from './templates/task-detail';
 import { TaskListFilters, taskListPage } from './templates/task-list';
 
 const PAGE_SIZE = 50;
-const FILTERS = ['status', 'type', 'plugin_id', 'input_data', 'cursor'] as const;
+const FILTERS = ['status', 'type', 'priority', 'plugin_id', 'input_data', 'cursor'] as const;
 
 /** The tasks: the list, one task with its Run / Retry / Cancel forms, and the admins' pending tasks. */
 @PageController()
@@ -37,7 +37,12 @@ export class TaskPagesController {
         return [name, typeof value === 'string' && value ? value : undefined];
       }),
     );
-    const list = await this.tasks.list(shell.caller.scope, { ...filters, limit: PAGE_SIZE } as ListTasksQuery);
+    const priority = /^[1-9]$/.test(filters.priority ?? '') ? Number(filters.priority) : undefined;
+    const list = await this.tasks.list(shell.caller.scope, {
+      ...filters,
+      priority,
+      limit: PAGE_SIZE,
+    } as ListTasksQuery);
     return taskListPage(shell, list, filters, await this.organizations.offeredTo(shell.caller));
   }
 

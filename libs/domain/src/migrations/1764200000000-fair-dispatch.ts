@@ -31,13 +31,17 @@ export class FairDispatch1764200000000 implements MigrationInterface {
                    WHERE status = 'PENDING' AND admitted_at IS NULL AND type = 'plugin'`);
     // Admitted but not yet claimed: the queue's depth, and what reconcile-tasks checks against Redis.
     await q.query(`DROP INDEX task_pending`);
-    await q.query(`CREATE INDEX task_admitted ON task (admitted_at, id) WHERE status = 'PENDING' AND admitted_at IS NOT NULL`);
+    await q.query(
+      `CREATE INDEX task_admitted ON task (admitted_at, id) WHERE status = 'PENDING' AND admitted_at IS NOT NULL`,
+    );
     // A key's use: tasks holding a slot of it, and its starts in the last window.
     await q.query(`CREATE INDEX task_rate_active ON task (rate_key) WHERE rate_key IS NOT NULL
                    AND (status = 'RUNNING' OR (status = 'PENDING' AND admitted_at IS NOT NULL))`);
     // Every start of a keyed task (a claim), kept for one window: a start stays counted even if its
     // task is handed back or retried and starts again. Pruned by the admission.
-    await q.query(`CREATE TABLE rate_key_start (rate_key text NOT NULL, started_at timestamptz NOT NULL DEFAULT now())`);
+    await q.query(
+      `CREATE TABLE rate_key_start (rate_key text NOT NULL, started_at timestamptz NOT NULL DEFAULT now())`,
+    );
     await q.query(`CREATE INDEX rate_key_start_key ON rate_key_start (rate_key, started_at)`);
     // Organizations take turns: when each was last given a slot (the admission ranks least recent first).
     await q.query(`CREATE TABLE dispatch_turn (
@@ -64,7 +68,8 @@ export class FairDispatch1764200000000 implements MigrationInterface {
       RETURNS bigint LANGUAGE sql STABLE AS $$
         SELECT least(
           coalesce(concurrency - (SELECT count(*) FROM task WHERE rate_key = key
-                                   AND (status = 'RUNNING' OR (status = 'PENDING' AND admitted_at IS NOT NULL))), 1e9::bigint),
+                                   AND (status = 'RUNNING' OR (status = 'PENDING' AND admitted_at IS NOT NULL))),
+                   1e9::bigint),
           coalesce(per_window - (SELECT count(*) FROM rate_key_start s WHERE s.rate_key = key
                                    AND s.started_at > now() - make_interval(secs => window_seconds))
                               - (SELECT count(*) FROM task WHERE rate_key = key

@@ -32,7 +32,10 @@ export class ScheduleRepository {
   }
 
   /** Changes a schedule's switch, interval or priority, by primary key. */
-  async update(id: string, change: Partial<Pick<Schedule, 'enabled' | 'interval_seconds' | 'priority'>>): Promise<void> {
+  async update(
+    id: string,
+    change: Partial<Pick<Schedule, 'enabled' | 'interval_seconds' | 'priority'>>,
+  ): Promise<void> {
     await this.schedules.update({ id }, change);
   }
 

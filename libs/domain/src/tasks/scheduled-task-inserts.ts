@@ -19,9 +19,9 @@ export interface CreatedTask {
 
 /**
  * The object `o` has no task of the plugin created within the interval, nor an active one.
- * Parameters: $1 organization, $3 plugin, $5 interval seconds ($6 priority, $7 the plugin's rate key template). A tick runs it with nested loops
- * off: a hash (or merge) anti join reads the plugin's tasks once, before the INSERT adds any,
- * where a nested loop can rescan the rows the same INSERT is adding (119 s for a first tick of
+ * Parameters: $1 organization, $3 plugin, $5 interval seconds (the inserts add $6 priority and $7 the
+ * plugin's rate key template). A tick runs it with nested loops off: a hash (or merge) anti join
+ * reads the plugin's tasks once, before the INSERT adds any, where a nested loop can rescan the rows the same INSERT is adding (119 s for a first tick of
  * 100,000). Chaining keeps nested loops: its few outputs are best probed one by one.
  */
 const NOT_RECENTLY_SCANNED = `NOT EXISTS (
@@ -154,8 +154,8 @@ export async function insertFollowUpTasks(db: DataSource, parentTaskId: string):
         insertTasks(
           tx,
           `INSERT INTO task (organization_id, type, data, schedule_id, parent_task_id, priority, rate_key)
-         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $8, $6::smallint,
-                kat_rate_key($7::text, o.data)
+         SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $8,
+                $6::smallint, kat_rate_key($7::text, o.data)
          FROM object_task ot
          JOIN object o ON o.organization_id = $1 AND o.object_type = ot.output_type AND o.primary_key = ot.output_object
          WHERE ot.task_id = $8 AND ot.output_type = $2 AND ${members}

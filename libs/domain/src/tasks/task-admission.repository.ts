@@ -61,8 +61,9 @@ export class TaskAdmissionRepository {
       const [{ locked }] = await tx.query(`SELECT pg_try_advisory_xact_lock($1) AS locked`, [ADMISSION_LOCK]);
       if (!locked) return [];
       // An UPDATE's result through TypeORM: [rows, affected count].
-      const [rows]: [Array<AdmittedTask & { priority: number; turn: string; served_at: Date | null; created_at: Date }>] =
-        await tx.query(ADMISSION, [settings.liveSeconds, settings.tasksPerSlot, settings.rateWindowSeconds]);
+      const [rows]: [
+        Array<AdmittedTask & { priority: number; turn: string; served_at: Date | null; created_at: Date }>,
+      ] = await tx.query(ADMISSION, [settings.liveSeconds, settings.tasksPerSlot, settings.rateWindowSeconds]);
       if (rows.length === 0) return [];
       await tx.query(
         `INSERT INTO dispatch_turn (organization_id, served_at)

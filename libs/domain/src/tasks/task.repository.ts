@@ -334,9 +334,9 @@ export class TaskRepository {
            run_after = CASE WHEN d.again THEN now() + make_interval(secs => d.backoff * (0.75 + random() / 2))
                             ELSE t.run_after END,
            data = CASE WHEN d.again THEN t.data - 'error' - 'traceback' ELSE t.data || d.data END
-             || CASE WHEN d.kept THEN jsonb_build_object('errors', coalesce(t.data->'errors', '[]') || jsonb_build_array(
-                  jsonb_build_object('attempt', t.attempts, 'at', now(), 'error', d.data->'error',
-                                     'traceback', d.data->'traceback'))) ELSE '{}' END
+             || CASE WHEN d.kept THEN jsonb_build_object('errors', coalesce(t.data->'errors', '[]')
+                  || jsonb_build_array(jsonb_build_object('attempt', t.attempts, 'at', now(),
+                       'error', d.data->'error', 'traceback', d.data->'traceback'))) ELSE '{}' END
          FROM decided d WHERE t.id = d.id AND t.status = 'RUNNING' AND t.attempts = d.attempt
          RETURNING t.id, t.attempts, t.status),
        logged AS (

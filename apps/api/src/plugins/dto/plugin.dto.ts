@@ -10,6 +10,7 @@ import {
   IsObject,
   IsOptional,
   IsString,
+  Length,
   Matches,
   Max,
   MaxLength,
@@ -29,7 +30,7 @@ export class RateLimitDto {
       'a literal ("shodan.io": one external API) or a template over the input\'s key fields ("{address}": one host)',
   })
   @IsString()
-  @Matches(/^[^\u0000]{1,200}$/, { message: 'rate_limit.key must be 1 to 200 characters' })
+  @Length(1, 200, { message: 'rate_limit.key must be 1 to 200 characters' })
   key: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 10000, description: 'tasks with this key running at once' })

@@ -14,6 +14,22 @@ export const duration = (t: TaskView) =>
 
 export const badge = (status: string) => `<span class="badge ${escape(status)}">${escape(status)}</span>`;
 
+/** Why a PENDING task has not started yet, in words; empty for any other task. */
+export function waitingFor(t: TaskView): string {
+  switch (t.waiting_for) {
+    case 'worker':
+      return 'on the queue: the next free worker runs it';
+    case 'run_after':
+      return `a retry's back-off, until ${when(t.run_after)}`;
+    case 'rate_limit':
+      return `its rate limit: key ${escape(t.rate_key ?? '')} has no room now`;
+    case 'turn':
+      return 'its turn: higher priorities and other organizations go first';
+    default:
+      return '';
+  }
+}
+
 export const firstLine = (text: unknown) => String(text ?? '').split('\n')[0];
 
 /** The plugin, rule or report type a task runs. */

@@ -1,7 +1,7 @@
 import { ObjectTaskRecord, TaskLog, TaskStatus, TaskView } from '@kat/domain';
 import { escape, shortId } from '../html';
 import { layout, SignedInShell } from './layout';
-import { actionButton, badge, definitions, duration, table, when, withOrg } from './parts';
+import { actionButton, badge, definitions, duration, table, waitingFor, when, withOrg } from './parts';
 
 const NO_LOG = { stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false };
 
@@ -31,7 +31,11 @@ export function taskDetailPage(
     <td><a href="/api/v1/objects/${escape(o.output_type)}/${encodeURIComponent(o.output_object)}/${organization}">` +
       `${escape(o.output_object)}</a></td></tr>`,
   );
-  const { error, traceback, ...data } = task.data;
+  const { error, traceback, errors, ...data } = task.data;
+  const attempts = Array.isArray(errors) ? (errors as Array<{ attempt: number; at: string; error: string }>) : [];
+  const attemptRows = attempts.map(
+    (e) => `<tr><td>${e.attempt}</td><td>${when(e.at)}</td><td>${escape(String(e.error ?? ''))}</td></tr>`,
+  );
   const { stdout, stderr, stdout_truncated, stderr_truncated } = log ?? NO_LOG;
   const output = (text: string) => escape(text) || '<span class="muted">(empty)</span>';
   const cut = (truncated: boolean) => (truncated ? ' (cut at the cap)' : '');
@@ -48,6 +52,9 @@ export function taskDetailPage(
       ['Ended', when(task.ended_at)],
       ['Duration', duration(task)],
       ['Attempts', String(task.attempts)],
+      ['Priority', `${task.priority} <span class="muted">(1 first, 9 last)</span>`],
+      ...(task.waiting_for ? ([['Waiting for', waitingFor(task)]] as Array<[string, string]>) : []),
+      ...(task.rate_key ? ([['Rate key', escape(task.rate_key)]] as Array<[string, string]>) : []),
       [
         'Schedule',
         task.schedule_id ? `<a href="${withOrg(caller, '/schedules/')}">${escape(task.schedule_id)}</a>` : '—',
@@ -66,6 +73,7 @@ export function taskDetailPage(
       <h3>Traceback</h3><pre>${escape(traceback ?? '')}</pre>`
         : ''
     }
+    ${attempts.length ? `<h2>Failed attempts</h2>${table(['Attempt', 'At', 'Error'], attemptRows, null)}` : ''}
     <h2>Output</h2><h3>stdout${cut(stdout_truncated)}</h3><pre>${output(stdout)}</pre>
     <h3>stderr${cut(stderr_truncated)}</h3><pre>${output(stderr)}</pre>
     <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}`,

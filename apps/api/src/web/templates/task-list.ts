@@ -2,10 +2,23 @@ import { TaskStatus, TaskView } from '@kat/domain';
 import { COUNT_CAP, Page } from '../../common/pagination';
 import { escape, shortId } from '../html';
 import { layout, SignedInShell } from './layout';
-import { badge, Column, duration, firstLine, organizationPicker, table, what, when, withOrg } from './parts';
+import {
+  badge,
+  Column,
+  duration,
+  firstLine,
+  organizationPicker,
+  table,
+  waitingFor,
+  what,
+  when,
+  withOrg,
+} from './parts';
 
 /** The list's filters, as the URL carries them. */
-export type TaskListFilters = Partial<Record<'status' | 'type' | 'plugin_id' | 'input_data' | 'cursor', string>>;
+export type TaskListFilters = Partial<
+  Record<'status' | 'type' | 'priority' | 'plugin_id' | 'input_data' | 'cursor', string>
+>;
 
 /** The organization's tasks, newest first, with filters; refreshes itself while a shown task is active. */
 export function taskListPage(
@@ -15,14 +28,15 @@ export function taskListPage(
   organizations: string[],
 ): string {
   const { caller } = shell;
-  const select = (name: 'status' | 'type', options: string[]) => `<div><label for="${name}">${name}</label>
+  const select = (name: 'status' | 'type' | 'priority', options: string[]) => `<div><label for="${name}">${name}</label>
     <select id="${name}" name="${name}"><option value="">any</option>
     ${options.map((o) => `<option${filters[name] === o ? ' selected' : ''}>${o}</option>`).join('')}</select></div>`;
   const input = (name: 'plugin_id' | 'input_data', label: string) => `<div><label for="${name}">${label}</label>
     <input id="${name}" name="${name}" value="${escape(filters[name] ?? '')}"></div>`;
   const rows = list.results.map(
     (t) => `<tr><td>${escape(t.data.input_data ?? '—')}</td>
-    <td>${escape(t.type)}: ${escape(what(t))}</td><td>${badge(t.status)}</td>
+    <td>${escape(t.type)}: ${escape(what(t))}</td><td>${t.priority}</td>
+    <td>${badge(t.status)}${t.waiting_for ? `<br><small class="muted">waits for ${waitingFor(t)}</small>` : ''}</td>
     <td class="optional">${when(t.created_at)}</td><td class="optional">${duration(t)}</td>
     <td>${escape(firstLine(t.data.error))}</td>
     <td><a href="${withOrg(caller, `/tasks/${t.id}/`)}" aria-label="Task ${shortId(t.id)} details">details</a></td>
@@ -41,6 +55,7 @@ export function taskListPage(
   const columns: Column[] = [
     'Input',
     'Plugin / rule / report',
+    'Priority',
     'Status',
     { label: 'Created', optional: true },
     { label: 'Duration', optional: true },
@@ -53,6 +68,7 @@ export function taskListPage(
     `${organizationPicker(caller, organizations)}
     <form method="get" class="filters">${organization}
     ${select('status', Object.values(TaskStatus))}${select('type', ['plugin', 'business_rule', 'report'])}
+    ${select('priority', ['1', '2', '3', '4', '5', '6', '7', '8', '9'])}
     ${input('plugin_id', 'plugin')}${input('input_data', 'input')}
     <button>Filter</button></form>
     <p class="muted">${list.count}${list.count >= COUNT_CAP ? '+' : ''} task(s)${refreshing}</p>
