@@ -22,7 +22,8 @@ export interface CreatedTask {
  * Parameters: $1 organization, $3 plugin, $5 interval seconds (the inserts add $6 priority and $7 the
  * plugin's rate key template). A tick runs it with nested loops off: a hash (or merge) anti join
  * reads the plugin's tasks once, before the INSERT adds any, where a nested loop can rescan the
- * rows the same INSERT is adding (119 s for a first tick of 100,000). Chaining keeps nested loops: its few outputs are best probed one by one.
+ * rows the same INSERT is adding (119 s for a first tick of 100,000). Chaining keeps nested
+ * loops: its few outputs are best probed one by one.
  */
 const NOT_RECENTLY_SCANNED = `NOT EXISTS (
   SELECT 1 FROM task recent
