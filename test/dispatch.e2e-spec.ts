@@ -121,7 +121,7 @@ describe('fair and polite dispatch', () => {
     );
 
   describe('order', () => {
-    it("starts another organization's task within one slot of a 2,000-task backlog, whatever was created first", async () => {
+    it("starts another organization's task within one slot of a 2,000-task backlog", async () => {
       await processPlugin('sweep', 'sleep 0.05');
       await startWorkers(1, { WORKER_CONCURRENCY: '2' });
       const backlog = await bulk(acme, 'sweep', hostnames('sweep', 2000));
@@ -192,7 +192,7 @@ describe('fair and polite dispatch', () => {
   });
 
   describe('rate limits', () => {
-    it('never runs two tasks of a key with concurrency 1 at once, across two workers and two organizations', async () => {
+    it('never runs two tasks of a key with concurrency 1 at once, on two workers for two organizations', async () => {
       await registerShellPlugin(admin, 'polite', 'sleep 0.5', {
         rate_limit: { key: 'one-external-api', concurrency: 1 },
       });
