@@ -7,8 +7,8 @@ import { RunRecorder } from '../support/run-recorder';
 
 type Entry = 'api/main' | 'worker/main' | 'scheduler/main';
 
-/** What the `work` plugin prints: one hostname, found.<input name>. */
-const FOUND = '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}';
+/** What the `work` plugin prints: one hostname, found.<input name> (what allEndWell expects of every task). */
+export const FOUND_FOR_NAME = '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}';
 /** The apps' default MAX_ATTEMPTS: claims of one task before it is failed. */
 const MAX_ATTEMPTS = 3;
 
@@ -39,7 +39,7 @@ export class FaultHarness {
     harness.token = await harness.environment.token('acme');
     await harness.sql(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`);
     await harness.sql(`UPDATE scheduler_job SET enabled = false WHERE name <> 'reconcile-tasks'`);
-    await harness.plugin('work', harness.recorder.script(`sleep 1; echo '${FOUND}'`));
+    await harness.plugin('work', harness.recorder.script(`sleep 1; echo '${FOUND_FOR_NAME}'`));
     harness.start('api/main');
     await waitFor('the api', async () => (await fetch(`http://127.0.0.1:${harness.port}/health/ready`)).ok, 30_000);
     return harness;
@@ -49,11 +49,11 @@ export class FaultHarness {
     return this.environment.withDataSource((db) => db.query(query, params));
   }
 
-  plugin(id: string, script: string, timeoutSeconds = 30, memoryMb = 64): Promise<unknown> {
+  plugin(id: string, script: string, timeoutSeconds = 30, memoryMb = 64, rateLimit?: object): Promise<unknown> {
     return this.sql(
-      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb)
-       VALUES ($1, $6, $2, $3, '{hostname}', $4, $5)`,
-      [id, BUSYBOX_IMAGE, JSON.stringify(['sh', '-c', script]), timeoutSeconds, memoryMb, id],
+      `INSERT INTO plugin (plugin_id, name, image, command, consumes, timeout_seconds, memory_mb, rate_limit)
+       VALUES ($1, $6, $2, $3, '{hostname}', $4, $5, $7)`,
+      [id, BUSYBOX_IMAGE, JSON.stringify(['sh', '-c', script]), timeoutSeconds, memoryMb, id, rateLimit ?? null],
     );
   }
 
@@ -79,11 +79,15 @@ export class FaultHarness {
     await exited(app);
   }
 
-  async createTask(pluginId: string, name: string): Promise<string> {
+  async createTask(pluginId: string, name: string, priority?: number): Promise<string> {
     const response = await fetch(`http://127.0.0.1:${this.port}/api/v1/tasks/`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${this.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ type: 'plugin', data: { plugin_id: pluginId, input_data: `internet|${name}` } }),
+      body: JSON.stringify({
+        type: 'plugin',
+        data: { plugin_id: pluginId, input_data: `internet|${name}` },
+        ...(priority && { priority }),
+      }),
     });
     if (response.status !== 201) throw new Error(`${response.status} ${await response.text()}`);
     return ((await response.json()) as { id: string }).id;

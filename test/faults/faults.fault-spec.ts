@@ -1,4 +1,5 @@
-import { FaultHarness } from './fault-harness';
+import { waitFor } from '../support/environment';
+import { FaultHarness, FOUND_FOR_NAME } from './fault-harness';
 
 /**
  * Faults while tasks flow, against the built apps as separate processes on real PostgreSQL,
@@ -22,7 +23,10 @@ describe('faults', () => {
     const schedulers = [h.start('scheduler/main'), h.start('scheduler/main')];
     let worker = h.start('worker/main', { WORKER_CONCURRENCY: '4' });
     h.start('worker/main', { WORKER_CONCURRENCY: '4' }); // the steady worker
-    const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => h.createTask('work', `kill${i}.example`)));
+    // Priorities in play: half the tasks urgent (3), half a sweep (7), interleaved.
+    const ids = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => h.createTask('work', `kill${i}.example`, i % 2 ? 3 : 7)),
+    );
     for (let round = 0; round < 2; round++) {
       // More running than the steady worker's 4 slots: the other worker surely holds some
       // (retried > 0 below proves it).
@@ -37,6 +41,39 @@ describe('faults', () => {
       ids,
     ]);
     expect(retried).toBeGreaterThan(0); // the kills did interrupt runs
+  });
+
+  it("gives back a rate-limit slot held by a worker killed with SIGKILL, and never exceeds the key's limit", async () => {
+    const key = { key: 'one-fault-api', concurrency: 2 };
+    await h.plugin('limited', h.recorder.script(`sleep 1; echo '${FOUND_FOR_NAME}'`), 30, 64, key);
+    const first = h.start('worker/main', { WORKER_CONCURRENCY: '4' }); // no scheduler: the workers recover slots
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => h.createTask('limited', `slot${i}.example`, i < 4 ? 7 : 3)),
+    );
+    const held = await h.inFlight(2); // both of the key's slots, on the only worker
+    await h.kill(first);
+    const killedAt = Date.now();
+    h.start('worker/main', { WORKER_CONCURRENCY: '4' });
+    // The slots come back once the dead worker's heartbeats are stale (3 s here), and the key goes on.
+    const next = await waitFor(
+      'a limited task to start after the kill',
+      async () => h.recorder.runs.find((run) => run.startedAt > killedAt && !held.includes(run.task_id)),
+      30_000,
+    );
+    expect(next.startedAt - killedAt).toBeLessThan(3_000 + 10_000);
+    await h.allEndWell(ids);
+    // Never more than 2 runs of the key at once, as the plugins themselves reported them.
+    const edges = h.recorder.runs
+      .filter((run) => ids.includes(run.task_id))
+      .flatMap((run) => [
+        { at: run.startedAt, step: 1 },
+        { at: run.endedAt ?? Number.MAX_SAFE_INTEGER, step: -1 },
+      ]);
+    let running = 0;
+    let most = 0;
+    for (const edge of edges.sort((a, b) => a.at - b.at || a.step - b.step))
+      most = Math.max(most, (running += edge.step));
+    expect(most).toBeLessThanOrEqual(2);
   });
 
   it('loses nothing when a worker running 50 at a time (batched claims and endings) is killed, twice', async () => {
