@@ -170,7 +170,7 @@ export class TaskRepository {
          inserted AS (
            INSERT INTO task (organization_id, type, data, priority, rate_key)
            SELECT $1, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data), $3::smallint,
-                  kat_rate_key(p.rate_limit->>'key', w.input_fields)
+                  CASE WHEN p.rate_limit IS NOT NULL THEN kat_rate_key(p.rate_limit->>'key', w.input_fields) END
            FROM wanted w LEFT JOIN plugin p ON p.plugin_id = w.plugin_id
            -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
            ORDER BY w.plugin_id, w.input_data
