@@ -1,5 +1,6 @@
 import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import request from 'supertest';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { registerShellPlugin } from './support/plugins';
@@ -161,6 +162,9 @@ describe('fair and polite dispatch', () => {
       const urgent = await create(acme, 'ranked', 'internet|urgent.example.com');
       expect(urgent).toMatchObject({ priority: 3, waiting_for: 'turn' });
       expect((await acme.get('/tasks/?priority=7&limit=100')).body.count).toBe(30);
+      const metrics = (await request(api.getHttpServer()).get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^kat_tasks_waiting\{priority="7"\} 30$/m);
+      expect(metrics).toMatch(/^kat_tasks_waiting\{priority="3"\} 1$/m);
       await startWorkers(1, { WORKER_CONCURRENCY: '1', TASKS_PER_SLOT: '1' });
       await allEnded([...sweep, urgent.id]);
       const order = (await timings([...sweep, urgent.id])).map((t) => t.id);

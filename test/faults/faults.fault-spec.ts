@@ -43,7 +43,7 @@ describe('faults', () => {
     expect(retried).toBeGreaterThan(0); // the kills did interrupt runs
   });
 
-  it("gives back a rate-limit slot held by a worker killed with SIGKILL, and never exceeds the key's limit", async () => {
+  it("gives back a key's slots held by a worker killed with SIGKILL, and never exceeds the key's limit", async () => {
     const key = { key: 'one-fault-api', concurrency: 2 };
     await h.plugin('limited', h.recorder.script(`sleep 1; echo '${FOUND_FOR_NAME}'`), 30, 64, key);
     const first = h.start('worker/main', { WORKER_CONCURRENCY: '4' }); // no scheduler: the workers recover slots
