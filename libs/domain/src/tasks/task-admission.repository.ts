@@ -108,9 +108,13 @@ export class TaskAdmissionRepository {
 /*
  * The admission, one statement. Lanes are the distinct (priority, organization, plugin) of the
  * waiting line, found by a skip scan of task_waiting (one index probe per lane, not one per task).
- * Each lane offers its oldest tasks that may start now (at most the room); a lane whose plugin has
- * a literal key without room is skipped whole. Candidates are ranked, capped per key by its room,
- * the first `room` are admitted, and their organizations marked served now.
+ * A lane whose plugin has a literal key without room is skipped whole. Each other lane offers its
+ * oldest tasks that may start now: `offer` = ⌈room / organizations at its priority⌉ + 1, so a
+ * round reads about room × plugins rows, not room × lanes (450 ms a round with 1,000 lanes before).
+ * An organization's t-th oldest task is among the first t of its plugin's lane, so turns up to the
+ * offer are exact; later turns, and lower priorities than one whose lane was cut, wait for the
+ * next round. Candidates are ranked, capped per key by its room, the first `room` admitted, and
+ * their organizations marked served now.
  * $1 live seconds, $2 tasks per slot, $3 rate window seconds.
  */
 const WAITING = `t.status = 'PENDING' AND t.admitted_at IS NULL AND t.type = 'plugin'`;
@@ -131,18 +135,22 @@ lanes AS (
     WHERE ${WAITING}
       AND (t.priority, t.organization_id, t.plugin_id) > (l.priority, l.organization_id, l.plugin_id)
     ORDER BY t.priority, t.organization_id, t.plugin_id LIMIT 1) next),
+organizations AS (SELECT priority, count(DISTINCT organization_id) AS n FROM lanes GROUP BY priority),
 lane AS (
   SELECT l.*, p.rate_limit->>'key' AS key_template,
-    (p.rate_limit->>'concurrency')::int AS concurrency, (p.rate_limit->>'per_minute')::int AS per_window
-  FROM lanes l JOIN plugin p ON p.plugin_id = l.plugin_id),
+    (p.rate_limit->>'concurrency')::int AS concurrency, (p.rate_limit->>'per_minute')::int AS per_window,
+    ceil((SELECT n FROM room)::numeric / o.n)::int + 1 AS offer
+  FROM lanes l JOIN plugin p ON p.plugin_id = l.plugin_id JOIN organizations o ON o.priority = l.priority),
 candidates AS (
-  SELECT c.*, lane.concurrency, lane.per_window FROM lane CROSS JOIN LATERAL (
+  SELECT c.*, lane.concurrency, lane.per_window, lane.offer,
+    count(*) OVER (PARTITION BY lane.priority, lane.organization_id, lane.plugin_id) = lane.offer AS cut
+  FROM lane CROSS JOIN LATERAL (
     SELECT t.id, t.type, t.attempts, t.priority, t.organization_id, t.created_at, t.rate_key FROM task t
     WHERE ${WAITING}
       AND t.priority = lane.priority AND t.organization_id = lane.organization_id AND t.plugin_id = lane.plugin_id
       AND (t.run_after IS NULL OR t.run_after <= now())
       AND (t.rate_key IS NULL OR kat_rate_room(t.rate_key, lane.concurrency, lane.per_window, $3) > 0)
-    ORDER BY t.created_at, t.id LIMIT (SELECT n FROM room)) c
+    ORDER BY t.created_at, t.id LIMIT lane.offer) c
   WHERE lane.key_template IS NULL OR strpos(lane.key_template, '{') > 0
      OR kat_rate_room(lane.key_template, lane.concurrency, lane.per_window, $3) > 0),
 ranked AS (
@@ -155,7 +163,8 @@ keyed AS (
   FROM ranked r),
 chosen AS (
   SELECT k.* FROM keyed k
-  WHERE k.rate_key IS NULL OR k.nth_of_key <= kat_rate_room(k.rate_key, k.concurrency, k.per_window, $3)
+  WHERE k.turn <= k.offer AND k.priority <= coalesce((SELECT min(priority) FROM candidates WHERE cut), 9)
+    AND (k.rate_key IS NULL OR k.nth_of_key <= kat_rate_room(k.rate_key, k.concurrency, k.per_window, $3))
   ORDER BY k.priority, k.turn, k.served_at NULLS FIRST, k.created_at, k.id
   LIMIT (SELECT n FROM room)),
 served AS (
