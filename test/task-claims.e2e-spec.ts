@@ -292,4 +292,20 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(a.tasks.map((t) => t.data.input_data)).toEqual(wanted.map((w) => w.input_data));
     expect(b.tasks.map((t) => t.id)).toEqual([...a.tasks].reverse().map((t) => t.id));
   });
+
+  it("counts a plugin's own failures apart from dead workers: attempts used up are claims less failures", async () => {
+    const [retried, dying] = await createTasks(2);
+    // Both at their third claim, heartbeat gone; the first had failed twice by itself (its retry policy's business).
+    await workerA.query(
+      `UPDATE task SET status = 'RUNNING', attempts = 3, heartbeat_at = now() - interval '1 hour',
+         data = data || CASE WHEN id = $1 THEN '{"errors": [{"attempt": 1}, {"attempt": 2}]}'::jsonb ELSE '{}' END
+       WHERE id = ANY($2)`,
+      [retried, [retried, dying]],
+    );
+    const recovered = await new TaskRepository(workerA).recoverStale(60, 3);
+    expect(Object.fromEntries(recovered.map((t) => [t.id, t.status]))).toEqual({
+      [retried]: 'PENDING', // one dead worker so far: back in line
+      [dying]: 'FAILED', // three dead workers
+    });
+  });
 });
