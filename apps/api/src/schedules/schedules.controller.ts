@@ -35,7 +35,7 @@ class IsInterval implements ValidatorConstraintInterface {
   defaultMessage(): string {
     return (
       'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) ' +
-      'or a number of seconds'
+      'or a number of seconds, at most ten years'
     );
   }
 }

@@ -68,7 +68,10 @@ export class TasksService {
   async list(scope: TenantScope, query: ListTasksQuery): Promise<Page<TaskView>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = query.cursor
-      ? decodeCursor<{ c: string; i: string }>(query.cursor, (v) => typeof v.c === 'string' && UUID.test(String(v.i)))
+      ? decodeCursor<{ c: string; i: string }>(
+          query.cursor,
+          (v) => typeof v.c === 'string' && !Number.isNaN(Date.parse(v.c)) && UUID.test(String(v.i)),
+        )
       : undefined;
     const position: TaskCursor | undefined = after && { created_at: new Date(after.c), id: after.i };
     const [rows, count] = await Promise.all([

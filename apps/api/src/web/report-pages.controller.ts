@@ -8,6 +8,7 @@ import { PageController } from './page-controller';
 import { PageShell } from './page-shell';
 import { SignedInShell } from './templates/layout';
 import { noSuchReportPage, reportsPage } from './templates/reports';
+import { pageIdParam } from '../common/uuid-param';
 
 /** A report is a document of its own: its inline styles, nothing else, no site chrome. */
 const REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'";
@@ -29,7 +30,11 @@ export class ReportPagesController {
   }
 
   @Get('reports/:id/')
-  async show(@PageShell() shell: SignedInShell, @Param('id') id: string, @Res() res: Response): Promise<void> {
+  async show(
+    @PageShell() shell: SignedInShell,
+    @Param('id', pageIdParam()) id: string,
+    @Res() res: Response,
+  ): Promise<void> {
     const { organizationId } = shell.caller.scope;
     const report = organizationId === null ? null : await this.reports.get(organizationId, id);
     if (!report) {

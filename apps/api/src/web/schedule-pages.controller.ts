@@ -9,6 +9,7 @@ import { PageShell } from './page-shell';
 import { SignedInShell } from './templates/layout';
 import { withOrg } from './templates/parts';
 import { schedulesPage } from './templates/schedules';
+import { pageIdParam } from '../common/uuid-param';
 
 /** The organization's schedules: each one's switch, and Run now. */
 @PageController()
@@ -28,7 +29,7 @@ export class SchedulePagesController {
   }
 
   @FormPost('schedules/:id/toggle')
-  toggle(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  toggle(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, '/schedules/'), async () => {
       const schedule = await this.ownSchedule(shell.caller, id);
       await this.schedules.update(schedule.id, { enabled: !schedule.enabled });
@@ -37,7 +38,7 @@ export class SchedulePagesController {
   }
 
   @FormPost('schedules/:id/run')
-  run(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  run(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, '/schedules/'), async () => {
       const { tasks } = await this.intake.submitScheduled((await this.ownSchedule(shell.caller, id)).id, RUN_NOW);
       return `${tasks.length} task(s) created.`;

@@ -14,6 +14,7 @@ import { pendingTasksPage } from './templates/pending-tasks';
 import { withOrg } from './templates/parts';
 import { taskDetailPage } from './templates/task-detail';
 import { TaskListFilters, taskListPage } from './templates/task-list';
+import { pageIdParam } from '../common/uuid-param';
 
 const PAGE_SIZE = 50;
 const FILTERS = ['status', 'type', 'priority', 'plugin_id', 'input_data', 'cursor'] as const;
@@ -47,7 +48,7 @@ export class TaskPagesController {
   }
 
   @Get('tasks/:id/')
-  async detail(@PageShell() shell: SignedInShell, @Param('id') id: string): Promise<string> {
+  async detail(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string): Promise<string> {
     const task = await this.tasks.get(shell.caller.scope, id);
     const [log, produced] = await Promise.all([
       this.taskRows.findLog(task.id),
@@ -57,7 +58,7 @@ export class TaskPagesController {
   }
 
   @FormPost('tasks/:id/run')
-  run(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  run(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
       await this.tasks.run(shell.caller.scope, id);
       return 'Queued: a worker runs it next.';
@@ -65,7 +66,7 @@ export class TaskPagesController {
   }
 
   @FormPost('tasks/:id/retry')
-  retry(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  retry(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
       await this.tasks.retry(shell.caller.scope, id);
       return 'Retrying: the task is PENDING again.';
@@ -73,7 +74,7 @@ export class TaskPagesController {
   }
 
   @FormPost('tasks/:id/cancel')
-  cancel(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  cancel(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, `/tasks/${id}/`), async () => {
       await this.tasks.cancel(shell.caller.scope, id);
       return 'Cancelled.';
@@ -89,7 +90,7 @@ export class TaskPagesController {
 
   @FormPost('admin/tasks/task/:id/run')
   @AdminOnly()
-  runPending(@PageShell() shell: SignedInShell, @Param('id') id: string) {
+  runPending(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome('/admin/tasks/task/', async () => {
       await this.tasks.run(shell.caller.scope, id);
       return `Task ${shortId(id)} queued.`;

@@ -3,6 +3,7 @@ import type { Response } from 'express';
 import { AdminRequired, CsrfRefused, SessionRequest, SignInRequired } from '../auth/session.guard';
 import { shellOf } from './page-shell';
 import { errorPage } from './templates/error';
+import { clientErrorOf } from '../common/client-errors';
 
 /**
  * The web pages' errors as a readable page with the message and the status, where the API
@@ -12,7 +13,8 @@ import { errorPage } from './templates/error';
 export class WebExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger(WebExceptionFilter.name);
 
-  catch(error: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const error = clientErrorOf(thrown) ?? thrown;
     const request = host.switchToHttp().getRequest<SessionRequest>();
     const response = host.switchToHttp().getResponse<Response>();
     if (error instanceof SignInRequired) return response.redirect(303, '/sign-in');

@@ -111,20 +111,22 @@ export class ListTasksQuery extends PageQuery {
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
   @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'created_after must be an ISO 8601 date-time' })
+  @IsDate({ message: 'created_after must be an ISO 8601 date-time in the years 1 to 9999' })
   created_after?: Date;
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
   @IsOptional()
   @Transform(({ value }) => toDate(value))
-  @IsDate({ message: 'created_before must be an ISO 8601 date-time' })
+  @IsDate({ message: 'created_before must be an ISO 8601 date-time in the years 1 to 9999' })
   created_before?: Date;
 }
 
+/** A date-time the database can store (years 1 to 9999), or the value as given, for IsDate to refuse. */
 function toDate(value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? value : date;
+  const year = date.getUTCFullYear();
+  return Number.isNaN(date.getTime()) || year < 1 || year > 9999 ? value : date;
 }
 
 /** A task as the contract shows it. */
