@@ -195,7 +195,7 @@ describe('scheduling', () => {
         .expect(400);
       expect(badInterval.body.message).toEqual([
         'interval must be an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D) ' +
-          'or a number of seconds',
+          'or a number of seconds, at most ten years',
       ]);
       await acme.post('/schedules/', { plugin_id: 'nope', object_set_id: set.id, interval: 60 }).expect(400);
       const other = client(api, await environment.token('globex'));
