@@ -16,9 +16,11 @@ describe('schedule intervals', () => {
   });
 
   it.each(['P1M', 'P1Y', 'PT', 'P', '0', 'PT0S', '-5', 'soon', 1.5, 0, null, 1e20, 'P600W', MAX_INTERVAL_SECONDS + 1])(
-    'refuses %j',, (value) => {
-    expect(parseInterval(value)).toBeNull();
-  });
+    'refuses %j',
+    (value) => {
+      expect(parseInterval(value)).toBeNull();
+    },
+  );
 
   it.each([
     [86400, 'P1D'],
