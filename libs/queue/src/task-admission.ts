@@ -11,8 +11,9 @@ const ROUND_GAP_MS = 10;
  * The admission loop of a worker: it offers the worker's slots (dispatch_worker) and, in rounds,
  * admits the next waiting plugin tasks (TaskAdmissionRepository.admitNext) and hands them to the
  * queue in rank order. Every worker runs it; a round is serialized across all of them by an
- * advisory lock, so any one suffices and none is special. A round follows at once while the last
- * admitted something, when a task ends or joins the line here, and every ADMIT_INTERVAL_MS anyway.
+ * advisory lock, so any one suffices and none is special. A round follows ROUND_GAP_MS after one
+ * that admitted something, at once when a task ends or joins the line here, and every
+ * ADMIT_INTERVAL_MS anyway.
  * Upkeep, every heartbeat interval: refresh the slots, hand back tasks of dead workers (which
  * frees their rate-limit slots within the heartbeat timeout), forget starts older than the window.
  */
@@ -87,7 +88,11 @@ export class TaskAdmission {
         });
         admitted = tasks.length;
         // A failed delivery leaves the tasks admitted; reconcile-tasks queues them (requeueMissing).
-        if (admitted > 0) this.delivery = this.delivery.then(() => this.intake.deliverAdmitted(tasks));
+        if (admitted > 0) {
+          this.delivery = this.delivery
+            .then(() => this.intake.deliverAdmitted(tasks))
+            .catch((error) => this.logger.warn(`Delivery of admitted tasks failed: ${(error as Error).message}`));
+        }
       } catch (error) {
         this.logger.warn(`Admission round failed: ${(error as Error).message}`);
         return;
