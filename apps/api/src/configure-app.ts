@@ -3,6 +3,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mountQueueDashboard } from './web/queue-dashboard';
 import { ClientErrorFilter } from './common/client-errors';
 import { rejectHostileInput } from './common/hostile-input';
+import { securityHeaders } from './common/security-headers';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 /** Body parsers, validation, OpenAPI and the queue dashboard: shared by main.ts and the tests. */
@@ -12,6 +13,7 @@ export function configureApp(app: NestExpressApplication): void {
   // The web pages' forms: a token or a CSRF token, small.
   app.useBodyParser('urlencoded', { extended: false, limit: '16kb' });
   app.disable('x-powered-by');
+  app.use(securityHeaders);
   app.use(rejectHostileInput);
   app.useGlobalFilters(new ClientErrorFilter(app.getHttpAdapter()));
   app.useGlobalPipes(
