@@ -6,7 +6,7 @@
 //   npm run bench -- fairness [backlog=100000] [seconds=60]
 // The plugins run under PLUGIN_RUNNER=process as `sh -c 'sleep 0.05'`: a 50 ms run without the
 // container engine, so the figures are the admission's; spawning costs a few ms of the worker's CPU each.
-const { createEnvironment, waitFor, progress, saveResult, machine, run } = require('./harness');
+const { createEnvironment, waitFor, progress, saveResult, machine, run, apiCaller } = require('./harness');
 
 const BACKLOG = Number(process.argv[2] ?? 100_000);
 const SECONDS = Number(process.argv[3] ?? 60);
@@ -25,17 +25,11 @@ async function main() {
   bench.start('api');
   bench.start('worker');
   try {
-    const base = `http://127.0.0.1:${PORT}/api/v1`;
     const adminToken = bench.kat(['create-token', '--org', 'acme', '--admin']);
     const tokenA = bench.kat(['create-token', '--org', 'acme']);
     const tokenB = bench.kat(['create-token', '--org', 'globex']);
     await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok);
-    const call = (path, tokenToUse, body) =>
-      fetch(`${base}${path}`, {
-        method: body ? 'POST' : 'GET',
-        headers: { Authorization: `Bearer ${tokenToUse}`, 'Content-Type': 'application/json' },
-        body: body && JSON.stringify(body),
-      });
+    const call = apiCaller(PORT);
     const created = async (response, what) => {
       if (response.status !== 201) throw new Error(`${what}: ${response.status} ${await response.text()}`);
     };

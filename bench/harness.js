@@ -132,4 +132,15 @@ function run(main) {
   });
 }
 
-module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, saveResult, machine, run };
+/** `call(path, token, body?)`: a GET, or a POST of `body` as JSON, to the API's /api/v1 on `port`. */
+function apiCaller(port) {
+  const base = `http://127.0.0.1:${port}/api/v1`;
+  return (path, token, body) =>
+    fetch(`${base}${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
+}
+
+module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, saveResult, machine, run, apiCaller };

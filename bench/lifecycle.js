@@ -15,7 +15,7 @@
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run } = require('./harness');
+const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run, apiCaller } = require('./harness');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -50,16 +50,10 @@ async function main() {
   const apps = { api: bench.start('api'), scheduler: bench.start('scheduler') };
   if (!DRAIN) apps.worker = bench.start('worker');
   try {
-    const base = `http://127.0.0.1:${PORT}/api/v1`;
     const adminToken = bench.kat(['create-token', '--org', 'bench', '--admin']);
     const token = bench.kat(['create-token', '--org', 'bench']);
     await waitFor('the API', async () => (await fetch(`http://127.0.0.1:${PORT}/health/ready`)).ok);
-    const call = (path, tokenToUse, body) =>
-      fetch(`${base}${path}`, {
-        method: body ? 'POST' : 'GET',
-        headers: { Authorization: `Bearer ${tokenToUse}`, 'Content-Type': 'application/json' },
-        body: body && JSON.stringify(body),
-      });
+    const call = apiCaller(PORT);
     const plugin = await call('/plugins/', adminToken, {
       plugin_id: 'noop', name: 'no-op', image: 'kat-busybox:latest', command: ['true'], consumes: ['hostname'], timeout_seconds: 60, memory_mb: 32,
       // With the process runner the image is unused: `true` runs on the worker's host.

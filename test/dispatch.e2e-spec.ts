@@ -254,6 +254,10 @@ describe('fair and polite dispatch', () => {
     it("changes a key's limits at run time through PATCH, and refuses a template the input lacks", async () => {
       await processPlugin('retuned', 'sleep 0.3', { rate_limit: { key: 'retuned', concurrency: 1 } });
       const ids = await bulk(acme, 'retuned', hostnames('retuned', 4));
+      expect((await acme.get(`/tasks/${ids[0]}/`)).body.rate_key).toBe('retuned');
+      // A new key applies to the tasks still waiting, resolved for each input.
+      await admin.patch('/plugins/retuned/', { rate_limit: { key: 'host:{name}', concurrency: 1 } }).expect(200);
+      expect((await acme.get(`/tasks/${ids[0]}/`)).body.rate_key).toBe('host:retuned-0.example.com');
       await admin.patch('/plugins/retuned/', { rate_limit: { key: 'retuned', concurrency: 4 } }).expect(200);
       await startWorkers(1, { WORKER_CONCURRENCY: '4' });
       await allEnded(ids);

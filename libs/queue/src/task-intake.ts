@@ -20,8 +20,6 @@ export const RUN_NOW = { ignoreInterval: true, includeDisabled: true } as const;
 export interface Submitted<T> {
   tasks: T[];
   queued: number;
-  /** Time spent handing them to the queue (the rest of a step's time is the database's). */
-  queue_ms: number;
 }
 
 /**
@@ -151,11 +149,10 @@ export class TaskIntake {
 
   /** Queues what runs in the worker's own process; plugin tasks join the waiting line instead. */
   private async deliver<T extends QueueableTask>(tasks: T[]): Promise<Submitted<T>> {
-    const started = Date.now();
     const now = tasks.filter((t) => t.type !== TaskType.PLUGIN);
     const queued = now.length > 0 ? await this.dispatcher.enqueue(now) : 0;
     this.announceWaiting(tasks.length - now.length);
-    return { tasks, queued, queue_ms: Date.now() - started };
+    return { tasks, queued };
   }
 
   private announceWaiting(count: number): void {
