@@ -11,6 +11,15 @@ export PORT=${PORT:-3000}
 export PLUGIN_API_URL=${PLUGIN_API_URL:-http://127.0.0.1:$PORT/api/v1}
 export PLUGIN_NETWORK=${PLUGIN_NETWORK:-host}
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
+# The key of organizations' plugin settings: made once, kept outside the database (and out of git).
+if [ -z "${SECRETS_KEY:-}" ]; then
+  if [ ! -s .kat-local/secrets.key ]; then
+    mkdir -p .kat-local && chmod 700 .kat-local
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > .kat-local/secrets.key)
+  fi
+  SECRETS_KEY=$(cat .kat-local/secrets.key)
+fi
+export SECRETS_KEY
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run -s build >/dev/null

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { ApiClient, client, startApi } from './support/apps';
 import { TestEnvironment } from './support/environment';
 import { OrganizationRows, Rows } from './support/organization-rows';
+import { signIn, signInForm } from './support/web-session';
 
 /**
  * Hostile input that reached PostgreSQL or the framework and came back as a 500: each now gets a
@@ -22,7 +23,7 @@ describe('bad input', () => {
     api = await startApi(environment.settings());
     acme = client(api, await environment.token('acme'));
     admin = client(api, await environment.token('acme', { admin: true }));
-    rows = await OrganizationRows.open(environment.databaseUrl);
+    rows = await OrganizationRows.open(environment.databaseUrl, { api_token: ['last_used_at'] });
     [{ id: acmeId }] = await rows.query<{ id: number }>(`SELECT id FROM organization WHERE code = 'acme'`);
     await acme.post('/object-sets/', { name: 'hosts', object_type: 'hostname', query: null, object_ids: [] });
   });
@@ -123,12 +124,7 @@ describe('bad input', () => {
   describe('pages', () => {
     let session: string;
     beforeAll(async () => {
-      const signIn = await request(api.getHttpServer())
-        .post('/sign-in')
-        .type('form')
-        .send({ token: await environment.token('acme') })
-        .expect(303);
-      session = String(signIn.headers['set-cookie'][0]).split(';')[0];
+      session = (await signIn(api.getHttpServer(), await environment.token('acme'))).cookie;
     });
 
     it.each(['/tasks/not-a-uuid/', '/reports/x/'])('answers 404 for %s', async (path) => {
@@ -144,10 +140,12 @@ describe('bad input', () => {
     });
 
     it('answers 413 for a sign-in form of a megabyte', async () => {
+      const form = await signInForm(api.getHttpServer());
       const response = await request(api.getHttpServer())
         .post('/sign-in')
+        .set('Cookie', form.cookie)
         .type('form')
-        .send({ token: 'x'.repeat(1024 * 1024) });
+        .send({ sign_in: form.field, token: 'x'.repeat(1024 * 1024) });
       expect(response.status).toBe(413);
     });
   });

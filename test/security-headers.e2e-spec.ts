@@ -3,6 +3,7 @@ import request from 'supertest';
 import { startApi } from './support/apps';
 import { TestEnvironment } from './support/environment';
 import { expressRoutes } from './support/route-inventory';
+import { signIn } from './support/web-session';
 
 /** The headers a scanner's own UI should send, on every page (found from the router) and the API. */
 describe('security headers', () => {
@@ -14,8 +15,7 @@ describe('security headers', () => {
     environment = await TestEnvironment.create();
     api = await startApi(environment.settings());
     const token = await environment.token('acme', { admin: true });
-    const signIn = await request(api.getHttpServer()).post('/sign-in').type('form').send({ token }).expect(303);
-    session = String(signIn.headers['set-cookie'][0]).split(';')[0];
+    session = (await signIn(api.getHttpServer(), token)).cookie;
   });
 
   afterAll(async () => {

@@ -6,6 +6,7 @@ import { TestEnvironment, waitFor } from './support/environment';
 import { OrganizationRows } from './support/organization-rows';
 import { BUSYBOX_IMAGE, registerShellPlugin } from './support/plugins';
 import { expressRoutes, openApiRoutes } from './support/route-inventory';
+import { signIn, signInForm } from './support/web-session';
 
 type Label = 'pending' | 'running' | 'failed' | 'cancelled' | 'scanned';
 
@@ -22,6 +23,8 @@ interface Acme {
   set: { id: string; name: string; members: string[] };
   schedule: string;
   report: string;
+  /** The id of acme's own (non-admin) API token. */
+  token: string;
   /** Strings that are acme's alone: ids, object keys, hostnames, addresses, names. */
   markers: string[];
 }
@@ -40,7 +43,12 @@ interface Call {
   below?: string;
   /** acme's strings globex rightly gets back: its own object under the same natural key. */
   echoes?: string[];
+  /** The Cookie header, when not globex's session. */
+  cookie?: () => string;
 }
+
+/** Web sessions besides globex's own: one to sign out, and the sign-in form's cookie and field. */
+const web = { spareSession: '', spareCsrf: '', signInCookie: '', signInField: '' };
 
 /** Ids of what globex made before a case: its own resources, naming acme's. */
 type Own = Record<string, string>;
@@ -73,6 +81,8 @@ const PLUGIN_OF: Record<Label, string> = {
   scanned: 'reporter',
 };
 const ADDRESS = '198.51.100.213';
+/** acme's own setting of the reporter plugin: its name and its value must show nowhere. */
+const ACME_SETTING = { name: 'ACME_ONLY_API_KEY', value: `acme-only-secret-${Date.now().toString(36)}` };
 const ACME_OBJECTS: Array<{ type: ObjectType; body: Record<string, unknown> }> = [
   ...[...Object.keys(PLUGIN_OF), 'mail'].map((label) => ({
     type: 'hostname' as const,
@@ -310,6 +320,59 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/plugins/{plugin_id}': open('one plugin of the shared catalogue', () =>
     Object.values(PLUGIN_OF).map((plugin_id) => ({ params: { plugin_id }, status: 200 })),
   ),
+  'GET /api/v1/tokens': tenant("lists its own organization's tokens, none of acme's", (a) => [
+    {
+      status: 200,
+      check: (r) => {
+        expect(r.body.results.length).toBeGreaterThan(0);
+        expect(r.body.results.map((t: { organization: string }) => t.organization)).not.toContain('acme');
+        expect(r.body.results.map((t: { id: number }) => String(t.id))).not.toContain(a.token);
+      },
+    },
+  ]),
+  'POST /api/v1/tokens': tenant('makes a token of its own organization, not of acme', () => [
+    { body: { name: 'globex made', access: 'read' }, status: 201, check: globexOwns },
+  ]),
+  'GET /api/v1/tokens/{id}': tenant("does not show acme's token", (a) => [{ params: { id: a.token }, status: 404 }]),
+  'DELETE /api/v1/tokens/{id}': tenant("does not revoke acme's token", (a) => [
+    { params: { id: a.token }, status: 404 },
+  ]),
+  'GET /api/v1/audit-log': tenant("reads none of acme's entries, whatever the filter", (a) =>
+    lists(
+      [
+        {},
+        { action: 'task.cancel' },
+        { target_type: 'task' },
+        ...a.tasks.slice(0, 3).map((target_id) => ({ target_id })),
+        { target_id: a.schedule },
+      ],
+      (r) => expect(r.body.results.every((e: { organization: string }) => e.organization === 'globex')).toBe(true),
+    ),
+  ),
+  'GET /api/v1/plugins/{plugin_id}/settings': tenant("lists its own settings of a plugin, none of acme's", () => [
+    {
+      params: { plugin_id: 'reporter' },
+      status: 200,
+      check: (r) => expect(r.body).toEqual({ plugin_id: 'reporter', organization: 'globex', settings: [] }),
+    },
+  ]),
+  'PATCH /api/v1/plugins/{plugin_id}/settings': tenant(
+    "sets and deletes its own setting under the name of acme's, leaving acme's",
+    () => [
+      {
+        params: { plugin_id: 'reporter' },
+        body: { settings: { [ACME_SETTING.name]: 'globex-value' } },
+        status: 200,
+        check: (r) => expect(r.body).toMatchObject({ organization: 'globex', settings: [{ name: ACME_SETTING.name }] }),
+      },
+      {
+        params: { plugin_id: 'reporter' },
+        body: { settings: { [ACME_SETTING.name]: null } },
+        status: 200,
+        check: (r) => expect(r.body).toEqual({ plugin_id: 'reporter', organization: 'globex', settings: [] }),
+      },
+    ],
+  ),
   'POST /api/v1/plugins': adminOnly(() => [
     {
       body: {
@@ -360,10 +423,30 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /': open('redirects to the task list', () => [{ status: 302 }]),
   'GET /web.css': open('the stylesheet', () => [{ status: 200 }]),
   'GET /sign-in': open('the sign-in form', () => [{ status: 200 }]),
-  'POST /sign-in': open('signs in as the token the form carries', () => [
-    { body: { token: 'kat_not-a-token' }, status: 401, check: shows('That token is not valid.') },
+  'POST /sign-in': open('signs in as the token the form carries, from its own form only', () => [
+    {
+      body: { token: 'kat_not-a-token', sign_in: web.signInField },
+      cookie: () => web.signInCookie,
+      status: 401,
+      check: shows('That token is not valid.'),
+    },
+    { body: { token: 'kat_not-a-token' }, status: 403, check: shows('not sent from this site') },
   ]),
-  'POST /sign-out': open("clears the caller's own session cookie", () => [{ status: 303 }]),
+  'POST /sign-out': open("ends the caller's own session", () => [
+    { status: 303, cookie: () => web.spareSession, body: { csrf: web.spareCsrf } },
+  ]),
+  'GET /tokens': tenant("lists its own tokens, none of acme's", () => [
+    { status: 200, check: (r) => expect(r.text).not.toContain('acme') },
+  ]),
+  'POST /tokens': tenant('makes a token of its own organization only', () => [
+    { body: { name: 'made on the page', access: 'read' }, status: 201, check: shows('made on the page') },
+  ]),
+  'POST /tokens/{id}/revoke': tenant("does not revoke acme's token from a form", (a) => [
+    { params: { id: a.token }, status: 303, check: notDone },
+  ]),
+  'GET /audit-log': tenant("shows none of acme's entries", () =>
+    lists([{}, { action: 'task.cancel' }, { action: 'schedule.run' }], shows('Audit log')),
+  ),
   'GET /tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
     lists(taskFilters(a), shows('No tasks.')),
   ),
@@ -414,24 +497,26 @@ describe('tenant isolation: another organization on every route', () => {
     // No grace: on close the worker stops the sleeping plugin at once rather than wait 30 s for it.
     worker = await startWorker(environment.settings({ SHUTDOWN_GRACE_SECONDS: '0' }));
     acmeApi = client(api, await environment.token('acme'));
-    globexToken = await environment.token('globex');
+    // An admin of its own organization: it may manage tokens, so the token routes are tried for real.
+    globexToken = await environment.token('globex', { access: 'admin' });
     globexApi = client(api, globexToken);
     // The running task's worker moves heartbeat_at, and every worker its seen_at, every HEARTBEAT_INTERVAL_MS:
     // nobody's request changed them.
+    // A token's last use is written at most once a minute, whoever's request it was.
     rows = await OrganizationRows.open(environment.databaseUrl, {
       task: ['heartbeat_at'],
       dispatch_worker: ['seen_at'],
+      api_token: ['last_used_at'],
     });
     const organizations = await rows.query<{ code: string; id: number }>(`SELECT code, id FROM organization`);
     acmeId = organizations.find((o) => o.code === 'acme')!.id;
     globexId = organizations.find((o) => o.code === 'globex')!.id;
     acme = await ownAcmeData(client(api, await environment.token('acme', { admin: true })));
 
-    const http = request(api.getHttpServer());
-    const signIn = await http.post('/sign-in').type('form').send({ token: globexToken }).expect(303);
-    globexSession = String(signIn.headers['set-cookie'][0]).split(';')[0];
-    const page = await http.get('/tasks/').set('Cookie', globexSession).expect(200);
-    globexCsrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1];
+    ({ cookie: globexSession, csrf: globexCsrf } = await signIn(api.getHttpServer(), globexToken));
+    ({ cookie: web.spareSession, csrf: web.spareCsrf } = await signIn(api.getHttpServer(), globexToken));
+    const form = await signInForm(api.getHttpServer());
+    [web.signInCookie, web.signInField] = [form.cookie, form.field];
   });
 
   afterAll(async () => {
@@ -462,6 +547,9 @@ describe('tenant isolation: another organization on every route', () => {
       ].join('; '),
     );
     for (const { type, body } of ACME_OBJECTS) await acmeApi.post(`/objects/${type}/`, body).expect(201);
+    await acmeApi
+      .patch('/plugins/reporter/settings/', { settings: { [ACME_SETTING.name]: ACME_SETTING.value } })
+      .expect(200);
 
     const created = async (label: Label) =>
       (
@@ -560,6 +648,9 @@ describe('tenant isolation: another organization on every route', () => {
       set: { id: set.id, name: set.name, members },
       schedule,
       report,
+      token: String(
+        (await rows.query<{ id: number }>(`SELECT id FROM api_token WHERE organization_id = $1`, [acmeId]))[0].id,
+      ),
       markers: distinct([
         ...tasks.map((t) => t.id),
         set.id,
@@ -567,6 +658,8 @@ describe('tenant isolation: another organization on every route', () => {
         schedule,
         report,
         ADDRESS,
+        ACME_SETTING.name,
+        ACME_SETTING.value,
         ...ownedObjects.map((o) => o.key),
         ...ownedObjects.map((o) => (o.type === 'hostname' ? String(o.data.name) : null)),
       ]),
@@ -586,7 +679,7 @@ describe('tenant isolation: another organization on every route', () => {
     const sending = request(api.getHttpServer())
       [verb](url)
       .set('Authorization', `Bearer ${globexToken}`)
-      .set('Cookie', globexSession);
+      .set('Cookie', call.cookie?.() ?? globexSession);
     // The web pages' forms: url-encoded, with the session's CSRF token.
     const form = verb === 'post' && !path.startsWith('/api/');
     const response = await (form

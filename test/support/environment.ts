@@ -2,6 +2,7 @@ import {
   ApiToken,
   generateTokenSecret,
   hashTokenSecret,
+  TokenAccess,
   KatSettings,
   loadSettings,
   Organization,
@@ -25,6 +26,8 @@ export class TestEnvironment {
   readonly name = `kat_test_${randomBytes(5).toString('hex')}`;
   readonly databaseUrl: string;
   readonly queuePrefix = this.name;
+  /** Every app's SECRETS_KEY (per-organization plugin settings): one per environment, never in the database. */
+  readonly secretsKey = randomBytes(32).toString('hex');
 
   /** `adminUrl`: the server's `postgres` database; by default the machine's shared server. */
   private constructor(private readonly adminUrl: string) {
@@ -49,6 +52,7 @@ export class TestEnvironment {
       HEARTBEAT_INTERVAL_MS: '300',
       LOG_CAP_BYTES: '65536',
       LOG_LEVEL: process.env.TEST_LOGS ? 'log' : 'error',
+      SECRETS_KEY: this.secretsKey,
       ...overrides,
     });
   }
@@ -90,7 +94,8 @@ export class TestEnvironment {
   }
 
   /** Creates an organization (if needed) and a token for it; returns the token's secret. */
-  async token(code: string, options: { admin?: boolean } = {}): Promise<string> {
+  /** A new token of organization `code` (created if need be); `admin`: of every organization. */
+  async token(code: string, options: { admin?: boolean; access?: TokenAccess } = {}): Promise<string> {
     return this.withDataSource(async (db) => {
       await db.getRepository(Organization).upsert({ code, name: code }, { conflictPaths: ['code'] });
       const organization = await db.getRepository(Organization).findOneByOrFail({ code });
@@ -99,6 +104,7 @@ export class TestEnvironment {
         name: 'test',
         organization_id: options.admin ? null : organization.id,
         is_admin: options.admin ?? false,
+        access: options.access ?? (options.admin ? 'admin' : 'write'),
         token_hash: hashTokenSecret(secret),
       });
       return secret;

@@ -17,9 +17,13 @@ import { SchedulesController } from './schedules/schedules.controller';
 import { ObjectsService } from './objects/objects.service';
 import { OrganizationsController } from './organizations/organizations.controller';
 import { PluginsController } from './plugins/plugins.controller';
+import { PluginSettingsController } from './plugins/plugin-settings.controller';
 import { TasksController } from './tasks/tasks.controller';
 import { TasksService } from './tasks/tasks.service';
 import { WebModule } from './web/web.module';
+import { AuditLogController } from './audit/audit-log.controller';
+import { TokensController } from './tokens/tokens.controller';
+import { TokensService } from './tokens/tokens.service';
 
 export const API_PREFIX = 'api/v1';
 
@@ -58,10 +62,13 @@ export class ApiModule {
         BusinessRulesController,
         ReportsController,
         PluginsController,
+        PluginSettingsController,
         OrganizationsController,
+        TokensController,
+        AuditLogController,
       ],
-      providers: [TasksService, ObjectsService],
-      exports: [TasksService, ObjectsService],
+      providers: [TasksService, ObjectsService, TokensService],
+      exports: [TasksService, ObjectsService, TokensService],
     };
   }
 }

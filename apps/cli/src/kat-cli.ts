@@ -5,8 +5,6 @@ import {
   createDatabaseIfMissing,
   dataSourceOptions,
   KatSettings,
-  generateTokenSecret,
-  hashTokenSecret,
   loadSettings,
   ORGANIZATION_CODE_PATTERN,
   OrganizationRepository,
@@ -16,7 +14,13 @@ import {
   SchedulerStateRepository,
   TaskRepository,
   ALL_ORGANIZATIONS,
+  AuditLogRepository,
+  parseInterval,
+  TOKEN_ACCESS,
+  TokenAccess,
 } from '@kat/domain';
+import { TokenRevocations } from '@kat/runtime';
+import { userInfo } from 'node:os';
 import { DataSource } from 'typeorm';
 import { checkServices } from './services';
 import { TaskExecutionModule, TaskExecutor } from '@kat/execution';
@@ -27,8 +31,11 @@ const USAGE =
   check                                          can PostgreSQL, Redis and the container engine be reached?
   migrate                                        create the database if needed and apply migrations
   seed                                           built-in plugins and a demo organization
-  create-token --org <code> [--admin] [--name <name>]
-                                                 print a new API token (creates the organization if needed)
+  create-token --org <code> [--admin] [--access read|write|admin] [--name <name>] [--expires-in <duration>]
+                                                 print a new API token (creates the organization if needed);
+                                                 --admin: of every organization; --expires-in: e.g. P30D, PT12H
+  list-tokens [--org <code>]                     the tokens (never their secrets), newest first
+  revoke-token <id>                              revoke a token: every API process refuses it at once
   run-task <task id>                             run a PENDING task here, in the foreground, and print it
   run-job <name>                                 run one scheduler job now (e.g. create-scheduled-tasks) ` +
   `and print what it did`;
@@ -66,6 +73,10 @@ export async function runCli(argv: string[]): Promise<number> {
       });
     case 'create-token':
       return withDataSource(settings.DATABASE_URL, (db) => createToken(db, args));
+    case 'list-tokens':
+      return withDataSource(settings.DATABASE_URL, (db) => listTokens(db, args));
+    case 'revoke-token':
+      return withDataSource(settings.DATABASE_URL, (db) => revokeToken(db, settings, args));
     case 'run-task':
       return runTask(args[0]);
     case 'run-job':
@@ -93,8 +104,19 @@ function option(args: string[], name: string): string | undefined {
 async function createToken(db: DataSource, args: string[]): Promise<number> {
   const code = option(args, '--org');
   const admin = args.includes('--admin');
+  const access = option(args, '--access') ?? (admin ? 'admin' : 'write');
+  const expiresIn = option(args, '--expires-in');
   if (!code || !ORGANIZATION_CODE_PATTERN.test(code)) {
     console.error('create-token needs --org <code>, a lower-case slug (letters, digits, -)');
+    return 2;
+  }
+  if (!(TOKEN_ACCESS as readonly string[]).includes(access)) {
+    console.error(`--access must be one of ${TOKEN_ACCESS.join(', ')}`);
+    return 2;
+  }
+  const seconds = expiresIn === undefined ? null : parseInterval(expiresIn);
+  if (expiresIn !== undefined && seconds === null) {
+    console.error('--expires-in must be a duration such as P30D, PT12H or 3600 (seconds)');
     return 2;
   }
   const organizations = new OrganizationRepository(db);
@@ -103,18 +125,81 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
     organization = await organizations.create({ code, name: code });
     console.error(`Organization ${code} did not exist and was created`);
   }
-  const secret = generateTokenSecret();
-  await new ApiTokenRepository(db).create({
+  const { token, secret } = await new ApiTokenRepository(db).issue({
     name: option(args, '--name') ?? (admin ? 'admin' : `${code} token`),
     organization_id: admin ? null : organization.id,
     is_admin: admin,
-    token_hash: hashTokenSecret(secret),
+    access: access as TokenAccess,
+    expires_at: seconds === null ? null : new Date(Date.now() + seconds * 1000),
+  });
+  await cliAudit(db, 'token.create', token.organization, token.id, {
+    name: token.name,
+    access,
+    expires_at: token.expires_at,
   });
   console.error(
-    admin ? 'Admin token (any organization, pass ?organization=<code>):' : `Token for organization ${code}:`,
+    `${admin ? 'Admin token (any organization, pass ?organization=<code>)' : `Token for organization ${code}`}, ` +
+      `id ${token.id}, ${access} access${token.expires_at ? `, expires ${token.expires_at.toISOString()}` : ''}:`,
   );
   console.log(secret);
   return 0;
+}
+
+async function listTokens(db: DataSource, args: string[]): Promise<number> {
+  const code = option(args, '--org');
+  let scope = ALL_ORGANIZATIONS;
+  if (code !== undefined) {
+    const organization = await new OrganizationRepository(db).findByCode(code);
+    if (!organization) {
+      console.error(`organization ${code} does not exist`);
+      return 1;
+    }
+    scope = { organizationId: organization.id };
+  }
+  for (const token of await new ApiTokenRepository(db).list(scope, 10_000)) console.log(JSON.stringify(token));
+  return 0;
+}
+
+async function revokeToken(db: DataSource, settings: KatSettings, args: string[]): Promise<number> {
+  if (!/^[1-9]\d{0,8}$/.test(args[0] ?? '')) {
+    console.error('revoke-token needs a token id (see list-tokens)');
+    return 2;
+  }
+  const token = await new ApiTokenRepository(db).revoke(Number(args[0]), ALL_ORGANIZATIONS);
+  if (!token) {
+    console.error(`token ${args[0]} does not exist`);
+    return 1;
+  }
+  const revocations = new TokenRevocations(settings);
+  try {
+    await revocations.announce();
+  } finally {
+    revocations.onModuleDestroy();
+  }
+  await cliAudit(db, 'token.revoke', token.organization, token.id, { name: token.name });
+  console.error(`Token ${token.id} (${token.name}) is revoked`);
+  console.log(JSON.stringify(token));
+  return 0;
+}
+
+/** The CLI acts as whoever runs it on a server: the audit log says so, with the system user. */
+function cliAudit(
+  db: DataSource,
+  action: string,
+  organization: string | null,
+  targetId: string | number,
+  changes: Record<string, unknown> = {},
+): Promise<void> {
+  return new AuditLogRepository(db).record({
+    organization_code: organization,
+    actor_token_id: null,
+    actor: `cli (${userInfo().username})`,
+    via: 'cli',
+    action,
+    target_type: action.split('.')[0],
+    target_id: String(targetId),
+    changes,
+  });
 }
 
 /** Runs a periodic job once, here, as a scheduler replica would (under its lock), whatever its cron. */
@@ -166,6 +251,7 @@ async function runTask(taskId: string | undefined): Promise<number> {
     console.error(`Running ${before.type} task ${taskId}…`);
     // Run here and now, as the pages' "Run task" does: past its turn, back-off and rate limit.
     await app.get(TaskRepository).admitNow(taskId, ALL_ORGANIZATIONS);
+    await cliAudit(app.get(DataSource), 'task.run', before.organization, taskId);
     const result = await app.get(TaskExecutor).execute(taskId);
     const task = await app.get(TaskRepository).findById(taskId, ALL_ORGANIZATIONS);
     console.log(JSON.stringify({ result, task }, null, 2));

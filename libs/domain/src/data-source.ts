@@ -10,6 +10,9 @@ import { RulesReports1764170000000 } from './migrations/1764170000000-rules-repo
 import { TimeOrderedTaskIds1764180000000 } from './migrations/1764180000000-time-ordered-task-ids';
 import { EveryStatusWriteChecked1764190000000 } from './migrations/1764190000000-every-status-write-checked';
 import { FairDispatch1764200000000 } from './migrations/1764200000000-fair-dispatch';
+import { PluginSettings1764210000000 } from './migrations/1764210000000-plugin-settings';
+import { TokenLifecycle1764220000000 } from './migrations/1764220000000-token-lifecycle';
+import { AuditLog1764230000000 } from './migrations/1764230000000-audit-log';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -23,6 +26,9 @@ export const MIGRATIONS = [
   TimeOrderedTaskIds1764180000000,
   EveryStatusWriteChecked1764190000000,
   FairDispatch1764200000000,
+  PluginSettings1764210000000,
+  TokenLifecycle1764220000000,
+  AuditLog1764230000000,
 ];
 
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {

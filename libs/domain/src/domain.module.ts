@@ -13,7 +13,10 @@ import { SchedulerStateRepository } from './schedules/scheduler-state.repository
 import { ObjectSetRepository } from './object-sets/object-set.repository';
 import { OrganizationRepository } from './organizations/organization.repository';
 import { ApiTokenRepository } from './auth/api-token.repository';
+import { WebSessionRepository } from './auth/web-session.repository';
+import { AuditLogRepository } from './audit/audit-log.repository';
 import { PluginRepository } from './plugins/plugin.repository';
+import { PluginSettingRepository } from './plugins/plugin-setting.repository';
 import { FindingTypeRepository } from './rules/finding-type.repository';
 import { DatabaseHealthRepository } from './database/database-health.repository';
 
@@ -30,7 +33,10 @@ const DATA_ACCESS = [
   ObjectSetRepository,
   OrganizationRepository,
   ApiTokenRepository,
+  WebSessionRepository,
+  AuditLogRepository,
   PluginRepository,
+  PluginSettingRepository,
   FindingTypeRepository,
   DatabaseHealthRepository,
 ];

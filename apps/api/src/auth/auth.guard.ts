@@ -3,15 +3,17 @@ import { Reflector } from '@nestjs/core';
 import { PLUGIN_TOKEN_PREFIX, PluginTokenService, TaskRepository, TaskStatus } from '@kat/domain';
 import type { Request } from 'express';
 import { forbidden } from '../common/errors';
-import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED } from './authenticated';
-import { readCookie, SESSION_COOKIE } from './session';
+import { ADMIN_ONLY, Caller, IS_PUBLIC, PLUGIN_TOKEN_ALLOWED, refusal, TOKEN_ADMIN } from './authenticated';
+import { readCookie, SESSION_COOKIE, sessionHash } from './session';
 import { TokenAuthenticator } from './token-authenticator';
 
 const SCHEME = /^(?:Bearer|Token)\s+(\S+)\s*$/i;
 
 /**
  * Every route needs `Authorization: Bearer <token>` (or `Token <token>`) unless marked @Public.
- * Resolves the caller's tenant scope once, so handlers never decide it themselves.
+ * Resolves the caller's tenant scope once, so handlers never decide it themselves, and refuses
+ * what the token may not do: admin routes, token management without admin access, and any write
+ * with a read-only token.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -26,12 +28,14 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
-    // The web pages' session cookie also reads the API (links from the pages), never writes it.
-    const session =
-      ['GET', 'HEAD'].includes(request.method) && !request.headers.authorization
-        ? readCookie(request, SESSION_COOKIE)
-        : undefined;
-    const match = SCHEME.exec(request.headers.authorization ?? (session ? `Bearer ${session}` : ''));
+    const header = request.headers.authorization;
+    // The web pages' session also reads the API (links from the pages), never writes it.
+    if (header === undefined && ['GET', 'HEAD'].includes(request.method)) {
+      const session = readCookie(request, SESSION_COOKIE);
+      const caller = session ? await this.tokens.fromSession(sessionHash(session)) : null;
+      if (caller) return this.admit(request, caller, targets);
+    }
+    const match = SCHEME.exec(header ?? '');
     if (!match) throw new UnauthorizedException(['Authorization header must be "Bearer <token>"']);
     if (match[1].startsWith(PLUGIN_TOKEN_PREFIX)) {
       if (!this.reflector.getAllAndOverride<boolean>(PLUGIN_TOKEN_ALLOWED, targets)) {
@@ -44,11 +48,20 @@ export class AuthGuard implements CanActivate {
       }
       return true;
     }
-    const caller = await this.tokens.authenticate(match[1]);
-    if (!caller) throw new UnauthorizedException(['the API token is not valid']);
-    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && !caller.isAdmin) {
-      throw forbidden('this needs an admin token');
-    }
+    return this.admit(request, await this.tokens.authenticate(match[1]), targets);
+  }
+
+  /** Lets a user or admin token's caller through if it may call this route, with its scope narrowed. */
+  private async admit(
+    request: Request & { caller?: Caller },
+    caller: Caller,
+    targets: Parameters<Reflector['getAllAndOverride']>[1],
+  ): Promise<boolean> {
+    const refused = refusal(caller, request.method, {
+      adminOnly: this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) ?? false,
+      tokenAdmin: this.reflector.getAllAndOverride<boolean>(TOKEN_ADMIN, targets) ?? false,
+    });
+    if (refused) throw forbidden(refused);
     const requested = request.query.organization;
     if (requested !== undefined) caller.scope = await this.tokens.narrowScope(caller, requested);
     request.caller = caller;
@@ -66,6 +79,8 @@ export class AuthGuard implements CanActivate {
     const scope = { organizationId: claims.organization_id, organizationCode: task.organization_code };
     return {
       tokenId: 0,
+      tokenName: `plugin ${task.plugin_id}`,
+      access: 'write',
       isAdmin: false,
       organizationId: claims.organization_id,
       organizationCode: task.organization_code,

@@ -9,9 +9,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { timingSafeEqual } from 'node:crypto';
-import { ADMIN_ONLY, Caller, Public } from './authenticated';
-import { csrfToken, readCookie, SESSION_COOKIE } from './session';
+import { ADMIN_ONLY, Caller, Public, refusal, TOKEN_ADMIN } from './authenticated';
+import { csrfToken, readCookie, sameText, SESSION_COOKIE, sessionHash } from './session';
 import { TokenAuthenticator } from './token-authenticator';
 
 /** A request to a web page; the SessionGuard sets its caller and its session's CSRF token. */
@@ -27,17 +26,17 @@ export class CsrfRefused extends ForbiddenException {
   }
 }
 
-/** An @AdminOnly page asked for with a token that is not an admin's. */
-export class AdminRequired extends ForbiddenException {
-  constructor() {
-    super(['This page needs an admin token.']);
+/** A page or form the session's token may not use (admin pages, token management, writes when read-only). */
+export class NotAllowed extends ForbiddenException {
+  constructor(reason: string) {
+    super([`Not allowed: ${reason}.`]);
   }
 }
 
 /**
- * The web pages' sign-in: the session cookie holds an API token, which becomes the Caller as a
- * Bearer header would; a POST must carry the session's CSRF token; `?organization=` narrows the
- * scope as on the API; an @AdminOnly page needs an admin token.
+ * The web pages' sign-in: the session cookie's id leads to the API token it was opened with, which
+ * becomes the Caller as a Bearer header would; a POST must carry the session's CSRF token;
+ * `?organization=` narrows the scope as on the API; the token's limits apply as on the API.
  */
 @Injectable()
 export class SessionGuard implements CanActivate {
@@ -49,7 +48,7 @@ export class SessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<SessionRequest>();
     const session = readCookie(request, SESSION_COOKIE);
-    const caller = session ? await this.tokens.authenticate(session) : null;
+    const caller = session ? await this.tokens.fromSession(sessionHash(session)) : null;
     if (!caller || !session) throw new SignInRequired();
     const csrf = csrfToken(session);
     if (request.method === 'POST' && !sameText(String(request.body?.csrf ?? ''), csrf)) throw new CsrfRefused();
@@ -60,15 +59,14 @@ export class SessionGuard implements CanActivate {
     Object.assign(request, { caller, csrf });
     // Checked once the caller is set: the refusal is a page of the signed-in site, with its nav.
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) && !caller.isAdmin) throw new AdminRequired();
+    const refused = refusal(caller, request.method, {
+      adminOnly: this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets) ?? false,
+      tokenAdmin: this.reflector.getAllAndOverride<boolean>(TOKEN_ADMIN, targets) ?? false,
+    });
+    // Signing out is a POST that a read-only session may make.
+    if (refused && !(request.method === 'POST' && request.path === '/sign-out')) throw new NotAllowed(refused);
     return true;
   }
-}
-
-function sameText(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
@@ -32,6 +33,7 @@ export class BusinessRulesController {
     private readonly engine: RuleEngine,
     private readonly intake: TaskIntake,
     private readonly findingTypeRows: FindingTypeRepository,
+    private readonly audit: AuditTrail,
   ) {}
 
   @Get('business-rules')
@@ -49,6 +51,8 @@ export class BusinessRulesController {
   ): Promise<RuleView> {
     const rule = this.rule(ruleId);
     await this.engine.setEnabled(rule.rule_id, requireOrganization(caller.scope), dto.enabled);
+    const organization = caller.scope.organizationCode;
+    await this.audit.record('business_rule.update', { id: rule.rule_id, organization }, { enabled: dto.enabled });
     return this.view(rule, requireOrganization(caller.scope));
   }
 
@@ -65,6 +69,11 @@ export class BusinessRulesController {
       type: TaskType.BUSINESS_RULE,
       data: { rule_id: rule.rule_id },
     });
+    await this.audit.record(
+      'business_rule.run',
+      { id: rule.rule_id, organization: task.organization },
+      { task_id: task.id },
+    );
     return task;
   }
 

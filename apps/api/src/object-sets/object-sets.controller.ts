@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags, PartialType } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
@@ -58,7 +59,10 @@ export class UpdateObjectSetDto extends PartialType(CreateObjectSetDto) {}
 @ApiBearerAuth()
 @Controller('object-sets')
 export class ObjectSetsController {
-  constructor(private readonly sets: ObjectSetRepository) {}
+  constructor(
+    private readonly sets: ObjectSetRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
   @Get()
   async list(@CurrentCaller() caller: Caller): Promise<Page<ObjectSet>> {
@@ -71,6 +75,7 @@ export class ObjectSetsController {
     checkQuery(dto.object_type, dto.query);
     const organization_id = requireOrganization(caller.scope);
     const id = await this.save(() => this.sets.create(organization_id, dto), dto.name);
+    await this.audit.record('object_set.create', { id, organization: caller.scope.organizationCode }, { ...dto });
     return this.get(caller, id);
   }
 
@@ -91,13 +96,20 @@ export class ObjectSetsController {
     const next = { ...set, ...dto };
     checkQuery(next.object_type as ObjectType, next.query);
     await this.save(() => this.sets.update(set.id, dto), next.name);
+    await this.audit.record('object_set.update', { id, organization: caller.scope.organizationCode }, { ...dto });
     return this.get(caller, id);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
-    await this.sets.delete((await this.get(caller, id)).id);
+    const set = await this.get(caller, id);
+    await this.sets.delete(set.id);
+    await this.audit.record(
+      'object_set.delete',
+      { id, organization: caller.scope.organizationCode },
+      { name: set.name },
+    );
   }
 
   @Get(':id/objects')

@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { OBJECT_CATALOGUE, OBJECT_KEY_FIELDS, OBJECT_TYPES, ObjectTaskRecord, StoredObject } from '@kat/domain';
@@ -14,7 +15,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @ApiBearerAuth()
 @Controller()
 export class ObjectsController {
-  constructor(private readonly objects: ObjectsService) {}
+  constructor(
+    private readonly objects: ObjectsService,
+    private readonly audit: AuditTrail,
+  ) {}
 
   @Get('object-types')
   @ApiOperation({ summary: "The object types: each one's key fields and JSON schema" })
@@ -76,6 +80,7 @@ export class ObjectsController {
   @HttpCode(204)
   async delete(@CurrentCaller() caller: Caller, @Param('type') type: string, @Param('pk') pk: string): Promise<void> {
     await this.objects.delete(caller.scope, this.objects.objectType(type), pk);
+    await this.audit.record('object.delete', { id: `${type}|${pk}`, organization: caller.scope.organizationCode });
   }
 
   @Get('object-tasks')

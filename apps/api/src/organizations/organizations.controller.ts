@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
@@ -21,7 +22,10 @@ export class CreateOrganizationDto {
 @AdminOnly()
 @Controller('organizations')
 export class OrganizationsController {
-  constructor(private readonly organizations: OrganizationRepository) {}
+  constructor(
+    private readonly organizations: OrganizationRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
   @Get()
   async list(): Promise<{ results: Organization[]; next_cursor: null; count: number }> {
@@ -34,6 +38,14 @@ export class OrganizationsController {
     if (await this.organizations.existsWithCode(dto.code)) {
       throw conflict(`code: organization ${dto.code} exists already`);
     }
-    return this.organizations.create(dto);
+    const organization = await this.organizations.create(dto);
+    await this.audit.record(
+      'organization.create',
+      { id: organization.code, organization: organization.code },
+      {
+        ...dto,
+      },
+    );
+    return organization;
   }
 }

@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
@@ -13,6 +14,7 @@ export class PluginsController {
   constructor(
     private readonly plugins: PluginRepository,
     private readonly tasks: TaskRepository,
+    private readonly audit: AuditTrail,
   ) {}
 
   @Get()
@@ -36,6 +38,7 @@ export class PluginsController {
     }
     checkRateKey(dto.rate_limit?.key, dto.consumes);
     await this.plugins.create(dto);
+    await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, { ...dto });
     return this.get(dto.plugin_id);
   }
 
@@ -46,6 +49,7 @@ export class PluginsController {
     const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;
     checkRateKey(key, dto.consumes ?? plugin.consumes);
     await this.plugins.update(plugin.id, dto);
+    await this.audit.record('plugin.update', { id: pluginId, organization: null }, { ...dto });
     const updated = await this.get(pluginId);
     // Limits apply at once (the admission reads them each round); a new key applies to waiting tasks too.
     if ((updated.rate_limit?.key ?? null) !== (plugin.rate_limit?.key ?? null)) await this.tasks.rekeyWaiting(updated);

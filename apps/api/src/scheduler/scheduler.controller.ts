@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
@@ -51,7 +52,10 @@ export class UpdateSchedulerJobDto {
 @AdminOnly()
 @Controller('scheduler')
 export class SchedulerController {
-  constructor(private readonly state: SchedulerStateRepository) {}
+  constructor(
+    private readonly state: SchedulerStateRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
   @Get()
   async get(): Promise<{ enabled: boolean; jobs: SchedulerJobState[] }> {
@@ -61,6 +65,7 @@ export class SchedulerController {
   @Patch()
   async update(@Body() dto: UpdateSchedulerDto): Promise<{ enabled: boolean; jobs: SchedulerJobState[] }> {
     await this.state.setGlobalEnabled(dto.enabled);
+    await this.audit.record('scheduler.update', { id: null, organization: null }, { enabled: dto.enabled });
     return this.get();
   }
 
@@ -71,6 +76,7 @@ export class SchedulerController {
       throw notFound(
         `scheduler job ${name} does not exist; the jobs are ${(await this.state.jobs()).map((j) => j.name).join(', ')}`,
       );
+    await this.audit.record('scheduler.job.update', { id: name, organization: null }, { ...dto });
     return job;
   }
 }

@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
@@ -106,6 +107,7 @@ export class SchedulesController {
     private readonly sets: ObjectSetRepository,
     private readonly plugins: PluginRepository,
     private readonly intake: TaskIntake,
+    private readonly audit: AuditTrail,
   ) {}
 
   @Get()
@@ -135,6 +137,7 @@ export class SchedulesController {
       enabled: dto.enabled ?? true,
       priority: dto.priority ?? null,
     });
+    await this.audit.record('schedule.create', { id, organization: caller.scope.organizationCode }, { ...dto });
     return this.get(caller, id);
   }
 
@@ -155,13 +158,20 @@ export class SchedulesController {
       ...(dto.interval !== undefined && { interval_seconds: parseInterval(dto.interval)! }),
       ...(dto.priority !== undefined && { priority: dto.priority }),
     });
+    await this.audit.record('schedule.update', { id, organization: caller.scope.organizationCode }, { ...dto });
     return this.get(caller, id);
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
-    await this.schedules.delete((await this.find(caller, id)).id);
+    const schedule = await this.find(caller, id);
+    await this.schedules.delete(schedule.id);
+    await this.audit.record(
+      'schedule.delete',
+      { id, organization: caller.scope.organizationCode },
+      { plugin_id: schedule.plugin_id, object_set_id: schedule.object_set_id },
+    );
   }
 
   /** Scans the set now, whatever the interval says; objects with an active task are skipped. */
@@ -174,6 +184,11 @@ export class SchedulesController {
     const schedule = await this.find(caller, id);
     // They join the waiting line at the schedule's priority; the admission starts them in turn.
     const { tasks } = await this.intake.submitScheduled(schedule.id, RUN_NOW);
+    await this.audit.record(
+      'schedule.run',
+      { id, organization: caller.scope.organizationCode },
+      { tasks_created: tasks.length },
+    );
     return { tasks_created: tasks.length };
   }
 

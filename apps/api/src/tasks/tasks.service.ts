@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
   BUSINESS_RULES,
@@ -39,13 +40,19 @@ export class TasksService {
     private readonly intake: TaskIntake,
     private readonly plugins: PluginRepository,
     private readonly sets: ObjectSetRepository,
+    private readonly audit: AuditTrail,
   ) {}
 
   async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
     const organizationId = requireOrganization(scope);
     const { data, inputFields } = await this.validData(dto.type, dto.data, organizationId);
     const priority = dto.priority ?? TASK_PRIORITY.request;
-    return this.intake.submit({ organization_id: organizationId, type: dto.type, data, priority }, inputFields);
+    const result = await this.intake.submit(
+      { organization_id: organizationId, type: dto.type, data, priority },
+      inputFields,
+    );
+    if (result.created) await this.audit.record('task.create', result.task, { type: dto.type, data, priority });
+    return result;
   }
 
   /** Many plugin tasks at once: all valid or none created; one INSERT and one queue round trip. */
@@ -62,6 +69,13 @@ export class TasksService {
     }));
     const priority = dto.priority ?? TASK_PRIORITY.bulk;
     const { tasks, created } = await this.intake.submitPluginTasks(organizationId, wanted, priority);
+    if (created.length > 0) {
+      await this.audit.record(
+        'task.create_bulk',
+        { id: null, organization: tasks[0].organization },
+        { created: created.length, asked: dto.tasks.length, plugin_ids: pluginIds, priority },
+      );
+    }
     return { created: created.length, results: tasks };
   }
 
@@ -94,6 +108,7 @@ export class TasksService {
   async run(scope: TenantScope, id: string): Promise<TaskView> {
     const run = await this.intake.runNow(id, scope);
     if (!run) throw await this.refusal(scope, id, 'run', 'PENDING');
+    await this.audit.record('task.run', run.task);
     if (run.queued === 0) {
       throw new ServiceUnavailableException([
         'the queue is unreachable; the task stays PENDING and is queued when it is back',
@@ -113,12 +128,14 @@ export class TasksService {
       throw error;
     }
     if (!task) throw await this.refusal(scope, id, 'retried', 'FAILED or CANCELLED');
+    await this.audit.record('task.retry', task);
     return task;
   }
 
   async cancel(scope: TenantScope, id: string): Promise<TaskView> {
     const task = await this.tasks.cancel(id, scope);
     if (!task) throw await this.refusal(scope, id, 'cancelled', 'PENDING or RUNNING');
+    await this.audit.record('task.cancel', task);
     return task;
   }
 

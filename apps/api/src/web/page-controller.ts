@@ -21,8 +21,13 @@ export async function formOutcome(page: string, action: () => Promise<string>): 
   try {
     notice = await action();
   } catch (error) {
-    const response = error instanceof HttpException ? (error.getResponse() as { message?: string[] | string }) : null;
-    notice = `Not done: ${[response?.message ?? (error as Error).message].flat().join('; ')}`;
+    notice = notDone(error);
   }
   return { url: `${page}${page.includes('?') ? '&' : '?'}notice=${encodeURIComponent(notice)}` };
+}
+
+/** A form's notice for an action that failed: why, in the error's own words. */
+export function notDone(error: unknown): string {
+  const response = error instanceof HttpException ? (error.getResponse() as { message?: string[] | string }) : null;
+  return `Not done: ${[response?.message ?? (error as Error).message].flat().join('; ')}`;
 }

@@ -5,7 +5,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import { TaskType } from '@kat/domain';
 import { TASK_QUEUES, TaskDispatcher } from '@kat/queue';
 import { NextFunction, Request, Response } from 'express';
-import { readCookie, SESSION_COOKIE } from '../auth/session';
+import { readCookie, SESSION_COOKIE, sessionHash } from '../auth/session';
 import { TokenAuthenticator } from '../auth/token-authenticator';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
@@ -22,7 +22,12 @@ export function mountQueueDashboard(app: INestApplication): void {
   });
   const adminOnly = async (req: Request, res: Response, next: NextFunction) => {
     const bearer = /^(?:Bearer|Token)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const caller = await tokens.authenticate(bearer ?? readCookie(req, SESSION_COOKIE) ?? '').catch(() => null);
+    const session = readCookie(req, SESSION_COOKIE);
+    const caller = bearer
+      ? await tokens.authenticate(bearer).catch(() => null)
+      : session
+        ? await tokens.fromSession(sessionHash(session))
+        : null;
     if (!caller)
       return res.status(401).json({ statusCode: 401, error: 'Unauthorized', message: ['sign in with an admin token'] });
     if (!caller.isAdmin)

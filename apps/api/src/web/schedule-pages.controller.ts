@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Get, Param } from '@nestjs/common';
 import { Schedule, ScheduleRepository } from '@kat/domain';
 import { RUN_NOW, TaskIntake } from '@kat/queue';
@@ -19,6 +20,7 @@ export class SchedulePagesController {
     private readonly schedules: ScheduleRepository,
     private readonly intake: TaskIntake,
     private readonly organizations: OrganizationChoices,
+    private readonly audit: AuditTrail,
   ) {}
 
   @Get('schedules/')
@@ -33,6 +35,11 @@ export class SchedulePagesController {
     return formOutcome(withOrg(shell.caller, '/schedules/'), async () => {
       const schedule = await this.ownSchedule(shell.caller, id);
       await this.schedules.update(schedule.id, { enabled: !schedule.enabled });
+      await this.audit.record(
+        'schedule.update',
+        { id, organization: shell.caller.scope.organizationCode },
+        { enabled: !schedule.enabled },
+      );
       return `Schedule ${schedule.enabled ? 'disabled' : 'enabled'}.`;
     });
   }
@@ -41,6 +48,11 @@ export class SchedulePagesController {
   run(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string) {
     return formOutcome(withOrg(shell.caller, '/schedules/'), async () => {
       const { tasks } = await this.intake.submitScheduled((await this.ownSchedule(shell.caller, id)).id, RUN_NOW);
+      await this.audit.record(
+        'schedule.run',
+        { id, organization: shell.caller.scope.organizationCode },
+        { tasks_created: tasks.length },
+      );
       return `${tasks.length} task(s) created.`;
     });
   }

@@ -1,3 +1,4 @@
+import { AuditTrail } from '../audit/audit-trail';
 import { Get, Param } from '@nestjs/common';
 import { SchedulerStateRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
@@ -12,7 +13,10 @@ import { schedulerPage } from './templates/scheduler';
 @SignedIn()
 @AdminOnly()
 export class SchedulerPagesController {
-  constructor(private readonly scheduler: SchedulerStateRepository) {}
+  constructor(
+    private readonly scheduler: SchedulerStateRepository,
+    private readonly audit: AuditTrail,
+  ) {}
 
   @Get('scheduler/')
   async show(@PageShell() shell: SignedInShell): Promise<string> {
@@ -24,6 +28,7 @@ export class SchedulerPagesController {
     return formOutcome('/scheduler/', async () => {
       const enabled = !(await this.scheduler.globalEnabled());
       await this.scheduler.setGlobalEnabled(enabled);
+      await this.audit.record('scheduler.update', { id: null, organization: null }, { enabled });
       return `Scheduler ${enabled ? 'enabled' : 'disabled'}.`;
     });
   }
@@ -34,6 +39,7 @@ export class SchedulerPagesController {
       const job = await this.scheduler.job(name);
       if (!job) throw new Error('no such job');
       await this.scheduler.updateJob(job.name, { enabled: !job.enabled });
+      await this.audit.record('scheduler.job.update', { id: job.name, organization: null }, { enabled: !job.enabled });
       return `${job.name} ${job.enabled ? 'disabled' : 'enabled'}.`;
     });
   }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { AdminRequired, CsrfRefused, SessionRequest, SignInRequired } from '../auth/session.guard';
+import { CsrfRefused, NotAllowed, SessionRequest, SignInRequired } from '../auth/session.guard';
 import { shellOf } from './page-shell';
 import { errorPage } from './templates/error';
 import { clientErrorOf } from '../common/client-errors';
@@ -36,6 +36,6 @@ export class WebExceptionFilter implements ExceptionFilter {
 
 function titleOf(error: unknown, status: number): string {
   if (error instanceof CsrfRefused) return 'Refused';
-  if (error instanceof AdminRequired) return 'Admins only';
+  if (error instanceof NotAllowed) return 'Not allowed';
   return status === 404 ? 'Not found' : 'Error';
 }

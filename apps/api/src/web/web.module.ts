@@ -7,10 +7,13 @@ import { SchedulerPagesController } from './scheduler-pages.controller';
 import { SessionController } from './session.controller';
 import { SiteController } from './site.controller';
 import { TaskPagesController } from './task-pages.controller';
+import { TokenPagesController } from './token-pages.controller';
+import { AuditPagesController } from './audit-pages.controller';
 
 /**
  * The operators' pages, served by the api: server-rendered HTML, a small stylesheet, no script.
- * Signed in with an API token kept in an HttpOnly, SameSite=Strict cookie (SessionGuard); every
+ * Signed in with a server-side session whose random id is an HttpOnly, SameSite=Strict cookie
+ * (SessionGuard); every
  * page is scoped to the token's organization (admins pick one); every button is a form POST with
  * a CSRF token. A page is a controller method that gathers its data and a template (templates/)
  * that renders it. TasksService and ObjectsService come from the ApiModule, as the API's do.
@@ -24,6 +27,8 @@ import { TaskPagesController } from './task-pages.controller';
     SchedulePagesController,
     SchedulerPagesController,
     ReportPagesController,
+    TokenPagesController,
+    AuditPagesController,
   ],
   providers: [OrganizationChoices],
 })

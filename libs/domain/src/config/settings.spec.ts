@@ -41,6 +41,18 @@ describe('loadSettings', () => {
     });
   });
 
+  it('reads SECRETS_KEY as hex or base64 of 32 bytes, and names it, without its value, when it is not', () => {
+    const hex = 'ab'.repeat(32);
+    expect(loadSettings({ SECRETS_KEY: hex }).SECRETS_KEY).toBe(hex);
+    expect(loadSettings({ SECRETS_KEY: Buffer.alloc(32, 7).toString('base64') }).SECRETS_KEY).toBeDefined();
+    expect(loadSettings({ SECRETS_KEY: '' }).SECRETS_KEY).toBeUndefined();
+    const bad = 'my-precious-passphrase';
+    expect(() => loadSettings({ SECRETS_KEY: bad })).toThrow(
+      'Invalid configuration:\n  SECRETS_KEY=(not shown): SECRETS_KEY must be 32 bytes: 64 hex characters or base64',
+    );
+    expect(() => loadSettings({ SECRETS_KEY: bad })).not.toThrow(new RegExp(bad));
+  });
+
   it('logs at the level asked and every more severe one', () => {
     expect(logLevels(loadSettings({ LOG_LEVEL: 'warn' }))).toEqual(['fatal', 'error', 'warn']);
     expect(logLevels(loadSettings({ LOG_LEVEL: 'verbose' }))).toHaveLength(6);

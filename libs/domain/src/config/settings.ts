@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { SECRETS_KEY_PATTERN } from '../plugins/settings-cipher';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const toBool = ({ value }: { value: unknown }) =>
@@ -144,9 +145,21 @@ export class KatSettings {
   /** json: one JSON object per line (production); pretty: readable lines (development). */
   @IsIn(['json', 'pretty'])
   LOG_FORMAT: string = 'json';
+
+  /**
+   * The key of organizations' plugin settings (AES-256-GCM): 32 bytes, 64 hex characters or base64.
+   * Kept outside the database; unset, such settings can be neither stored nor used. Never shown.
+   */
+  @IsOptional()
+  @Matches(SECRETS_KEY_PATTERN, {
+    message: 'SECRETS_KEY must be 32 bytes: 64 hex characters or base64 (openssl rand -hex 32)',
+  })
+  SECRETS_KEY?: string;
 }
 
-const OPTIONAL = ['DOCKER_HOST', 'REAP_INTERVAL_SECONDS'];
+const OPTIONAL = ['DOCKER_HOST', 'REAP_INTERVAL_SECONDS', 'SECRETS_KEY'];
+/** Settings whose values an error message must not repeat. */
+const SECRET = ['SECRETS_KEY'];
 
 /** Reads and validates settings; throws one error that lists every bad variable. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): KatSettings {
@@ -159,7 +172,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
   if (errors.length > 0) {
     const lines = errors.map(
       (e) =>
-        `${e.property}=${JSON.stringify(given[e.property] ?? e.value)}: ` +
+        `${e.property}=${SECRET.includes(e.property) ? '(not shown)' : JSON.stringify(given[e.property] ?? e.value)}` +
+        ': ' +
         Object.values(e.constraints ?? {}).join(', '),
     );
     throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);

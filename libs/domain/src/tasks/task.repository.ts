@@ -4,6 +4,7 @@ import { TenantScope } from '../auth/tenant-scope';
 import { parseObjectKey } from '../objects/object-keys';
 import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugins/plugin.entity';
+import { SealedPluginSetting } from '../plugins/plugin-setting.repository';
 import { MicroBatcher } from './micro-batcher';
 import { CreatedTask, insertFollowUpTasks, insertScheduledTasks } from './scheduled-task-inserts';
 import { TASK_PRIORITY } from './task-admission.repository';
@@ -64,12 +65,14 @@ export interface AdmittedCursor {
 /**
  * What a worker holds while it runs a task: the attempt number identifies its claim. A plugin
  * task comes with what running it needs, read in the claim's own round trip: its plugin (null if
- * unknown) and the stored objects its input key names among the types the plugin consumes.
+ * unknown), the stored objects its input key names among the types the plugin consumes, and its
+ * organization's own settings of the plugin, sealed (PluginSettingRepository.open opens them).
  */
 export interface ClaimedTask extends Task {
   organization: string;
   plugin: Plugin | null;
   input_objects: StoredObject[];
+  plugin_settings: SealedPluginSetting[];
 }
 
 /** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
@@ -274,7 +277,12 @@ export class TaskRepository {
                                     'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
                    FROM object ob
                    WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
-                     AND ob.primary_key = t.input_object), '[]') AS input_objects
+                     AND ob.primary_key = t.input_object), '[]') AS input_objects,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('name', s.name, 'key_id', s.key_id,
+                                    'value_encrypted', encode(s.value_encrypted, 'hex')))
+                   FROM plugin_setting s -- the primary key's prefix
+                   WHERE s.organization_id = t.organization_id
+                     AND s.plugin_id = t.plugin_id), '[]') AS plugin_settings
        FROM t JOIN organization o ON o.id = t.organization_id
        LEFT JOIN plugin p ON p.plugin_id = t.plugin_id -- only plugin tasks have a plugin_id`,
         // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
@@ -316,14 +324,21 @@ export class TaskRepository {
          SELECT * FROM jsonb_to_recordset($1::jsonb)
            AS e(id uuid, attempt int, status text, data jsonb, log jsonb, retriable bool)
          ORDER BY id),
+       policy AS (
+         -- Scalar subqueries, not joins: each ending has exactly one task and at most one plugin,
+         -- and a condition lost here would raise an error rather than pick some other row's policy.
+         SELECT e.*,
+           (SELECT p.retry FROM task t JOIN plugin p ON p.plugin_id = t.plugin_id WHERE t.id = e.id) AS retry,
+           (SELECT coalesce(jsonb_array_length(t.data->'errors'), 0) FROM task t WHERE t.id = e.id) AS failures
+         FROM ending e),
        decided AS (
          -- A plugin with a retry policy keeps every failure in data.errors; while failures are fewer
          -- than max_attempts the task waits again, for backoff_seconds · 2^(failures so far) ± 25 %.
-         SELECT e.*, p.retry IS NOT NULL AND e.status = 'FAILED' AS kept,
-           (p.retry IS NOT NULL AND e.status = 'FAILED' AND coalesce(e.retriable, false)
-            AND coalesce(jsonb_array_length(t.data->'errors'), 0) + 1 < (p.retry->>'max_attempts')::int) AS again,
-           (p.retry->>'backoff_seconds')::float8 * 2 ^ coalesce(jsonb_array_length(t.data->'errors'), 0) AS backoff
-         FROM ending e JOIN task t ON t.id = e.id LEFT JOIN plugin p ON p.plugin_id = t.plugin_id),
+         SELECT e.*, e.retry IS NOT NULL AND e.status = 'FAILED' AS kept,
+           (e.retry IS NOT NULL AND e.status = 'FAILED' AND coalesce(e.retriable, false)
+            AND e.failures + 1 < (e.retry->>'max_attempts')::int) AS again,
+           (e.retry->>'backoff_seconds')::float8 * 2 ^ e.failures AS backoff
+         FROM policy e),
        ended AS (
          UPDATE task t SET
            status = CASE WHEN d.again THEN 'PENDING' ELSE d.status END,

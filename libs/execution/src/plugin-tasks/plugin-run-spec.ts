@@ -6,10 +6,16 @@ export interface RunContext {
   token: string;
   /** The stored input object, when the store has it (else its key fields stand in). */
   inputObject: StoredObject | null;
+  /** The task's organization's own settings of the plugin, decrypted: they override the plugin's. */
+  organizationSettings: Record<string, string>;
   onStdoutLine: (line: string) => void;
 }
 
-/** The container a plugin task runs as: the contract's environment and `{field}` substitution. */
+/**
+ * The container a plugin task runs as: the contract's environment and `{field}` substitution.
+ * KAT_SETTING_<NAME> comes from the plugin's settings, then its organization's own of that name.
+ * The env holds secrets: it goes to the engine only, never into a log line.
+ */
 export function pluginRunSpec(
   task: ClaimedTask,
   plugin: Plugin,
@@ -21,7 +27,10 @@ export function pluginRunSpec(
   const values: Record<string, string> = { ...input.fields, input: key };
   const substitute = (arg: string) => arg.replace(/\{([a-z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
   const settingsEnv = Object.fromEntries(
-    Object.entries(plugin.settings).map(([name, value]) => [`KAT_SETTING_${name.toUpperCase()}`, String(value)]),
+    [...Object.entries(plugin.settings), ...Object.entries(context.organizationSettings)].map(([name, value]) => [
+      `KAT_SETTING_${name.toUpperCase()}`,
+      String(value),
+    ]),
   );
   return {
     image: plugin.image,

@@ -5,29 +5,68 @@ import {
   KatSettings,
   ObjectRepository,
   parseObjectKey,
+  PluginSettingRepository,
   PluginTokenService,
+  SettingDecryptionError,
   TaskStatus,
 } from '@kat/domain';
 import { KatMetrics } from '@kat/runtime';
 import { PLUGIN_RUNNER, PluginRunResult, PluginRunner, PluginStartError } from '../plugin-runner/plugin-runner';
 import { HandlerOutcome, RunLog, TaskHandler } from '../task-handler';
 import { pluginRunSpec } from './plugin-run-spec';
+import { SecretMask } from './secret-mask';
 import { StdoutIngester } from './stdout-ingester';
 
 const BAD_OUTPUT = 'bad output';
 
-/** A plugin task: its plugin's container, with the task's input, its stdout lines becoming objects. */
+/**
+ * A plugin task: its plugin's container, with the task's input and its organization's own settings
+ * of the plugin, its stdout lines becoming objects. Those settings' values are masked in all it
+ * returns to be stored (the log, data.error, data.traceback) and in any error it throws.
+ */
 @Injectable()
 export class PluginTaskHandler implements TaskHandler {
   constructor(
     private readonly objects: ObjectRepository,
     private readonly pluginTokens: PluginTokenService,
+    private readonly pluginSettings: PluginSettingRepository,
     private readonly metrics: KatMetrics,
     @Inject(PLUGIN_RUNNER) private readonly runner: PluginRunner,
     @Inject(KAT_SETTINGS) private readonly settings: KatSettings,
   ) {}
 
   async handle(task: ClaimedTask, signal: AbortSignal): Promise<HandlerOutcome> {
+    let organizationSettings: Record<string, string>;
+    try {
+      organizationSettings = this.pluginSettings.open(task.organization_id, task.plugin_id ?? '', task.plugin_settings);
+    } catch (error) {
+      if (!(error instanceof SettingDecryptionError)) throw error;
+      const reason = `plugin ${task.plugin_id} did not run: organization ${task.organization}'s ${error.message}`;
+      return { status: TaskStatus.FAILED, error: reason, traceback: '' };
+    }
+    const mask = new SecretMask(Object.values(organizationSettings));
+    let outcome: HandlerOutcome;
+    try {
+      outcome = await this.run(task, signal, organizationSettings);
+    } catch (error) {
+      if (mask.empty || !(error instanceof Error)) throw error;
+      const masked = new Error(mask.text(error.message));
+      masked.stack = mask.text(error.stack ?? '');
+      throw masked;
+    }
+    if (mask.empty) return outcome;
+    const log = outcome.log && mask.log(outcome.log);
+    if (outcome.status !== TaskStatus.FAILED) return { ...outcome, log };
+    // The traceback is stderr's kept tail.
+    const traceback = mask.tail(outcome.traceback, outcome.log?.stderr_truncated ?? false);
+    return { ...outcome, error: mask.text(outcome.error), traceback, log };
+  }
+
+  private async run(
+    task: ClaimedTask,
+    signal: AbortSignal,
+    organizationSettings: Record<string, string>,
+  ): Promise<HandlerOutcome> {
     const fail = (error: string, log?: RunLog): HandlerOutcome => ({
       status: TaskStatus.FAILED,
       error,
@@ -52,6 +91,7 @@ export class PluginTaskHandler implements TaskHandler {
         plugin.timeout_seconds,
       ),
       inputObject: task.input_objects.find((o) => o.object_type === input.objectType) ?? null,
+      organizationSettings,
       onStdoutLine: ingester.line,
     });
     let result: PluginRunResult;

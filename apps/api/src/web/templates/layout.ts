@@ -19,10 +19,12 @@ export interface SignedInShell extends Shell {
 }
 
 /** Organization-scoped pages keep an admin's chosen organization; the scheduler and the queues are global. */
-const NAV: Array<{ label: string; path: string; scoped: boolean; admin?: true }> = [
+const NAV: Array<{ label: string; path: string; scoped: boolean; admin?: true; tokenAdmin?: true }> = [
   { label: 'Tasks', path: '/tasks/', scoped: true },
   { label: 'Schedules', path: '/schedules/', scoped: true },
   { label: 'Reports', path: '/reports/', scoped: true },
+  { label: 'Audit log', path: '/audit-log/', scoped: true },
+  { label: 'Tokens', path: '/tokens/', scoped: true, tokenAdmin: true },
   { label: 'Pending tasks', path: '/admin/tasks/task/', scoped: true, admin: true },
   { label: 'Scheduler', path: '/scheduler/', scoped: false, admin: true },
   { label: 'Queues', path: QUEUE_DASHBOARD_PATH, scoped: false, admin: true },
@@ -43,7 +45,7 @@ export function layout(shell: Shell, title: string, body: string, options: { ref
 function nav(caller: Caller, csrf: string): string {
   const org = caller.scope.organizationCode;
   const orgQuery = caller.isAdmin && org ? `?organization=${encodeURIComponent(org)}` : '';
-  const links = NAV.filter((link) => !link.admin || caller.isAdmin)
+  const links = NAV.filter((link) => (!link.admin || caller.isAdmin) && (!link.tokenAdmin || caller.access === 'admin'))
     .map((link) => `<a href="${link.path}${link.scoped ? orgQuery : ''}">${link.label}</a>`)
     .join('');
   return `<nav aria-label="Main">${links}</nav>
