@@ -24,6 +24,7 @@ export default {
     'libs/domain/src/**/duration.ts',
     'libs/domain/src/**/object-keys.ts',
     'libs/domain/src/**/settings.ts',
+    'libs/domain/src/**/settings-cipher.ts',
   ],
   // The sandbox (a copy of the tree, where mutants are written) lives outside the work tree.
   tempDirName: join(tmpdir(), 'kat-stryker'),

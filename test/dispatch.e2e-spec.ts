@@ -131,11 +131,13 @@ describe('fair and polite dispatch', () => {
       const single = await create(globex, 'sweep', 'internet|single.example.com');
       const [mine] = await timings([(await ended(globex, single.id)).id]);
       const acmeTimings = await timings(backlog);
-      // Jobs already on the queue when it arrived go first: one per slot (TASKS_PER_SLOT 2 × 2 slots − 2 running).
+      // What may go first: the jobs already on the queue when it arrived, one per slot (TASKS_PER_SLOT 2 × 2 slots
+      // − 2 running), and what an admission round whose snapshot predates its commit admits for the slots that came
+      // free meanwhile (at most one per slot): one slot's worth of the queue, 4, where FIFO would start 2,000.
       const passedIt = acmeTimings.filter(
         (t) => t.started_at && t.started_at > mine.created_at! && t.started_at < mine.started_at!,
       );
-      expect(passedIt.length).toBeLessThanOrEqual(2);
+      expect(passedIt.length).toBeLessThanOrEqual(4);
       // FIFO would have started the whole backlog first: most of it was still waiting.
       expect(acmeTimings.filter((t) => !t.started_at || t.started_at > mine.started_at!).length).toBeGreaterThan(1500);
     });

@@ -61,7 +61,8 @@ const LIFECYCLE_METHODS = ['claimMany', 'heartbeat', 'finishMany', 'saveLog', 'h
  * grep of test imports adds others. Missing files are skipped, so a test can be listed before it exists.
  */
 const TEST_OVERRIDES = [
-  [/tasks?\/task\.repository\.ts$/, ['test/task-claims', 'test/tenant-isolation', 'test/task-lifecycle', 'test/task-recovery', 'test/web-pages', 'test/task-state']],
+  [/tasks?\/task\.repository\.ts$/, ['test/task-claims', 'test/tenant-isolation', 'test/task-lifecycle', 'test/task-recovery', 'test/web-pages', 'test/task-state', 'test/plugin-settings', 'test/dispatch']],
+  [/plugins\/plugin-setting\.repository\.ts$/, ['test/plugin-settings', 'test/tenant-isolation']],
   [/schedules\/schedule\.repository\.ts$/, ['test/scheduling', 'test/scheduler-replicas', 'test/tenant-isolation']],
   [/tasks\/scheduled-task-inserts\.ts$/, ['test/scheduling', 'test/scheduler-replicas', 'test/tenant-isolation']],
   [/scheduler-state\.repository\.ts$/, ['test/scheduler-replicas', 'test/scheduling', 'test/web-pages']],
