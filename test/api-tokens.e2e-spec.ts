@@ -98,6 +98,16 @@ describe('API tokens and web sessions', () => {
     await bad({ name: 'x', expires_at: 'tomorrow' }, 'expires_at');
     await bad({ name: 'x', expires_at: '2001-01-01T00:00:00Z' }, 'expires_at must be in the future');
     await acmeAdmin.get('/tokens/abc/').expect(400);
+
+    // A token cannot make one that outlives it: a short-lived admin token leaves nothing behind.
+    const expires = new Date(Date.now() + 3600_000).toISOString();
+    const shortAdmin = caller(
+      urlA,
+      (await issue({ name: 'short admin', access: 'admin', expires_at: expires })).secret,
+    );
+    const outliving = await shortAdmin.post('/tokens/', { name: 'forever', access: 'admin' }).expect(400);
+    expect(outliving.body.message[0]).toMatch(/^expires_at must be no later than /);
+    await shortAdmin.post('/tokens/', { name: 'within', expires_at: expires }).expect(201);
   });
 
   it('refuses every write of a read-only token with 403, and changes nothing', async () => {
@@ -222,7 +232,19 @@ describe('API tokens and web sessions', () => {
       const page = await request(urlA).get('/tasks/').set('Cookie', cookie).expect(200);
       const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1];
       await request(urlA).post('/sign-out').set('Cookie', cookie).type('form').send({ csrf }).expect(303);
-      await request(urlA).get('/tasks/').set('Cookie', cookie).expect(303);
+      const ended = await request(urlA).get('/tasks/').set('Cookie', cookie).expect(303);
+      expect([ended.headers['set-cookie'] ?? []].flat().join()).toMatch(/kat_session=;/);
+
+      // Signing in again from a browser that has a session ends that session.
+      const first = await signIn(urlA, made.secret);
+      const again = await signInForm(urlA);
+      await request(urlA)
+        .post('/sign-in')
+        .set('Cookie', `${again.cookie}; ${first.cookie}`)
+        .type('form')
+        .send({ sign_in: again.field, token: made.secret })
+        .expect(303);
+      await request(urlA).get('/tasks/').set('Cookie', first.cookie).expect(303);
     });
 
     it('refuses a sign-in that did not come from its own form (login CSRF)', async () => {

@@ -297,8 +297,11 @@ describe('audit log', () => {
   });
 
   it('never records a secret: plugin settings are named, their values are not', async () => {
+    await admin.patch('/plugins/audited/', { settings: { api_key: 'the-global-secret' } }).expect(200);
+    expect((await entryOf('plugin.update', admin)).changes).toEqual({ settings: ['api_key'] });
     const entries = await environment.withDataSource((db) => db.query(`SELECT changes::text FROM audit_entry`));
     expect(JSON.stringify(entries)).not.toContain('the-secret-value');
+    expect(JSON.stringify(entries)).not.toContain('the-global-secret');
   });
 
   it('records nothing for a refused action', async () => {
@@ -330,6 +333,30 @@ describe('audit log', () => {
     const ids = [...first.body.results, ...second.body.results].map((e: { id: string }) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     expect(new Set(ids).size).toBe(10);
+  });
+
+  it("records the queue dashboard's changes, and refuses them to a read-only admin token", async () => {
+    const pause = (token: string) =>
+      request(api.getHttpServer()).put('/admin/queues/api/queues/plugin/pause').set('Authorization', `Bearer ${token}`);
+    const reader = await environment.token('root', { admin: true, access: 'read' });
+    const refused = await pause(reader);
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toEqual(['this token is read-only: PUT needs a token with write access']);
+    await request(api.getHttpServer())
+      .get('/admin/queues/api/queues')
+      .set('Authorization', `Bearer ${reader}`)
+      .expect(200);
+    const writer = await environment.token('root', { admin: true });
+    expect((await pause(writer)).status).toBeLessThan(300);
+    expect(await entryOf('queue.change', admin)).toMatchObject({
+      target_id: '/api/queues/plugin/pause',
+      changes: { method: 'PUT' },
+      organization: null,
+    });
+    await request(api.getHttpServer())
+      .put('/admin/queues/api/queues/plugin/resume')
+      .set('Authorization', `Bearer ${writer}`)
+      .expect((r) => expect(r.status).toBeLessThan(300));
   });
 
   it('keeps entries append-only: the database refuses to change or delete one', async () => {

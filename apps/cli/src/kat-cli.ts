@@ -123,6 +123,7 @@ async function createToken(db: DataSource, args: string[]): Promise<number> {
   let organization = await organizations.findByCode(code);
   if (!organization) {
     organization = await organizations.create({ code, name: code });
+    await cliAudit(db, 'organization.create', code, code, { code, name: code });
     console.error(`Organization ${code} did not exist and was created`);
   }
   const { token, secret } = await new ApiTokenRepository(db).issue({
@@ -165,18 +166,23 @@ async function revokeToken(db: DataSource, settings: KatSettings, args: string[]
     console.error('revoke-token needs a token id (see list-tokens)');
     return 2;
   }
-  const token = await new ApiTokenRepository(db).revoke(Number(args[0]), ALL_ORGANIZATIONS);
+  const tokens = new ApiTokenRepository(db);
+  const token = await tokens.revoke(Number(args[0]), ALL_ORGANIZATIONS);
   if (!token) {
-    console.error(`token ${args[0]} does not exist`);
-    return 1;
+    const existing = await tokens.findById(Number(args[0]), ALL_ORGANIZATIONS);
+    console.error(existing ? `token ${args[0]} was revoked already` : `token ${args[0]} does not exist`);
+    return existing ? 0 : 1;
   }
+  await cliAudit(db, 'token.revoke', token.organization, token.id, { name: token.name });
   const revocations = new TokenRevocations(settings);
   try {
     await revocations.announce();
+  } catch (error) {
+    console.error((error as Error).message);
+    return 1;
   } finally {
     revocations.onModuleDestroy();
   }
-  await cliAudit(db, 'token.revoke', token.organization, token.id, { name: token.name });
   console.error(`Token ${token.id} (${token.name}) is revoked`);
   console.log(JSON.stringify(token));
   return 0;

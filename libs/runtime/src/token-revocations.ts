@@ -10,6 +10,13 @@ import { once } from 'node:events';
  * counter it was cached with. When Redis cannot say, no cached token is trusted: every request asks
  * PostgreSQL, which is slower but never wrong.
  */
+/** A revocation committed, but the other processes could not be told at once. */
+export class RevocationNotAnnounced extends Error {
+  constructor() {
+    super('the token is revoked, but Redis could not tell every API process at once: it may work up to 10 s more');
+  }
+}
+
 @Injectable()
 export class TokenRevocations implements OnModuleDestroy {
   private readonly logger = new Logger(TokenRevocations.name);
@@ -17,11 +24,13 @@ export class TokenRevocations implements OnModuleDestroy {
   private readonly key: string;
 
   constructor(@Inject(KAT_SETTINGS) settings: KatSettings) {
-    // No offline queue and no retries: a command fails at once while Redis is away, not later.
+    // No offline queue, no retries and a short timeout: while Redis is away or silent a command
+    // fails at once, and authentication asks PostgreSQL instead of waiting.
     // Connected on first use: the worker and the scheduler have this too, and never use it.
     this.redis = new Redis(settings.REDIS_URL, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      commandTimeout: 500,
       lazyConnect: true,
     });
     this.redis.on('error', (error: Error) => this.logger.debug(`Redis: ${error.message}`));
@@ -39,8 +48,9 @@ export class TokenRevocations implements OnModuleDestroy {
   }
 
   /**
-   * Tells every API process that a token was revoked. Call it after the revocation committed. If
-   * Redis is away, the cached copies of the token end with their cache time (TOKEN_CACHE_MS).
+   * Tells every API process that a token was revoked; call it after the revocation committed.
+   * Throws when Redis cannot be told: the cached copies of the token then end only with their
+   * cache time (TOKEN_CACHE_MS), and the one who revoked it must hear so.
    */
   async announce(): Promise<void> {
     this.connect();
@@ -50,6 +60,7 @@ export class TokenRevocations implements OnModuleDestroy {
       await this.redis.incr(this.key);
     } catch (error) {
       this.logger.error(`a revocation could not be announced: ${(error as Error).message}`);
+      throw new RevocationNotAnnounced();
     }
   }
 

@@ -80,6 +80,7 @@ export class AuthGuard implements CanActivate {
     return {
       tokenId: 0,
       tokenName: `plugin ${task.plugin_id}`,
+      expiresAt: new Date(claims.expires * 1000),
       access: 'write',
       isAdmin: false,
       organizationId: claims.organization_id,

@@ -7,6 +7,8 @@ export interface Caller {
   tokenName: string;
   /** read: GET only; write: any route of its organization; admin: also its organization's tokens. */
   access: TokenAccess;
+  /** When the token stops working; null: never. A token it makes cannot outlive it. */
+  expiresAt: Date | null;
   /** A token of every organization (`?organization=` picks one). */
   isAdmin: boolean;
   /** The token's own organization; null for admin tokens. */

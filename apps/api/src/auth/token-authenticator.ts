@@ -49,7 +49,9 @@ export class TokenAuthenticator {
     }
     this.known.delete(hash);
     const caller = callerOf(await this.apiTokens.findByHash(hash));
-    if (generation !== null) {
+    // Only under the count read before the lookup: had a revocation come meanwhile, another request
+    // would have moved the cache on to the new count, and this lookup's answer may predate it.
+    if (generation !== null && generation === this.knownGeneration) {
       if (this.known.size >= TOKEN_CACHE_SIZE) this.known.delete(this.known.keys().next().value as string);
       const expires = caller.expiresAt ?? Infinity;
       const until = Math.min(Date.now() + TOKEN_CACHE_MS, expires);
@@ -104,6 +106,7 @@ function callerOf(token: TokenHolder | null): { caller: Caller; expiresAt: numbe
   return {
     caller: {
       tokenId: token.id,
+      expiresAt: expiresAt === null ? null : new Date(expiresAt),
       tokenName: token.name,
       access: token.access,
       isAdmin: token.is_admin,

@@ -38,7 +38,7 @@ export class PluginsController {
     }
     checkRateKey(dto.rate_limit?.key, dto.consumes);
     await this.plugins.create(dto);
-    await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, { ...dto });
+    await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, auditable(dto));
     return this.get(dto.plugin_id);
   }
 
@@ -49,12 +49,18 @@ export class PluginsController {
     const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;
     checkRateKey(key, dto.consumes ?? plugin.consumes);
     await this.plugins.update(plugin.id, dto);
-    await this.audit.record('plugin.update', { id: pluginId, organization: null }, { ...dto });
+    await this.audit.record('plugin.update', { id: pluginId, organization: null }, auditable(dto));
     const updated = await this.get(pluginId);
     // Limits apply at once (the admission reads them each round); a new key applies to waiting tasks too.
     if ((updated.rate_limit?.key ?? null) !== (plugin.rate_limit?.key ?? null)) await this.tasks.rekeyWaiting(updated);
     return updated;
   }
+}
+
+/** What the audit log keeps of a plugin's fields: its settings by name only (they may be API keys). */
+function auditable(dto: CreatePluginDto | UpdatePluginDto): Record<string, unknown> {
+  const { settings, ...rest } = dto;
+  return settings === undefined ? rest : { ...rest, settings: Object.keys(settings ?? {}) };
 }
 
 /** A rate key's template may name only key fields that every consumed type has. */

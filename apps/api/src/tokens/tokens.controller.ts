@@ -71,7 +71,7 @@ export class TokensController {
   @Post()
   @ApiOperation({ summary: 'Make a token of the organization; its secret is in the answer, once' })
   issue(@CurrentCaller() caller: Caller, @Body() dto: CreateTokenDto): Promise<IssuedTokenDto> {
-    return this.tokens.issue(caller.scope, dto);
+    return this.tokens.issue(caller, dto);
   }
 
   @Get(':id')

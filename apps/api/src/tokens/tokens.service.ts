@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTokenRepository, TenantScope, TOKEN_ACCESS, TokenAccess, TokenView } from '@kat/domain';
-import { TokenRevocations } from '@kat/runtime';
+import { RevocationNotAnnounced, TokenRevocations } from '@kat/runtime';
+import { Caller } from '../auth/authenticated';
 import { AuditTrail } from '../audit/audit-trail';
 import { badRequest, notFound } from '../common/errors';
 import { requireOrganization } from '../tasks/tasks.service';
@@ -34,8 +35,13 @@ export class TokensService {
     return token;
   }
 
-  /** A new token of the scope's organization (admin tokens of every organization are made with the CLI). */
-  async issue(scope: TenantScope, request: TokenRequest): Promise<TokenView & { token: string }> {
+  /**
+   * A new token of the scope's organization (admin tokens of every organization are made with the
+   * CLI), expiring no later than the token that makes it: a stolen or short-lived admin token
+   * cannot leave behind tokens that outlive it.
+   */
+  async issue(issuer: Caller, request: TokenRequest): Promise<TokenView & { token: string }> {
+    const scope = issuer.scope;
     const organizationId = requireOrganization(scope);
     // The API's DTO checks these too; the pages' form comes here directly.
     if (request.name.length < 1 || request.name.length > 100) throw badRequest('name must be 1 to 100 characters');
@@ -45,6 +51,9 @@ export class TokensService {
     const expiresAt = request.expires_at ? new Date(request.expires_at) : null;
     if (expiresAt && Number.isNaN(expiresAt.getTime())) throw badRequest('expires_at must be a date');
     if (expiresAt && expiresAt.getTime() <= Date.now()) throw badRequest('expires_at must be in the future');
+    if (issuer.expiresAt && (!expiresAt || expiresAt > issuer.expiresAt)) {
+      throw badRequest(`expires_at must be no later than ${issuer.expiresAt.toISOString()}, when this token expires`);
+    }
     const { token, secret } = await this.tokens.issue({
       name: request.name,
       organization_id: organizationId,
@@ -60,12 +69,20 @@ export class TokensService {
     return { ...token, token: secret };
   }
 
-  /** Revokes a token (again: no change) and tells every API process before answering. */
+  /**
+   * Revokes a token and tells every API process before answering (a 503 when they could not be
+   * told); a token revoked already is answered as it is, with no change.
+   */
   async revoke(scope: TenantScope, id: number): Promise<TokenView> {
     const token = await this.tokens.revoke(id, scope);
-    if (!token) throw notFound(`token ${id} does not exist`);
-    await this.revocations.announce();
+    if (!token) return this.get(scope, id);
     await this.audit.record('token.revoke', { id: token.id, organization: token.organization }, { name: token.name });
+    try {
+      await this.revocations.announce();
+    } catch (error) {
+      if (error instanceof RevocationNotAnnounced) throw new ServiceUnavailableException([error.message]);
+      throw error;
+    }
     return token;
   }
 }

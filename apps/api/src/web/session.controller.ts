@@ -54,7 +54,10 @@ export class SessionController {
     // A plugin's token acts for its one task run, never in a browser.
     const caller = token && !token.startsWith(PLUGIN_TOKEN_PREFIX) ? await this.callerOf(token) : null;
     if (!caller) return this.sendForm(req, res, shell, 401, 'That token is not valid.');
-    // A new id at every sign-in: an id planted in the browser before (session fixation) is never used.
+    // A new id at every sign-in: an id planted in the browser before (session fixation) is never
+    // used, and the browser's previous session ends.
+    const previous = readCookie(req, SESSION_COOKIE);
+    if (previous) await this.sessions.delete(sessionHash(previous));
     const session = newSecret();
     await this.sessions.create(sessionHash(session), caller.tokenId, SESSION_SECONDS);
     const cookie = { httpOnly: true, sameSite: 'strict' as const, secure: req.secure };

@@ -33,7 +33,7 @@ export class TokenPagesController {
     const expires = String(form.expires_at ?? '');
     try {
       if (expires && !/^\d{4}-\d{2}-\d{2}$/.test(expires)) throw new Error('expires_at must be a date');
-      const issued = await this.tokens.issue(shell.caller.scope, {
+      const issued = await this.tokens.issue(shell.caller, {
         name: String(form.name ?? '').trim() || 'unnamed',
         access: access as TokenAccess,
         expires_at: expires ? `${expires}T00:00:00Z` : null,

@@ -4,6 +4,7 @@ import { CsrfRefused, NotAllowed, SessionRequest, SignInRequired } from '../auth
 import { shellOf } from './page-shell';
 import { errorPage } from './templates/error';
 import { clientErrorOf } from '../common/client-errors';
+import { SESSION_COOKIE } from '../auth/session';
 
 /**
  * The web pages' errors as a readable page with the message and the status, where the API
@@ -17,7 +18,11 @@ export class WebExceptionFilter implements ExceptionFilter {
     const error = clientErrorOf(thrown) ?? thrown;
     const request = host.switchToHttp().getRequest<SessionRequest>();
     const response = host.switchToHttp().getResponse<Response>();
-    if (error instanceof SignInRequired) return response.redirect(303, '/sign-in');
+    // A cookie that leads to no session (ended, or one from before sessions were kept server-side,
+    // which held the token itself) is dropped on the way.
+    if (error instanceof SignInRequired) {
+      return response.clearCookie(SESSION_COOKIE, { path: '/' }).redirect(303, '/sign-in');
+    }
     if (!(error instanceof HttpException)) {
       // The page says only that something went wrong: what did goes to the log.
       this.logger.error(error instanceof Error ? error.message : String(error), (error as Error)?.stack);

@@ -124,14 +124,14 @@ export class ApiTokenRepository {
   }
 
   /**
-   * Revokes a token in scope (a second revocation keeps the first time) and ends its web sessions;
-   * returns it as listed, or null when there is no such token in scope.
+   * Revokes a token in scope that is not revoked yet, and ends its web sessions; returns it as
+   * listed, or null when there is no such token in scope or it was revoked already.
    */
   async revoke(id: number, scope: TenantScope): Promise<TokenView | null> {
     const rows: TokenView[] = await this.db.query(
       `WITH t AS (
-         UPDATE api_token SET revoked_at = coalesce(revoked_at, now())
-         WHERE id = $1 AND ($2::int IS NULL OR organization_id = $2) RETURNING *),
+         UPDATE api_token SET revoked_at = now()
+         WHERE id = $1 AND ($2::int IS NULL OR organization_id = $2) AND revoked_at IS NULL RETURNING *),
        ended AS (DELETE FROM web_session WHERE token_id IN (SELECT id FROM t))
        SELECT ${VIEW} FROM t LEFT JOIN organization o ON o.id = t.organization_id`,
       [id, scope.organizationId],
