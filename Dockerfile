@@ -1,7 +1,7 @@
 # The api, scheduler and worker (and the kat CLI) in one image; the command picks the app:
 #   node dist/apps/api/main.js | dist/apps/scheduler/main.js | dist/apps/worker/main.js | dist/apps/cli/main.js <command>
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,7 +10,7 @@ COPY apps apps
 COPY libs libs
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /src/package.json ./

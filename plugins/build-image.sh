@@ -2,7 +2,7 @@
 # Builds kat-plugins:latest, the image of the built-in plugins, from this machine's files alone
 # (no registry): the host's node binary and the libraries it links, plus plugins/src as /app.
 # The image carries a hash of its sources; it is rebuilt only when they (or node) change.
-# In production, plugins/Dockerfile builds the same layout from node:20-alpine.
+# In production, plugins/Dockerfile builds the same layout from node:24-alpine.
 set -euo pipefail
 cd "$(dirname "$0")"
 

@@ -3,7 +3,8 @@
 #   1. $DOCKER_SOCKET, if set and answering;
 #   2. Docker's /var/run/docker.sock, if answering;
 #   3. Podman's Docker-compatible service on /run/podman/podman.sock, started here if needed.
-# With --install, Podman is installed from Debian's packages when no engine is there (as root).
+# When no engine is there, Podman is installed from Debian's packages if this runs as root with
+# apt-get; otherwise one sentence says what to install.
 # Podman settings are those that work in this kind of sandbox: see shared/docs/CONTAINERS.md.
 set -euo pipefail
 
@@ -15,9 +16,8 @@ for socket in "${DOCKER_SOCKET:-}" /var/run/docker.sock "$PODMAN_SOCKET"; do
 done
 
 if ! command -v podman >/dev/null; then
-  if [ "${1:-}" != --install ]; then
-    echo "No container engine: neither Docker (/var/run/docker.sock) nor Podman answers." >&2
-    echo "Install Docker, or Podman (apt-get install podman runc busybox-static), or set DOCKER_SOCKET." >&2
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "No container engine answers: install Docker, or Podman (apt-get install podman runc), or set DOCKER_SOCKET." >&2
     exit 1
   fi
   echo "Installing Podman from Debian's packages…" >&2

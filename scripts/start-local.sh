@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command to run everything locally: install, build, migrate, seed, build the plugin image and
 # start the api, scheduler and worker against PostgreSQL and Redis on localhost (override with
-# DATABASE_URL, REDIS_URL, DOCKER_SOCKET or DOCKER_HOST). Ctrl-C stops all three.
+# DATABASE_URL, REDIS_URL, DOCKER_SOCKET or DOCKER_HOST). Ctrl-C or SIGTERM stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,7 +38,9 @@ pids=()
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap stop EXIT INT TERM
 for app in api scheduler worker; do
-  node "dist/apps/$app/main.js" 2>&1 | sed -u "s/^/[$app] /" &
+  # node itself in the background (its output prefixed through a process substitution), so that
+  # $! is node's pid: with a pipeline it would be sed's, and SIGTERM would leave the apps running.
+  node "dist/apps/$app/main.js" > >(sed -u "s/^/[$app] /") 2>&1 &
   pids+=($!)
 done
 
