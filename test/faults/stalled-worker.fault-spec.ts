@@ -23,7 +23,9 @@ describe('a stalled worker', () => {
     'changes nothing when it wakes after its task was taken over, ' + 'and kills its container at its next heartbeat',
     async () => {
       // No reaper pass during the test: only the heartbeat can stop the stalled run's container.
-      const workerSettings = { WORKER_CONCURRENCY: '1', REAP_INTERVAL_SECONDS: '3600' };
+      // (Not even at start: the second worker would find attempt 1's container orphaned, had the task
+      // been handed back by then.)
+      const workerSettings = { WORKER_CONCURRENCY: '1', REAP_INTERVAL_SECONDS: '0' };
       h.recorder.close(); // every run waits at its start until the test lets it go
       const stalled = h.start('worker/main', { ...workerSettings, LOG_LEVEL: 'log' });
       const id = await h.createTask('work', 'stalled.example');

@@ -76,12 +76,13 @@ export class KatSettings {
 
   /**
    * How often a worker removes plugin containers whose run no longer holds its task (left by a
-   * worker killed outright); unset: every STALE_AFTER_SECONDS, when such tasks are handed back.
+   * worker killed outright); unset: every STALE_AFTER_SECONDS, when such tasks are handed back;
+   * 0: never, not even at start.
    */
   @IsOptional()
   @Transform(toInt)
   @IsInt()
-  @Min(1)
+  @Min(0)
   REAP_INTERVAL_SECONDS?: number;
 
   /** A PENDING task older than this that is missing from the queue is queued again. */

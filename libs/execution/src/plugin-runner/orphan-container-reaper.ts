@@ -22,10 +22,10 @@ export class OrphanContainerReaper implements OnApplicationBootstrap, OnApplicat
   }
 
   onApplicationBootstrap(): void {
-    if (this.settings.PLUGIN_RUNNER !== 'container') return;
-    void this.reap();
-    // Containers become orphans when their task goes stale, so look as often as tasks can.
+    // Containers become orphans when their task goes stale, so look as often as tasks can; 0: never.
     const seconds = this.settings.REAP_INTERVAL_SECONDS ?? this.settings.STALE_AFTER_SECONDS;
+    if (this.settings.PLUGIN_RUNNER !== 'container' || seconds === 0) return;
+    void this.reap();
     this.timer = setInterval(() => void this.reap(), seconds * 1000);
   }
 
