@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags 
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_VIA, AuditEntry, AuditLogRepository } from '@kat/domain';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
 
 export class AuditLogQuery extends PageQuery {
@@ -41,12 +42,16 @@ class AuditEntryDto implements AuditEntry {
 /** Who did what: an organization's own entries; an admin's, every organization's (or `?organization=`). */
 @ApiTags('audit-log')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller('audit-log')
 export class AuditLogController {
   constructor(private readonly entries: AuditLogRepository) {}
 
   @Get()
-  @ApiOperation({ summary: 'Operator actions, newest first; filters action, target_type, target_id' })
+  @ApiOperation({
+    summary: 'List operator actions',
+    description: "Newest first. An organization's tokens read its own entries; admin tokens every organization's.",
+  })
   async list(@CurrentCaller() caller: Caller, @Query() query: AuditLogQuery): Promise<Page<AuditEntryDto>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const before = query.cursor

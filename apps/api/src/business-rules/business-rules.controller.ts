@@ -1,6 +1,6 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
 import {
   BUSINESS_RULES,
@@ -13,7 +13,9 @@ import {
 } from '@kat/domain';
 import { TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { conflict, notFound } from '../common/errors';
+import { TaskResponse } from '../tasks/dto/task.dto';
 import { requireOrganization } from '../tasks/tasks.service';
 
 export class UpdateBusinessRuleDto {
@@ -24,9 +26,16 @@ export class UpdateBusinessRuleDto {
 
 type RuleView = Omit<BusinessRule, 'sql'> & { enabled: boolean };
 
+const NO_RULE = [
+  404,
+  'no business rule with this rule_id',
+  'business rule KAT-NOPE does not exist; the rules are KAT-NO-SPF, …',
+] as const;
+
 /** The business rules of the catalogue, switched on or off per organization. */
 @ApiTags('business-rules')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller()
 export class BusinessRulesController {
   constructor(
@@ -37,6 +46,7 @@ export class BusinessRulesController {
   ) {}
 
   @Get('business-rules')
+  @ApiOperation({ summary: 'List the business rules', description: "Each with the organization's switch." })
   async list(@CurrentCaller() caller: Caller): Promise<{ results: RuleView[]; next_cursor: null; count: number }> {
     const organizationId = requireOrganization(caller.scope);
     const results = await Promise.all(BUSINESS_RULES.map((rule) => this.view(rule, organizationId)));
@@ -44,6 +54,9 @@ export class BusinessRulesController {
   }
 
   @Patch('business-rules/:rule_id')
+  @ApiOperation({ summary: 'Switch a business rule on or off for the organization' })
+  @ApiOkResponse({ description: 'the rule, with its switch' })
+  @ApiErrors(NO_RULE, 413)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('rule_id') ruleId: string,
@@ -59,6 +72,13 @@ export class BusinessRulesController {
   /** Creates and queues a business_rule task for the rule. */
   @Post('business-rules/:rule_id/run')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Run a business rule now', description: 'Creates and queues a business_rule task.' })
+  @ApiCreatedResponse({ type: TaskResponse, description: 'the business_rule task, queued' })
+  @ApiErrors(NO_RULE, [
+    409,
+    'the rule is switched off for the organization',
+    'business rule KAT-NO-SPF is disabled for this organization',
+  ])
   async run(@CurrentCaller() caller: Caller, @Param('rule_id') ruleId: string): Promise<TaskView> {
     const organizationId = requireOrganization(caller.scope);
     const rule = this.rule(ruleId);
@@ -78,6 +98,10 @@ export class BusinessRulesController {
   }
 
   @Get('finding-types')
+  @ApiOperation({
+    summary: 'List the finding types',
+    description: 'Each with its severity, score and recommendation.',
+  })
   async findingTypes() {
     const results = await this.findingTypeRows.list();
     return { results, next_cursor: null, count: results.length };

@@ -1,14 +1,21 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { TaskType } from '@kat/domain';
 import { TaskDispatcher } from '@kat/queue';
 import { Public } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 
 const CHECK_TIMEOUT_MS = 1500;
 
 @ApiTags('health')
 @Public()
+// Only the input no route accepts (hostile-input.ts) is refused here.
+@ApiErrors([
+  400,
+  'input no route accepts: a NUL character, bad percent-encoding or a __proto__ key in the path or query',
+  'path: must not contain the NUL character',
+])
 @Controller('health')
 export class HealthController {
   constructor(
@@ -20,6 +27,11 @@ export class HealthController {
 
   /** Liveness: the process answers. */
   @Get()
+  @ApiOperation({ summary: 'Is the API process alive?', description: 'No token needed.', security: [] })
+  @ApiOkResponse({
+    description: 'it answers',
+    schema: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } } },
+  })
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -27,6 +39,11 @@ export class HealthController {
   /** Readiness: PostgreSQL and Redis answer. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({
+    summary: 'Can the API serve requests?',
+    description: 'PostgreSQL and Redis answer within 1.5 s. No token needed.',
+    security: [],
+  })
   ready() {
     return this.health.check([
       () => this.database.pingCheck('database', { timeout: CHECK_TIMEOUT_MS }),

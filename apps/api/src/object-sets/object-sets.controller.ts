@@ -1,6 +1,16 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags, PartialType } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+  PartialType,
+} from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import {
   FilterSyntaxError,
@@ -14,8 +24,10 @@ import {
 } from '@kat/domain';
 import { QueryFailedError } from 'typeorm';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
+import { ObjectPage } from '../objects/object.dto';
 import { uuidParam } from '../common/uuid-param';
 import { requireOrganization } from '../tasks/tasks.service';
 
@@ -30,6 +42,7 @@ export class CreateObjectSetDto {
   object_type: ObjectType;
 
   @ApiPropertyOptional({
+    type: String,
     nullable: true,
     example: 'name $= ".example.com" and network = internet',
     description:
@@ -54,9 +67,21 @@ export class CreateObjectSetDto {
 
 export class UpdateObjectSetDto extends PartialType(CreateObjectSetDto) {}
 
+const NO_SET = [
+  404,
+  'no object set with this id in the organization',
+  'object set 3f0c2a8e-7d41-4c59-b0a6-9e2f1d7c5b34 does not exist',
+] as const;
+const NAME_TAKEN = [
+  409,
+  'the organization has an object set of this name',
+  'name: an object set named root domains exists already',
+] as const;
+
 /** Object sets: a saved selection of objects of one type, for schedules and reports. */
 @ApiTags('object-sets')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller('object-sets')
 export class ObjectSetsController {
   constructor(
@@ -65,12 +90,19 @@ export class ObjectSetsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List object sets' })
   async list(@CurrentCaller() caller: Caller): Promise<Page<ObjectSet>> {
     const results = await this.sets.listInOrganization(requireOrganization(caller.scope));
     return { results, next_cursor: null, count: results.length };
   }
 
   @Post()
+  @ApiOperation({
+    summary: 'Create an object set',
+    description: 'The query is checked against the fields of object_type; a 400 points at what is wrong.',
+  })
+  @ApiCreatedResponse({ description: 'the object set' })
+  @ApiErrors(NAME_TAKEN, 413)
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateObjectSetDto): Promise<ObjectSet> {
     checkQuery(dto.object_type, dto.query);
     const organization_id = requireOrganization(caller.scope);
@@ -80,6 +112,9 @@ export class ObjectSetsController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get an object set' })
+  @ApiOkResponse({ description: 'the object set' })
+  @ApiErrors(NO_SET)
   async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ObjectSet> {
     const set = await this.sets.findInOrganization(requireOrganization(caller.scope), id);
     if (!set) throw notFound(`object set ${id} does not exist`);
@@ -87,6 +122,9 @@ export class ObjectSetsController {
   }
 
   @Patch(':id')
+  @ApiOperation({ summary: 'Change an object set', description: 'Only the fields given change.' })
+  @ApiOkResponse({ description: 'the object set, changed' })
+  @ApiErrors(NO_SET, NAME_TAKEN, 413)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,
@@ -102,6 +140,9 @@ export class ObjectSetsController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete an object set' })
+  @ApiResponse({ status: 204, description: 'deleted' })
+  @ApiErrors(NO_SET)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
     const set = await this.get(caller, id);
     await this.sets.delete(set.id);
@@ -113,6 +154,12 @@ export class ObjectSetsController {
   }
 
   @Get(':id/objects')
+  @ApiOperation({
+    summary: "List an object set's members",
+    description: 'The objects its query and object_ids select now, in key order.',
+  })
+  @ApiOkResponse({ type: ObjectPage })
+  @ApiErrors(NO_SET)
   async members(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,

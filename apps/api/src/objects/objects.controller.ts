@@ -1,18 +1,99 @@
 import { AuditTrail } from '../audit/audit-trail';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { OBJECT_CATALOGUE, OBJECT_KEY_FIELDS, OBJECT_TYPES, ObjectTaskRecord, StoredObject } from '@kat/domain';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  OBJECT_CATALOGUE,
+  OBJECT_KEY_FIELDS,
+  OBJECT_TYPES,
+  ObjectTaskRecord,
+  ObjectType,
+  StoredObject,
+} from '@kat/domain';
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import type { Response } from 'express';
 import { Caller, CurrentCaller, PluginTokenAllowed } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { badRequest } from '../common/errors';
-import { Page } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page } from '../common/pagination';
+import { ObjectPage, ObjectTaskPage, StoredObjectDto } from './object.dto';
 import { MAX_OBJECTS_PER_REQUEST, ObjectsService } from './objects.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** `{type}` in a path: one of the catalogue's types; any other is a 404. */
+const TypeParam = () =>
+  ApiParam({ name: 'type', enum: OBJECT_TYPES, description: 'the object type; any other is a 404' });
+const PrimaryKeyParam = () =>
+  ApiParam({
+    name: 'pk',
+    description: "the object's primary key: its key fields joined with | (URL-encoded: %7C)",
+    example: 'internet|example.com',
+  });
+const NO_TYPE = [
+  404,
+  'no such object type',
+  `object type host does not exist; the types are ${OBJECT_TYPES.join(', ')}`,
+] as const;
+const NO_OBJECT = [
+  404,
+  'no such object type, or no object with this key in the organization',
+  'hostname internet|example.com does not exist',
+] as const;
+
+/** `limit`, `cursor` and `organization`, for the routes that read their query themselves. */
+const PageQueryParams = () =>
+  applyDecorators(
+    ApiQuery({
+      name: 'limit',
+      required: false,
+      schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE },
+    }),
+    ApiQuery({
+      name: 'cursor',
+      required: false,
+      type: String,
+      description: "opaque, from a previous page's next_cursor",
+    }),
+    ApiQuery({
+      name: 'organization',
+      required: false,
+      type: String,
+      description: 'admin tokens: the organization code to act for',
+    }),
+  );
+
+/** Each key field and the types that have it: `network` → hostname, ipaddress, … */
+const KEY_FIELD_TYPES = new Map<string, ObjectType[]>();
+for (const type of OBJECT_TYPES) {
+  for (const field of OBJECT_KEY_FIELDS[type])
+    KEY_FIELD_TYPES.set(field, [...(KEY_FIELD_TYPES.get(field) ?? []), type]);
+}
+
+/** GET /objects/{type}'s filters: every key field of the catalogue, an exact match, for the types that have it. */
+const KeyFieldFilters = () =>
+  applyDecorators(
+    ...[...KEY_FIELD_TYPES].map(([name, types]) =>
+      ApiQuery({
+        name,
+        required: false,
+        type: String,
+        description: `the key field ${name}, an exact value: a filter of ${types.join(', ')} (of other types, a 400)`,
+      }),
+    ),
+  );
+
 @ApiTags('objects')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller()
 export class ObjectsController {
   constructor(
@@ -21,7 +102,7 @@ export class ObjectsController {
   ) {}
 
   @Get('object-types')
-  @ApiOperation({ summary: "The object types: each one's key fields and JSON schema" })
+  @ApiOperation({ summary: 'List the object types', description: "Each one's key fields and JSON schema." })
   objectTypes() {
     const schemas = validationMetadatasToSchemas({ refPointerPrefix: '#/definitions/' });
     return {
@@ -37,15 +118,40 @@ export class ObjectsController {
   @Post('objects/:type')
   @PluginTokenAllowed()
   @ApiOperation({
-    summary: `Create or update one object, or a list of up to ${MAX_OBJECTS_PER_REQUEST}, by natural key`,
+    summary: 'Create or update objects by key',
+    description:
+      `One object, or a list of up to ${MAX_OBJECTS_PER_REQUEST}, upserted by their key fields; all are ` +
+      "validated before any is stored (GET /object-types gives each type's schema). A plugin's token must " +
+      'name its own task in task_id.',
   })
+  @TypeParam()
   @ApiQuery({
     name: 'task_id',
     required: false,
-    description: 'a RUNNING plugin task: an ObjectTask is recorded per object',
+    schema: { type: 'string', format: 'uuid' },
+    description: 'a RUNNING plugin task of the organization: an ObjectTask is recorded per object',
   })
   @ApiBody({ schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } })
   @ApiResponse({ status: 201, description: 'one object (or, for a list, counts and the objects) as stored' })
+  @ApiResponse({ status: 200, description: 'as 201, when every object existed already (updated)' })
+  @ApiErrors(
+    [
+      403,
+      "a read-only token, ?organization= naming another organization, or a plugin's token with another task_id",
+      'a plugin token may only write objects with task_id=0b5ca9c4-5e1c-4b7e-9a51-3f6f1c2d8e90',
+    ],
+    [
+      404,
+      'no such object type, or task_id names no task of the organization',
+      'task_id: task 0b5ca9c4-5e1c-4b7e-9a51-3f6f1c2d8e90 does not exist',
+    ],
+    [
+      409,
+      'task_id names a task that is not a RUNNING plugin task',
+      'task_id: task 0b5ca9c4-5e1c-4b7e-9a51-3f6f1c2d8e90 is COMPLETED; objects can be added only to a RUNNING task',
+    ],
+    413,
+  )
   async create(
     @CurrentCaller() caller: Caller,
     @Param('type') type: string,
@@ -61,7 +167,17 @@ export class ObjectsController {
   }
 
   @Get('objects/:type')
-  @ApiOperation({ summary: 'Objects of a type in key order; filter by any key field (e.g. ?network=internet)' })
+  @ApiOperation({
+    summary: 'List objects of a type',
+    description:
+      'In key order. Filter by any key field of the type, exact values: ' +
+      '`/objects/hostname?network=internet&name=example.com`; another query parameter is a 400.',
+  })
+  @TypeParam()
+  @KeyFieldFilters()
+  @ApiOkResponse({ type: ObjectPage })
+  @PageQueryParams()
+  @ApiErrors(NO_TYPE)
   list(
     @CurrentCaller() caller: Caller,
     @Param('type') type: string,
@@ -72,12 +188,22 @@ export class ObjectsController {
 
   @Get('objects/:type/:pk')
   @PluginTokenAllowed()
+  @ApiOperation({ summary: 'Get an object', description: "A plugin's token may read only its task's input object." })
+  @ApiOkResponse({ type: StoredObjectDto })
+  @TypeParam()
+  @PrimaryKeyParam()
+  @ApiErrors(NO_OBJECT)
   get(@CurrentCaller() caller: Caller, @Param('type') type: string, @Param('pk') pk: string): Promise<StoredObject> {
     return this.objects.get(caller, this.objects.objectType(type), pk);
   }
 
   @Delete('objects/:type/:pk')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete an object' })
+  @ApiResponse({ status: 204, description: 'deleted' })
+  @TypeParam()
+  @PrimaryKeyParam()
+  @ApiErrors(NO_OBJECT)
   async delete(@CurrentCaller() caller: Caller, @Param('type') type: string, @Param('pk') pk: string): Promise<void> {
     await this.objects.delete(caller.scope, this.objects.objectType(type), pk);
     await this.audit.record('object.delete', { id: `${type}|${pk}`, organization: caller.scope.organizationCode });
@@ -85,8 +211,27 @@ export class ObjectsController {
 
   @Get('object-tasks')
   @ApiOperation({
-    summary: 'Which task produced which object; filters task_id, plugin_id, input_object, output_object',
+    summary: 'List which task produced which object',
+    description: 'ObjectTask records, newest first; each filter is an exact match.',
   })
+  @ApiOkResponse({ type: ObjectTaskPage })
+  @ApiQuery({ name: 'task_id', required: false, schema: { type: 'string', format: 'uuid' } })
+  @ApiQuery({ name: 'plugin_id', required: false, type: String, example: 'dns_records' })
+  @ApiQuery({
+    name: 'input_object',
+    required: false,
+    type: String,
+    description: "the task's input object's primary key",
+    example: 'internet|example.com',
+  })
+  @ApiQuery({
+    name: 'output_object',
+    required: false,
+    type: String,
+    description: "the produced object's primary key",
+    example: 'internet|example.com|A|192.0.2.1',
+  })
+  @PageQueryParams()
   objectTasks(
     @CurrentCaller() caller: Caller,
     @Query() query: Record<string, string>,

@@ -1,9 +1,10 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { Organization, ORGANIZATION_CODE_PATTERN, OrganizationRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
+import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
 import { conflict } from '../common/errors';
 
 export class CreateOrganizationDto {
@@ -20,6 +21,7 @@ export class CreateOrganizationDto {
 @ApiTags('organizations')
 @ApiBearerAuth()
 @AdminOnly()
+@ApiErrors(400, 401, ADMIN_ONLY_403)
 @Controller('organizations')
 export class OrganizationsController {
   constructor(
@@ -28,12 +30,16 @@ export class OrganizationsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List the organizations (admin)' })
   async list(): Promise<{ results: Organization[]; next_cursor: null; count: number }> {
     const results = await this.organizations.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Post()
+  @ApiOperation({ summary: 'Create an organization (admin)' })
+  @ApiCreatedResponse({ description: 'the organization' })
+  @ApiErrors([409, 'an organization with this code exists', 'code: organization acme exists already'], 413)
   async create(@Body() dto: CreateOrganizationDto): Promise<Organization> {
     if (await this.organizations.existsWithCode(dto.code)) {
       throw conflict(`code: organization ${dto.code} exists already`);

@@ -1,8 +1,9 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PluginRepository, PluginSettingRepository, SecretsKeyMissingError } from '@kat/domain';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { requireOrganization } from '../tasks/tasks.service';
 import {
@@ -20,6 +21,7 @@ import {
  */
 @ApiTags('plugins')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403, [404, 'no plugin with this plugin_id', 'plugin nmap does not exist'])
 @Controller('plugins/:plugin_id/settings')
 export class PluginSettingsController {
   constructor(
@@ -29,7 +31,10 @@ export class PluginSettingsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "The names of the organization's own settings of a plugin (never their values)" })
+  @ApiOperation({
+    summary: "List the organization's settings of a plugin",
+    description: 'Their names only: values are never returned.',
+  })
   @ApiOkResponse({ type: PluginSettingsView })
   async get(@CurrentCaller() caller: Caller, @Param('plugin_id') pluginId: string): Promise<PluginSettingsView> {
     const organizationId = requireOrganization(caller.scope);
@@ -39,13 +44,20 @@ export class PluginSettingsController {
 
   @Patch()
   @ApiOperation({
-    summary: "Set (a string) or delete (null) the organization's own settings of a plugin",
+    summary: "Set or delete the organization's settings of a plugin",
     description:
-      'All or nothing, in one statement. Values are encrypted at rest and never returned; they override ' +
-      "the plugin's settings of the same name in the organization's tasks.",
+      'A string sets a setting, null deletes it; all or nothing, in one statement. Values are encrypted at ' +
+      "rest and never returned; they override the plugin's settings of the same name in the organization's tasks.",
   })
   @ApiOkResponse({ type: PluginSettingsView })
-  @ApiResponse({ status: 409, description: 'a value is to be stored but SECRETS_KEY is not configured' })
+  @ApiErrors(
+    [
+      409,
+      'a value is to be stored but SECRETS_KEY is not configured',
+      'SECRETS_KEY is not configured: per-organization settings cannot be stored',
+    ],
+    413,
+  )
   async update(
     @CurrentCaller() caller: Caller,
     @Param('plugin_id') pluginId: string,

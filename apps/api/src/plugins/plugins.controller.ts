@@ -1,14 +1,18 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
+import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
+
+const NO_PLUGIN = [404, 'no plugin with this plugin_id', 'plugin nmap does not exist'] as const;
 
 /** The plugin catalogue: shared by all organizations, changed by admins. */
 @ApiTags('plugins')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller('plugins')
 export class PluginsController {
   constructor(
@@ -18,12 +22,16 @@ export class PluginsController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List the plugins', description: 'The catalogue, shared by all organizations.' })
   async list(): Promise<{ results: Plugin[]; next_cursor: null; count: number }> {
     const results = await this.plugins.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Get(':plugin_id')
+  @ApiOperation({ summary: 'Get a plugin' })
+  @ApiOkResponse({ description: 'the plugin' })
+  @ApiErrors(NO_PLUGIN)
   async get(@Param('plugin_id') pluginId: string): Promise<Plugin> {
     const plugin = await this.plugins.findByPluginId(pluginId);
     if (!plugin) throw notFound(`plugin ${pluginId} does not exist`);
@@ -32,6 +40,13 @@ export class PluginsController {
 
   @Post()
   @AdminOnly()
+  @ApiOperation({ summary: 'Add a plugin to the catalogue (admin)' })
+  @ApiCreatedResponse({ description: 'the plugin' })
+  @ApiErrors(
+    ADMIN_ONLY_403,
+    [409, 'a plugin with this plugin_id exists', 'plugin_id: plugin dns_records exists already'],
+    413,
+  )
   async create(@Body() dto: CreatePluginDto): Promise<Plugin> {
     if (await this.plugins.existsWithPluginId(dto.plugin_id)) {
       throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
@@ -44,6 +59,14 @@ export class PluginsController {
 
   @Patch(':plugin_id')
   @AdminOnly()
+  @ApiOperation({
+    summary: 'Change a plugin (admin)',
+    description:
+      'Only the fields given change; null removes rate_limit or retry. New limits apply at once, a new ' +
+      'rate_limit.key to waiting tasks too.',
+  })
+  @ApiOkResponse({ description: 'the plugin, changed' })
+  @ApiErrors(ADMIN_ONLY_403, NO_PLUGIN, 413)
   async update(@Param('plugin_id') pluginId: string, @Body() dto: UpdatePluginDto): Promise<Plugin> {
     const plugin = await this.get(pluginId);
     const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;

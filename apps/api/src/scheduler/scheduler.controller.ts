@@ -1,6 +1,6 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import {
   IsBoolean,
   IsOptional,
@@ -11,6 +11,7 @@ import {
 } from 'class-validator';
 import { nextRun, SchedulerJobState, SchedulerStateRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
+import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
 import { notFound } from '../common/errors';
 
 @ValidatorConstraint({ name: 'cron' })
@@ -50,6 +51,7 @@ export class UpdateSchedulerJobDto {
 @ApiTags('scheduler')
 @ApiBearerAuth()
 @AdminOnly()
+@ApiErrors(400, 401, ADMIN_ONLY_403)
 @Controller('scheduler')
 export class SchedulerController {
   constructor(
@@ -58,11 +60,18 @@ export class SchedulerController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: "Get the scheduler's switch and jobs", description: 'Each job with its enabled and cron.' })
   async get(): Promise<{ enabled: boolean; jobs: SchedulerJobState[] }> {
     return { enabled: await this.state.globalEnabled(), jobs: await this.state.jobs() };
   }
 
   @Patch()
+  @ApiOperation({
+    summary: 'Switch the scheduler on or off',
+    description: 'Every scheduler replica applies it at its next poll.',
+  })
+  @ApiOkResponse({ description: "the scheduler's switch and jobs" })
+  @ApiErrors(413)
   async update(@Body() dto: UpdateSchedulerDto): Promise<{ enabled: boolean; jobs: SchedulerJobState[] }> {
     await this.state.setGlobalEnabled(dto.enabled);
     await this.audit.record('scheduler.update', { id: null, organization: null }, { enabled: dto.enabled });
@@ -70,6 +79,12 @@ export class SchedulerController {
   }
 
   @Patch('jobs/:name')
+  @ApiOperation({ summary: "Change a scheduler job's enabled or cron" })
+  @ApiOkResponse({ description: 'the job, changed' })
+  @ApiErrors(
+    [404, 'no scheduler job of this name', 'scheduler job nightly does not exist; the jobs are reconcile-tasks, …'],
+    413,
+  )
   async updateJob(@Param('name') name: string, @Body() dto: UpdateSchedulerJobDto): Promise<SchedulerJobState> {
     const job = await this.state.updateJob(name, dto);
     if (!job)

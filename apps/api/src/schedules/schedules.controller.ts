@@ -1,6 +1,16 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiPropertyOptions,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   IsBoolean,
   IsOptional,
@@ -23,6 +33,7 @@ import {
 import { RUN_NOW, TaskIntake } from '@kat/queue';
 import { Priority, priorityProperty } from '../common/priority';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiErrors } from '../common/api-errors';
 import { badRequest, notFound } from '../common/errors';
 import { Page } from '../common/pagination';
 import { uuidParam } from '../common/uuid-param';
@@ -41,6 +52,14 @@ class IsInterval implements ValidatorConstraintInterface {
   }
 }
 
+/** An interval in the document: a duration or a number of seconds, as IsInterval takes it. */
+const intervalProperty: ApiPropertyOptions = {
+  oneOf: [{ type: 'string' }, { type: 'integer' }],
+  description:
+    'an ISO 8601 duration in weeks, days, hours, minutes or seconds (PT24H, P1D), or a number of seconds; ' +
+    'at most ten years',
+};
+
 export class CreateScheduleDto {
   @ApiProperty({ example: 'dns_records' })
   @IsString()
@@ -51,7 +70,7 @@ export class CreateScheduleDto {
   @IsUUID('all', { message: 'object_set_id must be a UUID' })
   object_set_id: string;
 
-  @ApiProperty({ example: 'PT24H', oneOf: [{ type: 'string' }, { type: 'integer' }] })
+  @ApiProperty({ ...intervalProperty, example: 'PT24H' })
   @Validate(IsInterval)
   interval: string | number;
 
@@ -71,7 +90,7 @@ export class CreateScheduleDto {
 }
 
 export class UpdateScheduleDto {
-  @ApiPropertyOptional({ example: 'P7D' })
+  @ApiPropertyOptional({ ...intervalProperty, example: 'P7D' })
   @IsOptional()
   @Validate(IsInterval)
   interval?: string | number;
@@ -91,6 +110,12 @@ export class UpdateScheduleDto {
   priority?: number | null;
 }
 
+const NO_SCHEDULE = [
+  404,
+  'no schedule with this id in the organization',
+  'schedule 7a3e9c1b-2f48-4d6a-8b15-c0d9e4f3a276 does not exist',
+] as const;
+
 type ScheduleView = Schedule & { interval: string };
 const view = (schedule: Schedule): ScheduleView => ({
   ...schedule,
@@ -100,6 +125,7 @@ const view = (schedule: Schedule): ScheduleView => ({
 /** Schedules: "run plugin P on every object of set S at most once per interval". */
 @ApiTags('schedules')
 @ApiBearerAuth()
+@ApiErrors(400, 401, 403)
 @Controller('schedules')
 export class SchedulesController {
   constructor(
@@ -111,12 +137,21 @@ export class SchedulesController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'List schedules' })
   async list(@CurrentCaller() caller: Caller): Promise<Page<ScheduleView>> {
     const rows = await this.schedules.listInOrganization(requireOrganization(caller.scope));
     return { results: rows.map(view), next_cursor: null, count: rows.length };
   }
 
   @Post()
+  @ApiOperation({
+    summary: 'Create a schedule',
+    description:
+      'Run a plugin on every object of an object set, at most once per interval; the plugin must consume ' +
+      "the set's object type.",
+  })
+  @ApiCreatedResponse({ description: 'the schedule' })
+  @ApiErrors(413)
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateScheduleDto): Promise<ScheduleView> {
     const organization_id = requireOrganization(caller.scope);
     const plugin = await this.plugins.findByPluginId(dto.plugin_id);
@@ -142,11 +177,20 @@ export class SchedulesController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'Get a schedule' })
+  @ApiOkResponse({ description: 'the schedule' })
+  @ApiErrors(NO_SCHEDULE)
   async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ScheduleView> {
     return view(await this.find(caller, id));
   }
 
   @Patch(':id')
+  @ApiOperation({
+    summary: 'Change a schedule',
+    description: 'Its interval, enabled or priority; only the fields given change.',
+  })
+  @ApiOkResponse({ description: 'the schedule, changed' })
+  @ApiErrors(NO_SCHEDULE, 413)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,
@@ -164,6 +208,9 @@ export class SchedulesController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a schedule' })
+  @ApiResponse({ status: 204, description: 'deleted' })
+  @ApiErrors(NO_SCHEDULE)
   async delete(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<void> {
     const schedule = await this.find(caller, id);
     await this.schedules.delete(schedule.id);
@@ -177,6 +224,17 @@ export class SchedulesController {
   /** Scans the set now, whatever the interval says; objects with an active task are skipped. */
   @Post(':id/run')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Run a schedule now',
+    description:
+      'Creates a task for each object of its set, whatever the interval says; objects with an active task are ' +
+      "skipped. The tasks wait in line at the schedule's priority.",
+  })
+  @ApiOkResponse({
+    description: 'how many tasks it created',
+    schema: { type: 'object', properties: { tasks_created: { type: 'integer' } }, required: ['tasks_created'] },
+  })
+  @ApiErrors(NO_SCHEDULE)
   async run(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,

@@ -1,9 +1,18 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { TOKEN_ACCESS, type TokenAccess, TokenView } from '@kat/domain';
 import { Caller, CurrentCaller, TokenAdmin } from '../auth/authenticated';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
+import { ApiErrors } from '../common/api-errors';
 import { intIdParam } from '../common/uuid-param';
 import { TokenRequest, TokensService } from './tokens.service';
 
@@ -22,7 +31,13 @@ export class CreateTokenDto implements TokenRequest {
   @IsIn(TOKEN_ACCESS)
   access?: TokenAccess;
 
-  @ApiPropertyOptional({ example: '2027-01-31T00:00:00Z', nullable: true, description: 'absent or null: never' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    example: '2027-01-31T00:00:00Z',
+    nullable: true,
+    description: 'absent or null: never',
+  })
   @IsOptional()
   @IsISO8601({ strict: true })
   @Matches(/^\d{4}-/, { message: 'expires_at must be a date of the years 0001 to 9999' })
@@ -46,16 +61,26 @@ class IssuedTokenDto extends TokenViewDto {
   @ApiProperty({ description: 'the secret: shown this once, stored only as a hash' }) token: string;
 }
 
+const NO_TOKEN = [404, 'no token with this id in the organization', 'token 12 does not exist'] as const;
+
 /** API tokens of an organization: for tokens with admin access (its own organization's; an admin's: any). */
 @ApiTags('tokens')
 @ApiBearerAuth()
 @TokenAdmin()
+@ApiErrors(400, 401, [
+  403,
+  "not a token with admin access, or ?organization= naming an organization that is not the token's",
+  'this needs a token with admin access',
+])
 @Controller('tokens')
 export class TokensController {
   constructor(private readonly tokens: TokensService) {}
 
   @Get()
-  @ApiOperation({ summary: "The organization's tokens, newest first, revoked and expired ones included" })
+  @ApiOperation({
+    summary: "List the organization's tokens",
+    description: 'Newest first, revoked and expired ones included; never their secrets.',
+  })
   async list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<Page<TokenViewDto>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const before = query.cursor ? decodeCursor<{ i: number }>(query.cursor, (v) => Number.isInteger(v.i)).i : undefined;
@@ -69,19 +94,36 @@ export class TokensController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Make a token of the organization; its secret is in the answer, once' })
+  @ApiOperation({
+    summary: 'Make a token of the organization',
+    description: 'Its secret is in the answer, this once. It expires no later than the token that makes it.',
+  })
+  @ApiCreatedResponse({ type: IssuedTokenDto })
+  @ApiErrors(413)
   issue(@CurrentCaller() caller: Caller, @Body() dto: CreateTokenDto): Promise<IssuedTokenDto> {
     return this.tokens.issue(caller, dto);
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One token' })
+  @ApiOperation({ summary: 'Get a token' })
+  @ApiOkResponse({ type: TokenViewDto })
+  @ApiErrors(NO_TOKEN)
   get(@CurrentCaller() caller: Caller, @Param('id', intIdParam('id')) id: number): Promise<TokenViewDto> {
     return this.tokens.get(caller.scope, id);
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Revoke a token: refused at once by every API process, its web sessions ended' })
+  @ApiOperation({
+    summary: 'Revoke a token',
+    description:
+      'Refused at once by every API process, its web sessions ended. A token revoked already is answered as it is.',
+  })
+  @ApiOkResponse({ type: TokenViewDto, description: 'the token, revoked' })
+  @ApiErrors(NO_TOKEN, [
+    503,
+    'revoked, but Redis could not be reached to tell every API process at once',
+    'the token is revoked, but Redis could not tell every API process at once: it may work up to 10 s more',
+  ])
   revoke(@CurrentCaller() caller: Caller, @Param('id', intIdParam('id')) id: number): Promise<TokenViewDto> {
     return this.tokens.revoke(caller.scope, id);
   }

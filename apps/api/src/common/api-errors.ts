@@ -1,0 +1,88 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+
+/** Every error the API answers, as errors.ts, ValidationPipe, the AuthGuard and hostile-input.ts make it. */
+export class ErrorDto {
+  @ApiProperty({ type: 'integer', example: 400, description: 'the HTTP status, again' })
+  statusCode: number;
+
+  @ApiPropertyOptional({
+    example: 'Bad Request',
+    description: "the status's reason phrase (absent when a body parser refused the body as not JSON)",
+  })
+  error?: string;
+
+  @ApiProperty({
+    type: [String],
+    example: ['data.plugin_id: unknown plugin nmap'],
+    description: 'every reason, each a sentence that starts with the field or the thing it is about',
+  })
+  message: string[];
+}
+
+/** The 403 of the routes only admin tokens may call. */
+export const ADMIN_ONLY_403 = [
+  403,
+  'not an admin token (or a read-only one writing, or a plugin token)',
+  'this needs an admin token',
+] as const;
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 503;
+
+const REASON_PHRASES: Record<ErrorStatus, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  503: 'Service Unavailable',
+};
+
+/** What each status means on any route, and a message as the API writes it. */
+const GENERIC: Record<ErrorStatus, { description: string; message: string }> = {
+  400: {
+    description:
+      'the request is not valid: each reason names its field (body, query or path). Also a NUL character ' +
+      'anywhere, a body nested deeper than 32 levels, a __proto__ key, or an unknown ?organization=',
+    message: 'organization: no organization has the code acme',
+  },
+  401: {
+    description: 'no Authorization header, or a token that is not valid, revoked or expired',
+    message: 'the API token is not valid',
+  },
+  403: {
+    description:
+      "the token may not do this: a read-only token's write, a plugin's token, or ?organization= naming " +
+      "an organization that is not the token's",
+    message: 'organization: this token belongs to acme and cannot act for other',
+  },
+  404: { description: 'it does not exist (in the organization)', message: 'plugin nmap does not exist' },
+  409: { description: 'it cannot be done as things are', message: 'code: organization acme exists already' },
+  413: {
+    description: 'the body is larger than this route accepts (10 MB of JSON)',
+    message: 'body: larger than this route accepts',
+  },
+  503: { description: 'Redis could not be reached', message: 'the queue is unreachable' },
+};
+
+/** A status, or a status with what it means on this route: its description and an example message. */
+export type ErrorSpec = ErrorStatus | readonly [ErrorStatus, string, string];
+
+/**
+ * Documents the errors a controller (all its routes) or a handler can answer, each with the ErrorDto
+ * shape and an example. A handler's entry for a status replaces its controller's.
+ */
+export function ApiErrors(...specs: ErrorSpec[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...specs.map((spec) => {
+      const [status, description, message] = typeof spec === 'number' ? [spec] : spec;
+      return ApiResponse({
+        status,
+        description: description ?? GENERIC[status].description,
+        type: ErrorDto,
+        example: { statusCode: status, error: REASON_PHRASES[status], message: [message ?? GENERIC[status].message] },
+      });
+    }),
+  );
+}
