@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { containersOf, kustomize, podSpecOf } from './support/kustomize';
+import { TestEnvironment } from './support/environment';
 
 const ROOT = join(__dirname, '..');
 const APPS = ['kat-api', 'kat-scheduler', 'kat-worker'];
@@ -16,7 +17,11 @@ const COMPOSE_ENV = { POSTGRES_PASSWORD: 'test', SECRETS_KEY: 'ab'.repeat(32) };
 
 async function validator(apiVersion: string, kind: string): Promise<new (data: unknown) => { validate(): void }> {
   const group = apiVersion === 'v1' ? 'v1' : apiVersion;
-  const models = await import(`kubernetes-models/${group}`); // 4.x: CommonJS, which Jest here needs (5.x is ESM-only)
+  // 4.x: CommonJS, which Jest here needs (5.x is ESM-only). KEDA's from its CRD: @kubernetes-models/keda
+  // 0.4.x, the CommonJS line on the same base.
+  const models = apiVersion.startsWith('keda.sh/')
+    ? await import(`@kubernetes-models/keda/${apiVersion}`)
+    : await import(`kubernetes-models/${group}`);
   if (!models[kind]) throw new Error(`no schema for ${apiVersion} ${kind}`);
   return models[kind];
 }
@@ -68,6 +73,46 @@ describe.each(['example', 'dev'])('Kubernetes manifests, overlay %s', (overlay) 
     expect(byName('HorizontalPodAutoscaler', 'kat-worker').spec.scaleTargetRef.name).toBe('kat-worker');
     expect(byName('Service', 'kat-api')).toBeDefined();
     expect(byName('Ingress', 'kat-api')).toBeDefined();
+  });
+
+  it('scales the workers on their waiting line with KEDA where the overlay asks (example), else on CPU', async () => {
+    const scaled = objects.find((o) => o.kind === 'ScaledObject');
+    const cpu = byName('HorizontalPodAutoscaler', 'kat-worker');
+    expect(cpu.spec.metrics[0].resource.name).toBe('cpu');
+    if (overlay === 'dev') return expect(scaled).toBeUndefined();
+    const ScaledObject = await validator('keda.sh/v1alpha1', 'ScaledObject');
+    expect(() =>
+      new ScaledObject({ ...scaled, spec: { ...scaled!.spec, triggers: 'postgresql' } }).validate(),
+    ).toThrow();
+    // KEDA takes the base's CPU autoscaler over (same name) and keeps CPU as its second trigger.
+    expect(scaled!.spec.scaleTargetRef.name).toBe('kat-worker');
+    expect(scaled!.metadata.annotations?.['scaledobject.keda.sh/transfer-hpa-ownership']).toBe('true');
+    expect(scaled!.spec.advanced.horizontalPodAutoscalerConfig.name).toBe(cpu.metadata.name);
+    const [line, cpuTrigger] = scaled!.spec.triggers;
+    expect(cpuTrigger).toMatchObject({ type: 'cpu', metadata: { value: '70' } });
+    expect(line.type).toBe('postgresql');
+    const auth = byName('TriggerAuthentication', line.authenticationRef.name);
+    expect(auth.spec.secretTargetRef).toEqual([{ parameter: 'connection', name: 'kat-secrets', key: 'DATABASE_URL' }]);
+    // The query runs against the real schema and counts what waits and is due, through the waiting line's index.
+    const environment = await TestEnvironment.create();
+    try {
+      const plan = await environment.withDataSource(async (db) => {
+        const org = (await db.query(`INSERT INTO organization (code, name) VALUES ('a', 'a') RETURNING id`))[0].id;
+        await db.query(
+          `INSERT INTO task (organization_id, type, data, run_after)
+           SELECT $1, 'plugin', jsonb_build_object('plugin_id', 'p', 'input_data', 'internet|h' || i), CASE WHEN i > 3
+                  THEN now() + interval '1 hour' END FROM generate_series(1, 5) i`,
+          [org],
+        );
+        const [{ count }] = await db.query(line.metadata.query);
+        await db.query('SET enable_seqscan = off');
+        return { count: Number(count), plan: JSON.stringify(await db.query(`EXPLAIN ${line.metadata.query}`)) };
+      });
+      expect(plan.count).toBe(3);
+      expect(plan.plan).toContain('task_waiting');
+    } finally {
+      await environment.destroy();
+    }
   });
 
   it('runs everything as non-root but the engine sidecar, the only privileged container', () => {
