@@ -66,6 +66,11 @@ describe('API tokens and web sessions', () => {
     expect(JSON.stringify(list.body)).not.toContain(made.secret);
     expect(JSON.stringify(list.body)).not.toMatch(/token_hash|[0-9a-f]{64}/);
     expect((await acmeAdmin.get(`/tokens/${made.id}/`).expect(200)).body.token).toBeUndefined();
+    // Pages by id, newest first.
+    const first = await acmeAdmin.get('/tokens/?limit=1').expect(200);
+    const next = await acmeAdmin.get(`/tokens/?limit=1&cursor=${first.body.next_cursor}`).expect(200);
+    expect(first.body.results[0].id).toBe(made.id);
+    expect(next.body.results[0].id).toBeLessThan(made.id);
 
     // Stored only as a hash.
     const stored = await environment.withDataSource((db) =>

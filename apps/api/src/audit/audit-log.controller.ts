@@ -4,7 +4,7 @@ import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUDIT_VIA, AuditEntry, AuditLogRepository } from '@kat/domain';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { ApiErrors } from '../common/api-errors';
-import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, decodeCursor, Page, PageQuery, pageByIdOf } from '../common/pagination';
 
 export class AuditLogQuery extends PageQuery {
   @ApiPropertyOptional({ example: 'task.cancel' })
@@ -58,11 +58,6 @@ export class AuditLogController {
       ? decodeCursor<{ i: string }>(query.cursor, (v) => /^\d{1,18}$/.test(String(v.i))).i
       : undefined;
     const rows = await this.entries.list(caller.scope, query, limit + 1, before);
-    const results = rows.slice(0, limit);
-    return {
-      results,
-      next_cursor: rows.length > limit ? encodeCursor({ i: results[results.length - 1].id }) : null,
-      count: results.length,
-    };
+    return pageByIdOf(rows, limit);
   }
 }

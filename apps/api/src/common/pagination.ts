@@ -42,6 +42,19 @@ export class Page<T> {
   count: number;
 }
 
+/**
+ * A page of rows read one beyond `limit` by id, newest first: the extra row says there is a next
+ * page, which starts below the last row's id.
+ */
+export function pageByIdOf<T extends { id: number | string }>(rows: T[], limit: number): Page<T> {
+  const results = rows.slice(0, limit);
+  return {
+    results,
+    next_cursor: rows.length > limit ? encodeCursor({ i: results[results.length - 1].id }) : null,
+    count: results.length,
+  };
+}
+
 export function encodeCursor(position: Record<string, unknown>): string {
   return Buffer.from(JSON.stringify(position)).toString('base64url');
 }

@@ -11,7 +11,7 @@ import {
 import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { TOKEN_ACCESS, type TokenAccess, TokenView } from '@kat/domain';
 import { Caller, CurrentCaller, TokenAdmin } from '../auth/authenticated';
-import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, decodeCursor, Page, PageQuery, pageByIdOf } from '../common/pagination';
 import { ApiErrors } from '../common/api-errors';
 import { intIdParam } from '../common/uuid-param';
 import { TokenRequest, TokensService } from './tokens.service';
@@ -85,12 +85,7 @@ export class TokensController {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const before = query.cursor ? decodeCursor<{ i: number }>(query.cursor, (v) => Number.isInteger(v.i)).i : undefined;
     const rows = await this.tokens.list(caller.scope, limit + 1, before);
-    const results = rows.slice(0, limit);
-    return {
-      results,
-      next_cursor: rows.length > limit ? encodeCursor({ i: results[results.length - 1].id }) : null,
-      count: results.length,
-    };
+    return pageByIdOf(rows, limit);
   }
 
   @Post()
