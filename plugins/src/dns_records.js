@@ -21,7 +21,8 @@ run(async () => {
     NS: () => resolver.resolveNs(name).then((rs) => rs.map((target) => ({ value: target, name: target }))),
     TXT: () => resolver.resolveTxt(name).then((rs) => rs.map((chunks) => ({ value: chunks.join('') }))),
     CAA: () => resolver.resolveCaa(name).then((rs) => rs.map((r) => {
-      const [tag, value] = Object.entries(r).find(([key]) => key !== 'critical');
+      // Node 24 adds type: 'CAA' beside critical and the one tag (issue, issuewild, iodef…).
+      const [tag, value] = Object.entries(r).find(([key]) => key !== 'critical' && key !== 'type');
       return { value: `${r.critical} ${tag} "${value}"` };
     })),
   };
