@@ -46,6 +46,17 @@ describe('batched claims and endings in PostgreSQL', () => {
   /** A handed-back plugin task waits for admission again; the admission's part, done here. */
   const readmit = (id: string) => workerA.query(`UPDATE task SET admitted_at = now() WHERE id = $1`, [id]);
 
+  it("ends a transaction whose process went silent, so the locks it held do not stall the others' work", async () => {
+    // As a worker frozen in the middle of a rule's transaction would: the next attempt waits for the lock.
+    const silent = workerA.createQueryRunner();
+    await silent.startTransaction();
+    await silent.query(`SELECT pg_advisory_xact_lock(7, 7)`);
+    const started = Date.now();
+    await workerB.transaction((tx) => tx.query(`SELECT pg_advisory_xact_lock(7, 7)`));
+    expect(Date.now() - started).toBeLessThan(15_000); // the server ended the silent one after 10 s
+    expect(silent.isReleased).toBe(true); // its connection was closed under it
+  }, 20_000);
+
   it('claims only admitted tasks: a job of a task still waiting for its turn is skipped', async () => {
     const [waiting] = await createTasks(1, 'dns', false);
     const [admitted] = await createTasks(1);

@@ -7,6 +7,9 @@ import { FaultHarness } from './fault-harness';
  * and wakes up after another worker took its task over. Only the attempt that holds the task may
  * touch it; the sleeper must notice at its next heartbeat and kill its own container at once.
  */
+const ADMISSION_LOCK_HELD = `SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+  WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()`;
+
 describe('a stalled worker', () => {
   let h: FaultHarness;
 
@@ -75,4 +78,32 @@ describe('a stalled worker', () => {
       expect(completions).toBe(1);
     },
   );
+
+  it("does not stop the other workers' admissions when it froze in the middle of an admission round", async () => {
+    await h.stopWorkersAndSchedulers();
+    h.recorder.open();
+    // A round holds the one admission lock; frozen inside it, the worker would hold it for as long
+    // as it sleeps. Rounds back to back, so a stop often lands inside one.
+    const frozen = h.start('worker/main', { WORKER_CONCURRENCY: '1', ADMIT_INTERVAL_MS: '10' });
+    await waitFor(
+      'the worker to offer its slots',
+      async () => (await h.sql(`SELECT 1 FROM dispatch_worker`)).length > 0,
+    );
+    await waitFor(
+      'a stop inside an admission round',
+      async () => {
+        frozen.kill('SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if ((await h.sql(ADMISSION_LOCK_HELD)).length > 0) return true;
+        frozen.kill('SIGCONT');
+        return false;
+      },
+      90_000,
+    );
+    h.start('worker/main', { WORKER_CONCURRENCY: '1' });
+    const id = await h.createTask('work', 'admitted.example');
+    await h.allEndWell([id], 30_000);
+    expect(frozen.signalCode ?? frozen.exitCode).toBeNull(); // frozen all along, not dead
+    frozen.kill('SIGCONT');
+  });
 });

@@ -31,6 +31,13 @@ export const MIGRATIONS = [
   AuditLog1764230000000,
 ];
 
+/**
+ * A transaction whose client went silent (a frozen process, a GC pause, a lost network) is ended by
+ * the server after this long, so the locks it holds cannot stall everyone else: a rule's advisory
+ * lock, rows being written. Statements that run longer are not affected (they are not idle).
+ */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
+
 export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourceOptions {
   return {
     type: 'postgres',
@@ -40,7 +47,7 @@ export function dataSourceOptions(databaseUrl: string, poolSize = 10): DataSourc
     migrationsTableName: 'kat_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
-    extra: { max: poolSize },
+    extra: { max: poolSize, options: `-c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}` },
   };
 }
 

@@ -7,6 +7,12 @@ export const TASK_PRIORITY = { request: 3, bulk: 5, follow_up: 5, tick: 7 } as c
 
 /** One admission lock for the whole system: rounds are serialized, so limits are never over-admitted. */
 const ADMISSION_LOCK = 0x6b61_7401;
+/**
+ * A round's transaction whose process froze while holding the lock (SIGSTOP, a long GC pause)
+ * would stop every worker's admission: the server ends it after this long silent. A round's own
+ * gap between its statements is a millisecond or two.
+ */
+const ADMISSION_IDLE_TIMEOUT_MS = 2000;
 
 /** A task the admission handed to the queue, in the order it should be delivered. */
 export interface AdmittedTask {
@@ -67,8 +73,8 @@ export class TaskAdmissionRepository {
       const [{ locked }] = await tx.query(
         `SELECT pg_try_advisory_xact_lock($1) AS locked, set_config('synchronous_commit', 'off', true),
            set_config('jit', 'off', true), set_config('enable_hashjoin', 'off', true),
-           set_config('enable_mergejoin', 'off', true)`,
-        [ADMISSION_LOCK],
+           set_config('enable_mergejoin', 'off', true), set_config('idle_in_transaction_session_timeout', $2, true)`,
+        [ADMISSION_LOCK, String(ADMISSION_IDLE_TIMEOUT_MS)],
       );
       if (!locked) return [];
       // An UPDATE's result through TypeORM: [rows, affected count].
