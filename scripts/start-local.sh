@@ -31,6 +31,8 @@ npm run -s kat -- check || { echo "Start the service marked MISSING above, then 
 npm run -s kat -- migrate
 npm run -s kat -- seed
 export CONTAINER_HOST=unix://${DOCKER_SOCKET:-/var/run/docker.sock}
+# The hello plugin's image is Debian's static busybox.
+bash scripts/build-plugin-images.sh --check-busybox 2>/dev/null || bash scripts/debian-packages.sh "Plugin images" busybox-static
 bash scripts/build-plugin-images.sh
 bash plugins/build-image.sh
 
