@@ -72,8 +72,10 @@ function kat(env, args) {
   return execFileSync(process.execPath, [join(ROOT, 'dist/apps/cli/main.js'), ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
+/** BENCH_NODE_ARGS: Node's own options for the apps, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' (where their time goes). */
 function startApp(app, env) {
-  const child = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/main.js`)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, `dist/apps/${app}/main.js`)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
 

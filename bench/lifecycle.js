@@ -3,16 +3,20 @@
 // from creation to COMPLETED. Creation and the final status are durable commits before they are
 // answered / acknowledged; the worker's claims and endings are batched (one commit for many).
 //   npm run bench -- lifecycle [N=200] [worker concurrency=4]                 plugins in real containers
-//   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--bulk] [--celery] [--drain]
+//   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--bulk] [--celery] [--django] [--drain]
 //     --pipeline: the pipeline alone, the plugin step is PLUGIN_RUNNER=noop (nothing run, as the
 //       anchors' no-op plugin); BENCH_RUNNER=process runs `true` as a child process instead.
 //     --bulk: tasks are created by POST /tasks/bulk/ of 500 (one INSERT and one addBulk each, as the
-//       anchors' pg-bulk rows), by 2 clients; without it one POST /tasks/ per task, by 32 clients.
+//       anchors' pg-bulk rows), by 2 clients; without it one POST /tasks/ per task, by 32 clients,
+//       sent by the anchors' own load generator (django/loadgen.js), which also times each POST.
 //     --celery: also runs the seed's Celery stack (../shared/bench/anchors, prefork 2) on the same
 //       lifecycle first, in the same run, and prints the ratio.
+//     --django: also runs the seed's real stack (Django + DRF + Celery behind gunicorn,
+//       ../shared/bench/anchors/django) first: the same POSTs by the same load generator.
 //     --drain: create every task first with no worker running, then start the worker: the worker's
 //       own ceiling, N / (last ended_at − first started_at), as the anchors' DRAIN=1 rows.
-const { execFileSync } = require('node:child_process');
+const { execFile, execFileSync } = require('node:child_process');
+const { promisify } = require('node:util');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run, apiCaller } = require('./harness');
@@ -30,6 +34,13 @@ const CONCURRENCY = Number(cArg ?? (PIPELINE ? 50 : 4));
 const PORT = 3917;
 const CLIENTS = PIPELINE ? 32 : 16;
 const ANCHORS = join(ROOT, '..', 'shared', 'bench', 'anchors');
+const LOADGEN = join(ANCHORS, 'django', 'loadgen.js');
+
+/** The last row of the anchors' results whose bench column is `bench`: its columns. */
+function lastAnchorRow(bench) {
+  const rows = readFileSync('/tmp/anchors/results.tsv', 'utf8').trim().split('\n').map((line) => line.split('\t'));
+  return rows.filter((row) => row[0] === bench).pop();
+}
 
 /** The seed's stack on the same lifecycle (Celery prefork 2, psycopg2), one run; tasks/s. */
 function celeryBaseline() {
@@ -41,8 +52,37 @@ function celeryBaseline() {
   return { variant: 'celery prefork2', tasks_per_second: Number(last[5]), row: last };
 }
 
+/** The seed's real stack (Django + DRF + Celery, gunicorn 2 sync workers), the same POSTs, one run. */
+function djangoBaseline() {
+  if (!existsSync(join(ANCHORS, 'django', 'run_django.sh'))) throw new Error(`no Django anchor in ${ANCHORS}`);
+  progress(`lifecycle: the Django + DRF + Celery baseline, ${N} POSTs by ${CLIENTS} clients`);
+  execFileSync('bash', [join(ANCHORS, 'django', 'run_django.sh'), String(N), String(CLIENTS)], {
+    env: { ...process.env, REPS: '1' }, stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const lifecycle = lastAnchorRow('django-lifecycle');
+  const post = lastAnchorRow('django-post');
+  const latency = /p50 ([\d.]+) ms p99 ([\d.]+) ms/.exec(post[6]);
+  return {
+    variant: 'django+drf+celery, gunicorn 2 sync workers, celery prefork 2',
+    tasks_per_second: Number(lifecycle[5]),
+    post_per_second: Number(post[5]),
+    post_latency_ms: { p50: Number(latency?.[1]), p99: Number(latency?.[2]) },
+  };
+}
+
+/** N POSTs of one plugin task each by CLIENTS clients (the anchors' load generator): its JSON summary. */
+async function postOneByOne(port, token) {
+  const body = JSON.stringify({ type: 'plugin', data: { plugin_id: 'noop', input_data: 'internet|h-[<id>].bench.example' } });
+  const { stdout: out } = await promisify(execFile)(process.execPath, [LOADGEN, `http://127.0.0.1:${port}/api/v1/tasks/`, '-c', String(CLIENTS), '-n', String(N),
+    '-m', 'POST', '-b', body, '-H', `Authorization: Bearer ${token}`, '-H', 'Content-Type: application/json'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const summary = JSON.parse(out.trim().split('\n').pop());
+  if (summary.ok !== N) throw new Error(`${summary.ok} of ${N} POSTs answered 2xx: ${JSON.stringify(summary.statuses)}`);
+  return summary;
+}
+
 async function main() {
   const celery = flags.includes('--celery') ? celeryBaseline() : null;
+  const django = flags.includes('--django') ? djangoBaseline() : null;
   const bench = await createEnvironment('kat_bench_lifecycle', {
     PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER }),
   });
@@ -68,17 +108,16 @@ async function main() {
     // each (one INSERT and one addBulk per request, as the anchors' pg-bulk rows).
     const input = (i) => ({ plugin_id: 'noop', input_data: `internet|h${i}.bench.example` });
     let next = 0;
-    const createSome = async () => {
+    const createBulks = async () => {
       while (next < N) {
         const first = next;
-        next = Math.min(N, next + (BULK ? BULK_SIZE : 1));
-        const response = BULK
-          ? await call('/tasks/bulk/', token, { tasks: Array.from({ length: next - first }, (_, k) => input(first + k)) })
-          : await call('/tasks/', token, { type: 'plugin', data: input(first) });
+        next = Math.min(N, next + BULK_SIZE);
+        const response = await call('/tasks/bulk/', token, { tasks: Array.from({ length: next - first }, (_, k) => input(first + k)) });
         if (response.status !== 201) throw new Error(`tasks from ${first}: ${response.status} ${await response.text()}`);
       }
     };
-    await Promise.all(Array.from({ length: BULK ? 2 : CLIENTS }, createSome));
+    // The load generator is a process of its own, as for the anchors, so the API gets the same load.
+    const posts = BULK ? (await Promise.all([createBulks(), createBulks()]), null) : await postOneByOne(PORT, token);
     if (DRAIN) apps.worker = bench.start('worker');
     let shown = -1;
     await waitFor('every task to end', async () => {
@@ -103,14 +142,18 @@ async function main() {
       tasks: N, worker_concurrency: CONCURRENCY,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
+      ...(posts && { post_per_second: round(posts.rps), post_latency_ms: { p50: posts.latency_ms.p50, p99: posts.latency_ms.p99 } }),
       rss_mb: { idle, peak_under_load: peak },
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
+    if (django) Object.assign(result, { django, ratio_to_django: round(result.tasks_per_second / django.tasks_per_second) });
     console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
     console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
+    if (posts) console.log(`POST /tasks/: ${result.post_per_second} requests/s, latency p50 ${posts.latency_ms.p50} ms, p99 ${posts.latency_ms.p99} ms`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
+    if (django) console.log(`Django + DRF + Celery in the same run: ${django.tasks_per_second} tasks/s, POST p50 ${django.post_latency_ms.p50} ms p99 ${django.post_latency_ms.p99} ms; ratio ${result.ratio_to_django}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {
     await bench.drop();
