@@ -11,4 +11,6 @@ module.exports = {
   testEnvironment: 'node',
   testTimeout: 120000,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/contract-setup.ts'],
 };

@@ -382,11 +382,14 @@ describe('audit log', () => {
 
     const cli = spawnApp('cli/main', environment.processEnv(), ['create-token', '--org', 'acme', '--name', 'from cli']);
     expect(await exited(cli)).toBe(0);
-    expect(await entryOf('token.create')).toMatchObject({
+    const created = await entryOf('token.create');
+    expect(created).toMatchObject({
       via: 'cli',
       actor: expect.stringMatching(/^cli \(/),
       actor_token_id: null,
       changes: expect.objectContaining({ name: 'from cli', access: 'write' }),
     });
+    // The entry names the token the CLI made.
+    expect((await acmeAdmin.get(`/tokens/${created.target_id}/`).expect(200)).body).toMatchObject({ name: 'from cli' });
   });
 });

@@ -103,6 +103,12 @@ describe('bad input', () => {
         }),
       'interval',
     ],
+    ['a NUL in a query of the health check', () => request(api.getHttpServer()).get('/health?probe=a%00b'), 'probe'],
+    [
+      'a NUL in a query of the readiness check',
+      () => request(api.getHttpServer()).get('/health/ready?probe=a%00b'),
+      'probe',
+    ],
     [
       'a forged cursor whose date is no date',
       () => acme.get(`/tasks/?cursor=${cursorOf({ c: 'yesterday', i: '00000000-0000-4000-8000-000000000000' })}`),
@@ -119,6 +125,14 @@ describe('bad input', () => {
     const response = await acme.post('/tasks/', body as unknown as object).set('Content-Type', 'application/json');
     expect(response.status).toBe(400);
     expect(response.body.message).toEqual(['body: nested deeper than 32 levels']);
+  });
+
+  it('answers 415 for a JSON body in a charset the body parser cannot read', async () => {
+    const response = await acme
+      .post('/tasks/', '{"type": "plugin", "data": {}}' as unknown as object)
+      .set('Content-Type', 'application/json; charset=latin1');
+    expect(response.status).toBe(415);
+    expect(response.body.message).toEqual(['unsupported charset "LATIN1"']);
   });
 
   describe('pages', () => {

@@ -103,6 +103,17 @@ describe('the OpenAPI document', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('declares ?organization= on every operation that needs a token, as the AuthGuard reads it there', () => {
+    const secured = operations.filter(({ operation }) => (operation.security ?? []).length > 0);
+    expect(secured.length).toBeGreaterThan(40);
+    const undeclared = secured
+      .filter(
+        ({ operation }) => !(operation.parameters ?? []).some((p) => p.in === 'query' && p.name === 'organization'),
+      )
+      .map(({ route }) => route);
+    expect(undeclared).toEqual([]);
+  });
+
   it('answers each path with a trailing slash as without one: the form without it is canonical', async () => {
     const token = await environment.token('acme');
     const plain = operations.filter((o) => o.method === 'get' && !o.path.includes('{'));

@@ -166,6 +166,11 @@ describe('scheduling', () => {
         (await acme.get(`/object-sets/${id}/objects/?limit=500`)).body.results.map(
           (o: { primary_key: string }) => o.primary_key,
         );
+      expect((await acme.get(`/object-sets/${listed.id}/`).expect(200)).body).toMatchObject({
+        name: 'listed',
+        query: null,
+        object_ids: ['internet|h1.members.example'],
+      });
       expect(await keys(listed.id)).toEqual(['internet|h1.members.example']);
       expect(await keys(filtered.id)).toEqual(['internet|h0.members.example', 'internet|h2.members.example']);
       const [{ n }] = await sql(`SELECT count(*)::int AS n FROM object WHERE object_type = 'hostname'`);

@@ -6,18 +6,24 @@ import { ApiModule } from '../../apps/api/src/api.module';
 import { configureApp } from '../../apps/api/src/configure-app';
 import { SchedulerModule } from '../../apps/scheduler/src/scheduler.module';
 import { WorkerModule } from '../../apps/worker/src/worker.module';
+import { checkLiveResponses, OpenApiContract } from './openapi-contract';
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import request from 'supertest';
 
 const LOGGER = process.env.TEST_LOGS ? undefined : (['error'] as const);
 
-/** The API on a free port of 127.0.0.1, with the same configuration as main.ts. */
+/**
+ * The API on a free port of 127.0.0.1, with the same configuration as main.ts. Every response it
+ * sends to a documented route is checked against its OpenAPI document (contract-setup.ts).
+ */
 export async function startApi(settings: KatSettings): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(settings), {
     logger: LOGGER ? [...LOGGER] : undefined,
   });
-  configureApp(app);
+  // Read at each response, after configureApp made the document: the middleware must come first.
+  app.use(checkLiveResponses(() => contract));
+  const contract = new OpenApiContract(configureApp(app));
   await app.listen(0, '127.0.0.1');
   return app;
 }

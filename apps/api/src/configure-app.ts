@@ -1,10 +1,11 @@
 import { ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mountQueueDashboard } from './web/queue-dashboard';
+import { BODY_PARSER_ERRORS } from './common/api-errors';
 import { ClientErrorFilter } from './common/client-errors';
 import { rejectHostileInput } from './common/hostile-input';
 import { securityHeaders } from './common/security-headers';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 /** The OpenAPI document's description: what holds for every operation. */
 const API_DESCRIPTION = [
@@ -20,8 +21,11 @@ const API_DESCRIPTION = [
     'accepted too.',
 ].join('\n');
 
-/** Body parsers, validation, OpenAPI and the queue dashboard: shared by main.ts and the tests. */
-export function configureApp(app: NestExpressApplication): void {
+/**
+ * Body parsers, validation, OpenAPI and the queue dashboard: shared by main.ts and the tests.
+ * Returns the OpenAPI document it serves (the tests check live responses against it).
+ */
+export function configureApp(app: NestExpressApplication): OpenAPIObject {
   // 1,000 objects per request fit well within this.
   app.useBodyParser('json', { limit: '10mb' });
   // The web pages' forms: a token or a CSRF token, small.
@@ -46,8 +50,10 @@ export function configureApp(app: NestExpressApplication): void {
       bearerFormat: 'kat_…',
       description: 'an API token (`kat_…`) from `npm run kat -- create-token` or POST /api/v1/tokens',
     })
+    .addGlobalResponse(...BODY_PARSER_ERRORS)
     .build();
   const document = SwaggerModule.createDocument(app, config);
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
   mountQueueDashboard(app);
+  return document;
 }

@@ -1,20 +1,26 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
 import {
   BUSINESS_RULES,
   BusinessRule,
   findRule,
+  FindingTypeDefinition,
   FindingTypeRepository,
+  OBJECT_TYPES,
   RuleEngine,
+  SEVERITIES,
+  Severity,
   TaskType,
   TaskView,
 } from '@kat/domain';
 import { TaskIntake } from '@kat/queue';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { conflict, notFound } from '../common/errors';
+import { Page, PageOf } from '../common/pagination';
 import { TaskResponse } from '../tasks/dto/task.dto';
 import { requireOrganization } from '../tasks/tasks.service';
 
@@ -26,6 +32,36 @@ export class UpdateBusinessRuleDto {
 
 type RuleView = Omit<BusinessRule, 'sql'> & { enabled: boolean };
 
+export class BusinessRuleDto implements RuleView {
+  @ApiProperty({ example: 'missing_spf' }) rule_id: string;
+  @ApiProperty({ example: 'Missing SPF' }) name: string;
+  @ApiProperty() description: string;
+  @ApiProperty({ enum: OBJECT_TYPES, example: 'hostname', description: 'the type of the objects it finds about' })
+  object_type: string;
+  @ApiProperty({ type: [String], example: ['KAT-NO-SPF'], description: 'the codes of the finding types it raises' })
+  finding_types: string[];
+  @ApiProperty({
+    type: [String],
+    example: ['dns_records'],
+    description: 'plugins whose COMPLETED tasks must have scanned or produced an object for a finding about it',
+  })
+  requires: string[];
+  @ApiProperty({ description: "the organization's switch" }) enabled: boolean;
+}
+
+export class BusinessRulePage extends PageOf(BusinessRuleDto) {}
+
+export class FindingTypeDto implements FindingTypeDefinition {
+  @ApiProperty({ example: 'KAT-NO-SPF' }) code: string;
+  @ApiProperty({ example: 'No SPF record' }) name: string;
+  @ApiProperty() description: string;
+  @ApiProperty() recommendation: string;
+  @ApiProperty({ enum: SEVERITIES }) severity: Severity;
+  @ApiProperty({ example: 5.0, minimum: 0, maximum: 10 }) score: number;
+}
+
+export class FindingTypePage extends PageOf(FindingTypeDto) {}
+
 const NO_RULE = [
   404,
   'no business rule with this rule_id',
@@ -34,7 +70,7 @@ const NO_RULE = [
 
 /** The business rules of the catalogue, switched on or off per organization. */
 @ApiTags('business-rules')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller()
 export class BusinessRulesController {
@@ -46,8 +82,12 @@ export class BusinessRulesController {
   ) {}
 
   @Get('business-rules')
-  @ApiOperation({ summary: 'List the business rules', description: "Each with the organization's switch." })
-  async list(@CurrentCaller() caller: Caller): Promise<{ results: RuleView[]; next_cursor: null; count: number }> {
+  @ApiOperation({
+    summary: 'List the business rules',
+    description: "Each with the organization's switch; all of them: next_cursor is always null.",
+  })
+  @ApiOkResponse({ type: BusinessRulePage })
+  async list(@CurrentCaller() caller: Caller): Promise<Page<RuleView>> {
     const organizationId = requireOrganization(caller.scope);
     const results = await Promise.all(BUSINESS_RULES.map((rule) => this.view(rule, organizationId)));
     return { results, next_cursor: null, count: results.length };
@@ -55,8 +95,8 @@ export class BusinessRulesController {
 
   @Patch('business-rules/:rule_id')
   @ApiOperation({ summary: 'Switch a business rule on or off for the organization' })
-  @ApiOkResponse({ description: 'the rule, with its switch' })
-  @ApiErrors(NO_RULE, 413)
+  @ApiOkResponse({ type: BusinessRuleDto, description: 'the rule, with its switch' })
+  @ApiErrors(NO_RULE)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('rule_id') ruleId: string,
@@ -100,9 +140,10 @@ export class BusinessRulesController {
   @Get('finding-types')
   @ApiOperation({
     summary: 'List the finding types',
-    description: 'Each with its severity, score and recommendation.',
+    description: 'Each with its severity, score and recommendation; most severe first, all of them.',
   })
-  async findingTypes() {
+  @ApiOkResponse({ type: FindingTypePage })
+  async findingTypes(): Promise<Page<FindingTypeDefinition>> {
     const results = await this.findingTypeRows.list();
     return { results, next_cursor: null, count: results.length };
   }

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
 
 /** Every error the API answers, as errors.ts, ValidationPipe, the AuthGuard and hostile-input.ts make it. */
 export class ErrorDto {
@@ -8,7 +8,7 @@ export class ErrorDto {
 
   @ApiPropertyOptional({
     example: 'Bad Request',
-    description: "the status's reason phrase (absent when a body parser refused the body as not JSON)",
+    description: "the status's reason phrase (absent when a body parser refused the body: not JSON, or not readable)",
   })
   error?: string;
 
@@ -27,9 +27,10 @@ export const ADMIN_ONLY_403 = [
   'this needs an admin token',
 ] as const;
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 503;
 
-const REASON_PHRASES: Record<ErrorStatus, string> = {
+/** 415 has none: only a body parser answers it, and its errors carry no reason phrase. */
+const REASON_PHRASES: Partial<Record<ErrorStatus, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -60,8 +61,12 @@ const GENERIC: Record<ErrorStatus, { description: string; message: string }> = {
   404: { description: 'it does not exist (in the organization)', message: 'plugin nmap does not exist' },
   409: { description: 'it cannot be done as things are', message: 'code: organization acme exists already' },
   413: {
-    description: 'the body is larger than this route accepts (10 MB of JSON)',
+    description: 'the body is larger than the body parsers accept: 10 MB of JSON, 16 kB of a form',
     message: 'body: larger than this route accepts',
+  },
+  415: {
+    description: 'the body is in a charset or content encoding the body parsers cannot read',
+    message: 'unsupported charset "LATIN1"',
   },
   503: { description: 'Redis could not be reached', message: 'the queue is unreachable' },
 };
@@ -69,20 +74,27 @@ const GENERIC: Record<ErrorStatus, { description: string; message: string }> = {
 /** A status, or a status with what it means on this route: its description and an example message. */
 export type ErrorSpec = ErrorStatus | readonly [ErrorStatus, string, string];
 
+/** The document's response for an error status, with its ErrorDto shape and an example. */
+function errorResponse(spec: ErrorSpec): ApiResponseOptions {
+  const [status, description, message] = typeof spec === 'number' ? [spec] : spec;
+  return {
+    status,
+    description: description ?? GENERIC[status].description,
+    type: ErrorDto,
+    example: { statusCode: status, error: REASON_PHRASES[status], message: [message ?? GENERIC[status].message] },
+  };
+}
+
 /**
- * Documents the errors a controller (all its routes) or a handler can answer, each with the ErrorDto
- * shape and an example. A handler's entry for a status replaces its controller's.
+ * Documents the errors a controller (all its routes) or a handler can answer. A handler's entry for
+ * a status replaces its controller's.
  */
 export function ApiErrors(...specs: ErrorSpec[]): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...specs.map((spec) => {
-      const [status, description, message] = typeof spec === 'number' ? [spec] : spec;
-      return ApiResponse({
-        status,
-        description: description ?? GENERIC[status].description,
-        type: ErrorDto,
-        example: { statusCode: status, error: REASON_PHRASES[status], message: [message ?? GENERIC[status].message] },
-      });
-    }),
-  );
+  return applyDecorators(...specs.map((spec) => ApiResponse(errorResponse(spec))));
 }
+
+/**
+ * What every operation can answer, for DocumentBuilder.addGlobalResponse: the body parsers run
+ * before any route, on any method, and refuse a body too large or one they cannot read.
+ */
+export const BODY_PARSER_ERRORS: ApiResponseOptions[] = [errorResponse(413), errorResponse(415)];

@@ -1,6 +1,8 @@
+import type { Type as Class } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { ORGANIZATION_QUERY_DESCRIPTION } from './api-auth';
 import { badRequest } from './errors';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -10,14 +12,14 @@ export const COUNT_CAP = 1_000;
 
 /** `?organization=<code>`: admin tokens act for that organization (read by the AuthGuard). */
 export class ScopedQuery {
-  @ApiPropertyOptional({ description: 'admin tokens: the organization code to act for' })
+  @ApiPropertyOptional({ description: ORGANIZATION_QUERY_DESCRIPTION })
   @IsOptional()
   @IsString()
   organization?: string;
 }
 
 export class PageQuery extends ScopedQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -31,15 +33,29 @@ export class PageQuery extends ScopedQuery {
   cursor?: string;
 }
 
-export class Page<T> {
-  @ApiProperty({ isArray: true })
+/** A page of a list; its schema in the document is a PageOf class. */
+export interface Page<T> {
   results: T[];
-
-  @ApiProperty({ nullable: true, type: String })
   next_cursor: string | null;
-
-  @ApiProperty({ description: `matches of the filters, exact up to ${COUNT_CAP}` })
   count: number;
+}
+
+/**
+ * The schema of a page of `item`s, named by the class that extends it:
+ * `export class TaskPage extends PageOf(TaskResponse) {}`. `count` says what the count counts.
+ */
+export function PageOf<T>(item: Class<T>, count = 'the results on this page') {
+  class ItemPage implements Page<T> {
+    @ApiProperty({ type: [item] })
+    results: T[];
+
+    @ApiProperty({ type: String, nullable: true, description: "the next page's cursor; null on the last page" })
+    next_cursor: string | null;
+
+    @ApiProperty({ type: 'integer', description: count })
+    count: number;
+  }
+  return ItemPage;
 }
 
 /**

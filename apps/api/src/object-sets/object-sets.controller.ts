@@ -1,7 +1,6 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -24,9 +23,10 @@ import {
 } from '@kat/domain';
 import { QueryFailedError } from 'typeorm';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
-import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageQuery } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageOf, PageQuery } from '../common/pagination';
 import { ObjectPage } from '../objects/object.dto';
 import { uuidParam } from '../common/uuid-param';
 import { requireOrganization } from '../tasks/tasks.service';
@@ -67,6 +67,24 @@ export class CreateObjectSetDto {
 
 export class UpdateObjectSetDto extends PartialType(CreateObjectSetDto) {}
 
+export class ObjectSetDto implements ObjectSet {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ type: 'integer', description: "its organization's row id" }) organization_id: number;
+  @ApiProperty({ example: 'root domains' }) name: string;
+  @ApiProperty({ enum: OBJECT_TYPES, example: 'hostname' }) object_type: ObjectType;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'null: only object_ids; "": every object of the type; else a filter',
+  })
+  query: string | null;
+  @ApiProperty({ type: [String], description: 'primary keys of members, whatever the query says' })
+  object_ids: string[];
+  @ApiProperty({ type: String, format: 'date-time' }) created_at: Date;
+}
+
+export class ObjectSetPage extends PageOf(ObjectSetDto) {}
+
 const NO_SET = [
   404,
   'no object set with this id in the organization',
@@ -80,7 +98,7 @@ const NAME_TAKEN = [
 
 /** Object sets: a saved selection of objects of one type, for schedules and reports. */
 @ApiTags('object-sets')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller('object-sets')
 export class ObjectSetsController {
@@ -90,7 +108,8 @@ export class ObjectSetsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List object sets' })
+  @ApiOperation({ summary: 'List object sets', description: 'By name, all of them: next_cursor is always null.' })
+  @ApiOkResponse({ type: ObjectSetPage })
   async list(@CurrentCaller() caller: Caller): Promise<Page<ObjectSet>> {
     const results = await this.sets.listInOrganization(requireOrganization(caller.scope));
     return { results, next_cursor: null, count: results.length };
@@ -101,8 +120,8 @@ export class ObjectSetsController {
     summary: 'Create an object set',
     description: 'The query is checked against the fields of object_type; a 400 points at what is wrong.',
   })
-  @ApiCreatedResponse({ description: 'the object set' })
-  @ApiErrors(NAME_TAKEN, 413)
+  @ApiCreatedResponse({ type: ObjectSetDto, description: 'the object set' })
+  @ApiErrors(NAME_TAKEN)
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateObjectSetDto): Promise<ObjectSet> {
     checkQuery(dto.object_type, dto.query);
     const organization_id = requireOrganization(caller.scope);
@@ -113,7 +132,7 @@ export class ObjectSetsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Get an object set' })
-  @ApiOkResponse({ description: 'the object set' })
+  @ApiOkResponse({ type: ObjectSetDto, description: 'the object set' })
   @ApiErrors(NO_SET)
   async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ObjectSet> {
     const set = await this.sets.findInOrganization(requireOrganization(caller.scope), id);
@@ -123,8 +142,8 @@ export class ObjectSetsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change an object set', description: 'Only the fields given change.' })
-  @ApiOkResponse({ description: 'the object set, changed' })
-  @ApiErrors(NO_SET, NAME_TAKEN, 413)
+  @ApiOkResponse({ type: ObjectSetDto, description: 'the object set, changed' })
+  @ApiErrors(NO_SET, NAME_TAKEN)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,

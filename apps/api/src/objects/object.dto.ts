@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { OBJECT_TYPES, ObjectTaskRecord, type ObjectType } from '@kat/domain';
+import { PageOf } from '../common/pagination';
 
 /** An object as stored: its key and other fields (as GET /object-types describes them) besides these. */
 export class StoredObjectDto {
@@ -11,10 +12,29 @@ export class StoredObjectDto {
   [field: string]: unknown;
 }
 
-export class ObjectPage {
-  @ApiProperty({ type: [StoredObjectDto] }) results: StoredObjectDto[];
-  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
-  @ApiProperty({ description: 'the results on this page' }) count: number;
+export class ObjectPage extends PageOf(StoredObjectDto) {}
+
+/** What POST /objects/{type} answers to a list: the counts, and the objects as stored. */
+export class IngestedObjectsDto {
+  @ApiProperty({ type: 'integer', description: 'the objects stored: a key repeated in the list counts once' })
+  count: number;
+  @ApiProperty({ type: 'integer', description: 'of them, new' }) created: number;
+  @ApiProperty({ type: 'integer', description: 'of them, existing already (updated)' }) updated: number;
+  @ApiProperty({ type: [StoredObjectDto], description: 'each as stored' }) results: StoredObjectDto[];
+}
+
+/** An object type of the catalogue. */
+export class ObjectTypeDto {
+  @ApiProperty({ enum: OBJECT_TYPES, example: 'hostname' }) object_type: ObjectType;
+  @ApiProperty() description: string;
+  @ApiProperty({ type: [String], example: ['network', 'name'], description: 'its primary key, in order' })
+  key_fields: readonly string[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "a JSON schema of the type's fields" })
+  schema: object;
+}
+
+export class ObjectTypeList {
+  @ApiProperty({ type: [ObjectTypeDto] }) results: ObjectTypeDto[];
 }
 
 /** Which task produced which object. */
@@ -30,8 +50,4 @@ export class ObjectTaskDto implements ObjectTaskRecord {
   @ApiProperty({ type: String, format: 'date-time' }) created_at: Date;
 }
 
-export class ObjectTaskPage {
-  @ApiProperty({ type: [ObjectTaskDto] }) results: ObjectTaskDto[];
-  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
-  @ApiProperty({ description: 'the results on this page' }) count: number;
-}
+export class ObjectTaskPage extends PageOf(ObjectTaskDto) {}

@@ -1,14 +1,15 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiBody,
+  ApiExtraModels,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiQuery,
   ApiResponse,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import {
   OBJECT_CATALOGUE,
@@ -21,10 +22,11 @@ import {
 import { validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import type { Response } from 'express';
 import { Caller, CurrentCaller, PluginTokenAllowed } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { badRequest } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page } from '../common/pagination';
-import { ObjectPage, ObjectTaskPage, StoredObjectDto } from './object.dto';
+import { IngestedObjectsDto, ObjectPage, ObjectTaskPage, ObjectTypeList, StoredObjectDto } from './object.dto';
 import { MAX_OBJECTS_PER_REQUEST, ObjectsService } from './objects.service';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -49,7 +51,7 @@ const NO_OBJECT = [
   'hostname internet|example.com does not exist',
 ] as const;
 
-/** `limit`, `cursor` and `organization`, for the routes that read their query themselves. */
+/** `limit` and `cursor`, for the routes that read their query themselves. */
 const PageQueryParams = () =>
   applyDecorators(
     ApiQuery({
@@ -63,13 +65,10 @@ const PageQueryParams = () =>
       type: String,
       description: "opaque, from a previous page's next_cursor",
     }),
-    ApiQuery({
-      name: 'organization',
-      required: false,
-      type: String,
-      description: 'admin tokens: the organization code to act for',
-    }),
   );
+
+/** POST /objects/{type}'s answer: the object posted alone, or the counts and objects of a list. */
+const INGESTED = { oneOf: [{ $ref: getSchemaPath(StoredObjectDto) }, { $ref: getSchemaPath(IngestedObjectsDto) }] };
 
 /** Each key field and the types that have it: `network` → hostname, ipaddress, … */
 const KEY_FIELD_TYPES = new Map<string, ObjectType[]>();
@@ -92,7 +91,8 @@ const KeyFieldFilters = () =>
   );
 
 @ApiTags('objects')
-@ApiBearerAuth()
+@ApiTokenAuth()
+@ApiExtraModels(IngestedObjectsDto)
 @ApiErrors(400, 401, 403)
 @Controller()
 export class ObjectsController {
@@ -103,7 +103,8 @@ export class ObjectsController {
 
   @Get('object-types')
   @ApiOperation({ summary: 'List the object types', description: "Each one's key fields and JSON schema." })
-  objectTypes() {
+  @ApiOkResponse({ type: ObjectTypeList })
+  objectTypes(): ObjectTypeList {
     const schemas = validationMetadatasToSchemas({ refPointerPrefix: '#/definitions/' });
     return {
       results: OBJECT_TYPES.map((type) => ({
@@ -132,8 +133,12 @@ export class ObjectsController {
     description: 'a RUNNING plugin task of the organization: an ObjectTask is recorded per object',
   })
   @ApiBody({ schema: { oneOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] } })
-  @ApiResponse({ status: 201, description: 'one object (or, for a list, counts and the objects) as stored' })
-  @ApiResponse({ status: 200, description: 'as 201, when every object existed already (updated)' })
+  @ApiResponse({
+    status: 201,
+    description: 'one object (or, for a list, counts and the objects) as stored',
+    schema: INGESTED,
+  })
+  @ApiResponse({ status: 200, description: 'as 201, when every object existed already (updated)', schema: INGESTED })
   @ApiErrors(
     [
       403,
@@ -150,7 +155,6 @@ export class ObjectsController {
       'task_id names a task that is not a RUNNING plugin task',
       'task_id: task 0b5ca9c4-5e1c-4b7e-9a51-3f6f1c2d8e90 is COMPLETED; objects can be added only to a RUNNING task',
     ],
-    413,
   )
   async create(
     @CurrentCaller() caller: Caller,

@@ -1,11 +1,13 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { Organization, ORGANIZATION_CODE_PATTERN, OrganizationRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
 import { conflict } from '../common/errors';
+import { Page, PageOf } from '../common/pagination';
 
 export class CreateOrganizationDto {
   @ApiProperty({ example: 'acme' })
@@ -18,8 +20,17 @@ export class CreateOrganizationDto {
   name: string;
 }
 
+export class OrganizationDto implements Organization {
+  @ApiProperty({ type: 'integer', description: 'its row id' }) id: number;
+  @ApiProperty({ example: 'acme' }) code: string;
+  @ApiProperty({ example: 'Acme Corporation' }) name: string;
+  @ApiProperty({ type: String, format: 'date-time' }) created_at: Date;
+}
+
+export class OrganizationPage extends PageOf(OrganizationDto) {}
+
 @ApiTags('organizations')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @AdminOnly()
 @ApiErrors(400, 401, ADMIN_ONLY_403)
 @Controller('organizations')
@@ -30,16 +41,17 @@ export class OrganizationsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the organizations (admin)' })
-  async list(): Promise<{ results: Organization[]; next_cursor: null; count: number }> {
+  @ApiOperation({ summary: 'List the organizations (admin)', description: 'By code, all: next_cursor is always null.' })
+  @ApiOkResponse({ type: OrganizationPage })
+  async list(): Promise<Page<Organization>> {
     const results = await this.organizations.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Post()
   @ApiOperation({ summary: 'Create an organization (admin)' })
-  @ApiCreatedResponse({ description: 'the organization' })
-  @ApiErrors([409, 'an organization with this code exists', 'code: organization acme exists already'], 413)
+  @ApiCreatedResponse({ type: OrganizationDto, description: 'the organization' })
+  @ApiErrors([409, 'an organization with this code exists', 'code: organization acme exists already'])
   async create(@Body() dto: CreateOrganizationDto): Promise<Organization> {
     if (await this.organizations.existsWithCode(dto.code)) {
       throw conflict(`code: organization ${dto.code} exists already`);

@@ -1,8 +1,9 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { PluginRepository, PluginSettingRepository, SecretsKeyMissingError } from '@kat/domain';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
 import { requireOrganization } from '../tasks/tasks.service';
@@ -20,7 +21,7 @@ import {
  * are write-only: no route returns them.
  */
 @ApiTags('plugins')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403, [404, 'no plugin with this plugin_id', 'plugin nmap does not exist'])
 @Controller('plugins/:plugin_id/settings')
 export class PluginSettingsController {
@@ -50,14 +51,11 @@ export class PluginSettingsController {
       "rest and never returned; they override the plugin's settings of the same name in the organization's tasks.",
   })
   @ApiOkResponse({ type: PluginSettingsView })
-  @ApiErrors(
-    [
-      409,
-      'a value is to be stored but SECRETS_KEY is not configured',
-      'SECRETS_KEY is not configured: per-organization settings cannot be stored',
-    ],
-    413,
-  )
+  @ApiErrors([
+    409,
+    'a value is to be stored but SECRETS_KEY is not configured',
+    'SECRETS_KEY is not configured: per-organization settings cannot be stored',
+  ])
   async update(
     @CurrentCaller() caller: Caller,
     @Param('plugin_id') pluginId: string,

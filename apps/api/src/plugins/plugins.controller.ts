@@ -1,17 +1,19 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
 import { badRequest, conflict, notFound } from '../common/errors';
-import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
+import { Page } from '../common/pagination';
+import { CreatePluginDto, PluginDto, PluginPage, UpdatePluginDto } from './dto/plugin.dto';
 
 const NO_PLUGIN = [404, 'no plugin with this plugin_id', 'plugin nmap does not exist'] as const;
 
 /** The plugin catalogue: shared by all organizations, changed by admins. */
 @ApiTags('plugins')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller('plugins')
 export class PluginsController {
@@ -22,15 +24,19 @@ export class PluginsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the plugins', description: 'The catalogue, shared by all organizations.' })
-  async list(): Promise<{ results: Plugin[]; next_cursor: null; count: number }> {
+  @ApiOperation({
+    summary: 'List the plugins',
+    description: 'The catalogue, shared by all organizations; all of it: next_cursor is always null.',
+  })
+  @ApiOkResponse({ type: PluginPage })
+  async list(): Promise<Page<Plugin>> {
     const results = await this.plugins.list();
     return { results, next_cursor: null, count: results.length };
   }
 
   @Get(':plugin_id')
   @ApiOperation({ summary: 'Get a plugin' })
-  @ApiOkResponse({ description: 'the plugin' })
+  @ApiOkResponse({ type: PluginDto, description: 'the plugin' })
   @ApiErrors(NO_PLUGIN)
   async get(@Param('plugin_id') pluginId: string): Promise<Plugin> {
     const plugin = await this.plugins.findByPluginId(pluginId);
@@ -41,12 +47,12 @@ export class PluginsController {
   @Post()
   @AdminOnly()
   @ApiOperation({ summary: 'Add a plugin to the catalogue (admin)' })
-  @ApiCreatedResponse({ description: 'the plugin' })
-  @ApiErrors(
-    ADMIN_ONLY_403,
-    [409, 'a plugin with this plugin_id exists', 'plugin_id: plugin dns_records exists already'],
-    413,
-  )
+  @ApiCreatedResponse({ type: PluginDto, description: 'the plugin' })
+  @ApiErrors(ADMIN_ONLY_403, [
+    409,
+    'a plugin with this plugin_id exists',
+    'plugin_id: plugin dns_records exists already',
+  ])
   async create(@Body() dto: CreatePluginDto): Promise<Plugin> {
     if (await this.plugins.existsWithPluginId(dto.plugin_id)) {
       throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
@@ -65,8 +71,8 @@ export class PluginsController {
       'Only the fields given change; null removes rate_limit or retry. New limits apply at once, a new ' +
       'rate_limit.key to waiting tasks too.',
   })
-  @ApiOkResponse({ description: 'the plugin, changed' })
-  @ApiErrors(ADMIN_ONLY_403, NO_PLUGIN, 413)
+  @ApiOkResponse({ type: PluginDto, description: 'the plugin, changed' })
+  @ApiErrors(ADMIN_ONLY_403, NO_PLUGIN)
   async update(@Param('plugin_id') pluginId: string, @Body() dto: UpdatePluginDto): Promise<Plugin> {
     const plugin = await this.get(pluginId);
     const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;

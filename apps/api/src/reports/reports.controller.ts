@@ -1,13 +1,15 @@
 import { Controller, Get, Header, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ReportRepository, StoredReport } from '@kat/domain';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { notFound } from '../common/errors';
-import { DEFAULT_PAGE_SIZE, PageQuery } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, Page, PageQuery } from '../common/pagination';
 import { uuidParam } from '../common/uuid-param';
 import { requireOrganization } from '../tasks/tasks.service';
 import { reportHtml } from './report-html';
+import { ReportDto, ReportPage } from './report.dto';
 
 const NO_REPORT = [
   404,
@@ -17,7 +19,7 @@ const NO_REPORT = [
 
 /** Reports that report tasks generated: JSON, or a printable HTML page. */
 @ApiTags('reports')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller('reports')
 export class ReportsController {
@@ -28,14 +30,15 @@ export class ReportsController {
     summary: 'List reports',
     description: 'Newest first, without their data: the first `limit` (next_cursor is always null).',
   })
-  async list(@CurrentCaller() caller: Caller, @Query() query: PageQuery) {
+  @ApiOkResponse({ type: ReportPage })
+  async list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<Page<Omit<StoredReport, 'data'>>> {
     const results = await this.reports.list(requireOrganization(caller.scope), query.limit ?? DEFAULT_PAGE_SIZE);
     return { results, next_cursor: null, count: results.length };
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Get a report' })
-  @ApiOkResponse({ description: 'the report, with its data' })
+  @ApiOkResponse({ type: ReportDto, description: 'the report, with its data' })
   @ApiErrors(NO_REPORT)
   get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<StoredReport> {
     return this.find(caller, id);

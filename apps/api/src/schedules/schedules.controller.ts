@@ -1,7 +1,6 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -33,9 +32,10 @@ import {
 import { RUN_NOW, TaskIntake } from '@kat/queue';
 import { Priority, priorityProperty } from '../common/priority';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { badRequest, notFound } from '../common/errors';
-import { Page } from '../common/pagination';
+import { Page, PageOf } from '../common/pagination';
 import { uuidParam } from '../common/uuid-param';
 import { requireOrganization } from '../tasks/tasks.service';
 
@@ -122,9 +122,31 @@ const view = (schedule: Schedule): ScheduleView => ({
   interval: formatInterval(schedule.interval_seconds),
 });
 
+export class ScheduleDto implements ScheduleView {
+  @ApiProperty({ format: 'uuid' }) id: string;
+  @ApiProperty({ type: 'integer', description: "its organization's row id" }) organization_id: number;
+  @ApiProperty({ example: 'dns_records' }) plugin_id: string;
+  @ApiProperty({ format: 'uuid' }) object_set_id: string;
+  @ApiProperty({ type: 'integer', example: 86400 }) interval_seconds: number;
+  @ApiProperty({ example: 'P1D', description: 'interval_seconds as an ISO 8601 duration' }) interval: string;
+  @ApiProperty() enabled: boolean;
+  @ApiProperty({
+    ...priorityProperty,
+    type: 'integer',
+    nullable: true,
+    description: `its ticks' tasks; null: ${TASK_PRIORITY.tick}`,
+  })
+  priority: number | null;
+  @ApiProperty({ type: String, format: 'date-time' }) created_at: Date;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'its last tick; null: none yet' })
+  last_run_at: Date | null;
+}
+
+export class SchedulePage extends PageOf(ScheduleDto) {}
+
 /** Schedules: "run plugin P on every object of set S at most once per interval". */
 @ApiTags('schedules')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller('schedules')
 export class SchedulesController {
@@ -137,7 +159,8 @@ export class SchedulesController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'List schedules' })
+  @ApiOperation({ summary: 'List schedules', description: 'All of them: next_cursor is always null.' })
+  @ApiOkResponse({ type: SchedulePage })
   async list(@CurrentCaller() caller: Caller): Promise<Page<ScheduleView>> {
     const rows = await this.schedules.listInOrganization(requireOrganization(caller.scope));
     return { results: rows.map(view), next_cursor: null, count: rows.length };
@@ -150,8 +173,7 @@ export class SchedulesController {
       'Run a plugin on every object of an object set, at most once per interval; the plugin must consume ' +
       "the set's object type.",
   })
-  @ApiCreatedResponse({ description: 'the schedule' })
-  @ApiErrors(413)
+  @ApiCreatedResponse({ type: ScheduleDto, description: 'the schedule' })
   async create(@CurrentCaller() caller: Caller, @Body() dto: CreateScheduleDto): Promise<ScheduleView> {
     const organization_id = requireOrganization(caller.scope);
     const plugin = await this.plugins.findByPluginId(dto.plugin_id);
@@ -178,7 +200,7 @@ export class SchedulesController {
 
   @Get(':id')
   @ApiOperation({ summary: 'Get a schedule' })
-  @ApiOkResponse({ description: 'the schedule' })
+  @ApiOkResponse({ type: ScheduleDto, description: 'the schedule' })
   @ApiErrors(NO_SCHEDULE)
   async get(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<ScheduleView> {
     return view(await this.find(caller, id));
@@ -189,8 +211,8 @@ export class SchedulesController {
     summary: 'Change a schedule',
     description: 'Its interval, enabled or priority; only the fields given change.',
   })
-  @ApiOkResponse({ description: 'the schedule, changed' })
-  @ApiErrors(NO_SCHEDULE, 413)
+  @ApiOkResponse({ type: ScheduleDto, description: 'the schedule, changed' })
+  @ApiErrors(NO_SCHEDULE)
   async update(
     @CurrentCaller() caller: Caller,
     @Param('id', uuidParam('id')) id: string,

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Caller, CurrentCaller } from '../auth/authenticated';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { uuidParam } from '../common/uuid-param';
 import { PageQuery } from '../common/pagination';
@@ -23,7 +24,7 @@ const TASK = 'task 0b5ca9c4-5e1c-4b7e-9a51-3f6f1c2d8e90';
 const NO_TASK = [404, 'no task with this id in the organization', `${TASK} does not exist`] as const;
 
 @ApiTags('tasks')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @ApiErrors(400, 401, 403)
 @Controller('tasks')
 export class TasksController {
@@ -40,7 +41,6 @@ export class TasksController {
     type: TaskResponse,
     description: 'an active task for this plugin and input exists: that one',
   })
-  @ApiErrors(413)
   async create(
     @CurrentCaller() caller: Caller,
     @Body() dto: CreateTaskDto,
@@ -60,7 +60,6 @@ export class TasksController {
       'An input with an active task of the plugin gets that task.',
   })
   @ApiResponse({ status: 201, type: CreatedTasksResponse })
-  @ApiErrors(413)
   createPluginTasks(@CurrentCaller() caller: Caller, @Body() dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
     return this.tasks.createPluginTasks(caller.scope, dto);
   }

@@ -1,6 +1,5 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
@@ -11,7 +10,8 @@ import {
 import { IsIn, IsISO8601, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { TOKEN_ACCESS, type TokenAccess, TokenView } from '@kat/domain';
 import { Caller, CurrentCaller, TokenAdmin } from '../auth/authenticated';
-import { DEFAULT_PAGE_SIZE, decodeCursor, Page, PageQuery, pageByIdOf } from '../common/pagination';
+import { DEFAULT_PAGE_SIZE, decodeCursor, Page, PageOf, PageQuery, pageByIdOf } from '../common/pagination';
+import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { intIdParam } from '../common/uuid-param';
 import { TokenRequest, TokensService } from './tokens.service';
@@ -45,7 +45,7 @@ export class CreateTokenDto implements TokenRequest {
 }
 
 class TokenViewDto implements TokenView {
-  @ApiProperty() id: number;
+  @ApiProperty({ type: 'integer' }) id: number;
   @ApiProperty() name: string;
   @ApiProperty({ nullable: true, type: String, description: 'null: an admin token of every organization' })
   organization: string | null;
@@ -57,6 +57,8 @@ class TokenViewDto implements TokenView {
   @ApiProperty() created_at: Date;
 }
 
+class TokenPage extends PageOf(TokenViewDto) {}
+
 class IssuedTokenDto extends TokenViewDto {
   @ApiProperty({ description: 'the secret: shown this once, stored only as a hash' }) token: string;
 }
@@ -65,7 +67,7 @@ const NO_TOKEN = [404, 'no token with this id in the organization', 'token 12 do
 
 /** API tokens of an organization: for tokens with admin access (its own organization's; an admin's: any). */
 @ApiTags('tokens')
-@ApiBearerAuth()
+@ApiTokenAuth()
 @TokenAdmin()
 @ApiErrors(400, 401, [
   403,
@@ -81,6 +83,7 @@ export class TokensController {
     summary: "List the organization's tokens",
     description: 'Newest first, revoked and expired ones included; never their secrets.',
   })
+  @ApiOkResponse({ type: TokenPage })
   async list(@CurrentCaller() caller: Caller, @Query() query: PageQuery): Promise<Page<TokenViewDto>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const before = query.cursor ? decodeCursor<{ i: number }>(query.cursor, (v) => Number.isInteger(v.i)).i : undefined;
@@ -94,7 +97,6 @@ export class TokensController {
     description: 'Its secret is in the answer, this once. It expires no later than the token that makes it.',
   })
   @ApiCreatedResponse({ type: IssuedTokenDto })
-  @ApiErrors(413)
   issue(@CurrentCaller() caller: Caller, @Body() dto: CreateTokenDto): Promise<IssuedTokenDto> {
     return this.tokens.issue(caller, dto);
   }

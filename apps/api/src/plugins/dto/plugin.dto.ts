@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, PartialType, PickType } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -18,7 +18,9 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { Type } from 'class-transformer';
-import { OBJECT_TYPES } from '@kat/domain';
+import { OBJECT_TYPES, Plugin } from '@kat/domain';
+import { nullableRef } from '../../common/nullable-ref';
+import { PageOf } from '../../common/pagination';
 
 const CAPABILITY = /^[A-Z_]+$/;
 
@@ -63,6 +65,7 @@ export class RetryPolicyDto {
   backoff_seconds: number;
 }
 
+@ApiExtraModels(RateLimitDto, RetryPolicyDto)
 export class CreatePluginDto {
   @ApiProperty({ example: 'dns_records' })
   @Matches(/^[a-z0-9][a-z0-9_-]{0,63}$/, {
@@ -142,13 +145,13 @@ export class CreatePluginDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ type: RateLimitDto, nullable: true })
+  @ApiPropertyOptional(nullableRef(RateLimitDto))
   @IsOptional()
   @ValidateNested()
   @Type(() => RateLimitDto)
   rate_limit?: RateLimitDto | null;
 
-  @ApiPropertyOptional({ type: RetryPolicyDto, nullable: true })
+  @ApiPropertyOptional(nullableRef(RetryPolicyDto))
   @IsOptional()
   @ValidateNested()
   @Type(() => RetryPolicyDto)
@@ -173,3 +176,33 @@ export class UpdatePluginDto extends PartialType(
     'retry',
   ] as const),
 ) {}
+
+/** A plugin of the catalogue. */
+@ApiExtraModels(RateLimitDto, RetryPolicyDto)
+export class PluginDto implements Plugin {
+  @ApiProperty({ type: 'integer', description: 'its row id' }) id: number;
+  @ApiProperty({ example: 'dns_records' }) plugin_id: string;
+  @ApiProperty({ example: 'DNS records' }) name: string;
+  @ApiProperty({ description: '"" when none was given' }) description: string;
+  @ApiProperty({ example: 'kat-plugins:latest' }) image: string;
+  @ApiProperty({ type: [String], example: ['node', '/app/dns_records.js', '{name}'] }) command: string[];
+  @ApiProperty({ enum: OBJECT_TYPES, isArray: true, example: ['hostname'] }) consumes: string[];
+  @ApiProperty({ enum: OBJECT_TYPES, isArray: true, example: ['dnsrecord', 'ipaddress'] }) produces: string[];
+  @ApiProperty({ type: 'integer', example: 300 }) timeout_seconds: number;
+  @ApiProperty({ type: 'integer', example: 256 }) memory_mb: number;
+  @ApiProperty({ type: [String], example: ['NET_RAW'] }) cap_add: string[];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { resolver: '1.1.1.1' },
+    description: 'passed as KAT_SETTING_<NAME> variables',
+  })
+  settings: Record<string, string>;
+  @ApiProperty() enabled: boolean;
+  @ApiProperty(nullableRef(RateLimitDto)) rate_limit: RateLimitDto | null;
+  @ApiProperty(nullableRef(RetryPolicyDto)) retry: RetryPolicyDto | null;
+  @ApiProperty({ type: String, format: 'date-time' }) created_at: Date;
+  @ApiProperty({ type: String, format: 'date-time' }) updated_at: Date;
+}
+
+export class PluginPage extends PageOf(PluginDto) {}

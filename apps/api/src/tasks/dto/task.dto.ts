@@ -15,7 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { TASK_PRIORITY, TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType, WaitingFor } from '@kat/domain';
-import { PageQuery } from '../../common/pagination';
+import { COUNT_CAP, PageOf, PageQuery } from '../../common/pagination';
 import { Priority, priorityProperty } from '../../common/priority';
 
 export class CreateTaskDto {
@@ -70,7 +70,10 @@ export class CreatePluginTasksDto {
 }
 
 export class CreatedTasksResponse {
-  @ApiProperty({ description: 'how many tasks are new; the others were active already and are those tasks' })
+  @ApiProperty({
+    type: 'integer',
+    description: 'how many tasks are new; the others were active already and are those tasks',
+  })
   created: number;
   @ApiProperty({ type: () => [TaskResponse], description: 'one task per requested one, in the same order' })
   results: TaskResponse[];
@@ -142,7 +145,7 @@ export class TaskResponse {
   @ApiProperty() @Type(() => Date) created_at: Date;
   @ApiProperty({ nullable: true, type: Date }) started_at: Date | null;
   @ApiProperty({ nullable: true, type: Date }) ended_at: Date | null;
-  @ApiProperty() attempts: number;
+  @ApiProperty({ type: 'integer' }) attempts: number;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) schedule_id: string | null;
   @ApiProperty({ nullable: true, format: 'uuid', type: String }) parent_task_id: string | null;
   @ApiProperty({ ...priorityProperty, description: '1 (first) to 9 (last)' }) priority: number;
@@ -152,7 +155,8 @@ export class TaskResponse {
   rate_key: string | null;
   @ApiProperty({
     nullable: true,
-    enum: ['worker', 'run_after', 'rate_limit', 'turn'],
+    // OpenAPI 3.0.3: `nullable` does not add null to an enum, which must list it.
+    enum: ['worker', 'run_after', 'rate_limit', 'turn', null],
     description:
       'why a PENDING task has not started: on the queue for a free worker, a back-off, its rate key has no room, ' +
       'or tasks of higher priority and other organizations go first',
@@ -160,11 +164,7 @@ export class TaskResponse {
   waiting_for: WaitingFor | null;
 }
 
-export class TaskPage {
-  @ApiProperty({ type: [TaskResponse] }) results: TaskResponse[];
-  @ApiProperty({ nullable: true, type: String }) next_cursor: string | null;
-  @ApiProperty() count: number;
-}
+export class TaskPage extends PageOf(TaskResponse, `matches of the filters, exact up to ${COUNT_CAP}`) {}
 
 export class TaskLogsResponse {
   @ApiProperty() stdout: string;
