@@ -179,6 +179,31 @@ describe('task lifecycle', () => {
     await acme.post(`/tasks/${(await create('slow', 'internet|other.example.com')).body.id}/cancel/`).expect(200);
   });
 
+  it('answers each of many POSTs made at once as if alone, though their creates share statements', async () => {
+    const same = 'internet|together-same.example.com';
+    const answers = await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) => create('slow', `internet|together-${i}.example.com`)),
+      ...Array.from({ length: 4 }, () => create('slow', same)),
+    ]);
+    const [distinct, duplicates] = [answers.slice(0, 8), answers.slice(8)];
+    expect(distinct.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect(new Set(distinct.map((r) => r.body.id)).size).toBe(8);
+    // One of the four wanting the same input created it; the others got that task.
+    expect(duplicates.map((r) => r.status).sort()).toEqual([200, 200, 200, 201]);
+    expect(new Set(duplicates.map((r) => r.body.id)).size).toBe(1);
+    expect(duplicates[0].body).toMatchObject({ organization: 'acme', priority: 3, status: 'PENDING' });
+    for (const response of [...distinct, duplicates[0]]) await acme.post(`/tasks/${response.body.id}/cancel/`);
+    // Tasks made by one statement share created_at to the microsecond: the list's pages (below) must
+    // not lose one at a page boundary among them, whatever statement made them here.
+    await environment.withDataSource((db) =>
+      db.query(
+        `UPDATE task SET created_at = date_trunc('second', created_at) + interval '123456 microseconds'
+         WHERE id = ANY($1)`,
+        [distinct.map((r) => r.body.id)],
+      ),
+    );
+  });
+
   it('creates many plugin tasks in one request, in order, giving an input with an active task that task', async () => {
     const active = (await create('slow', 'internet|bulk-active.example.com')).body;
     const inputs = ['internet|bulk1.example.com', 'internet|bulk2.example.com', 'internet|bulk1.example.com'];
@@ -398,6 +423,19 @@ describe('task lifecycle', () => {
       });
       const cancelled = (await other.post(`/tasks/${slow.body.id}/cancel/`).expect(200)).body;
       expect(cancelled).toMatchObject({ id: slow.body.id, status: 'CANCELLED', organization: 'globex' });
+    });
+    it('keeps organizations apart when their POSTs for the same input are made at once', async () => {
+      const input = 'internet|both-at-once.example.com';
+      const [mine, theirs] = await Promise.all([
+        create('slow', input),
+        other.post('/tasks/', { type: 'plugin', data: { plugin_id: 'slow', input_data: input }, priority: 2 }),
+      ]);
+      expect([mine.status, theirs.status]).toEqual([201, 201]);
+      expect(mine.body).toMatchObject({ organization: 'acme', priority: 3 });
+      expect(theirs.body).toMatchObject({ organization: 'globex', priority: 2 });
+      expect(theirs.body.id).not.toBe(mine.body.id);
+      await acme.post(`/tasks/${mine.body.id}/cancel/`).expect(200);
+      await other.post(`/tasks/${theirs.body.id}/cancel/`).expect(200);
     });
   });
 

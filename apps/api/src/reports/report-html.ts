@@ -9,7 +9,6 @@ const COLOURS: Record<string, string> = {
   recommendation: '#1565c0',
 };
 
-
 /** A bar chart of findings by severity as inline SVG: no script, no network. */
 function severityChart(bySeverity: Record<string, number>): string {
   const max = Math.max(1, ...Object.values(bySeverity));

@@ -87,15 +87,12 @@ export class TasksService {
           (v) => typeof v.c === 'string' && !Number.isNaN(Date.parse(v.c)) && UUID.test(String(v.i)),
         )
       : undefined;
-    const position: TaskCursor | undefined = after && { created_at: new Date(after.c), id: after.i };
-    const [rows, count] = await Promise.all([
-      this.tasks.list(scope, query, limit + 1, position),
+    const position: TaskCursor | undefined = after && { created_at: after.c, id: after.i };
+    const [{ tasks, next }, count] = await Promise.all([
+      this.tasks.list(scope, query, limit, position),
       this.tasks.count(scope, query, COUNT_CAP),
     ]);
-    const results = rows.slice(0, limit);
-    const last = results[results.length - 1];
-    const next_cursor = rows.length > limit ? encodeCursor({ c: last.created_at.toISOString(), i: last.id }) : null;
-    return { results, next_cursor, count };
+    return { results: tasks, next_cursor: next && encodeCursor({ c: next.created_at, i: next.id }), count };
   }
 
   async get(scope: TenantScope, id: string): Promise<TaskView> {

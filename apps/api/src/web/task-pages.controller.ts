@@ -85,7 +85,10 @@ export class TaskPagesController {
   @Get('admin/tasks/task/')
   @AdminOnly()
   async pending(@PageShell() shell: SignedInShell): Promise<string> {
-    return pendingTasksPage(shell, await this.taskRows.list(shell.caller.scope, { status: TaskStatus.PENDING }, 200));
+    return pendingTasksPage(
+      shell,
+      (await this.taskRows.list(shell.caller.scope, { status: TaskStatus.PENDING }, 200)).tasks,
+    );
   }
 
   @FormPost('admin/tasks/task/:id/run')

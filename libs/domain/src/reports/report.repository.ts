@@ -26,8 +26,16 @@ export interface FindingsSummary {
   total_findings: number;
   by_severity: Record<string, number>;
   by_finding_type: Array<{
-    code: string; name: string; severity: string; score: number; count: number; affected_objects: number;
-    ooi_type: string; objects_of_type: number; share_of_objects: number; recommendation: string;
+    code: string;
+    name: string;
+    severity: string;
+    score: number;
+    count: number;
+    affected_objects: number;
+    ooi_type: string;
+    objects_of_type: number;
+    share_of_objects: number;
+    recommendation: string;
   }>;
   top_objects: Array<{ ooi_type: string; ooi: string; findings: number; finding_types: string[] }>;
 }

@@ -39,6 +39,12 @@ export interface WantedPluginTask {
   input_fields: Record<string, string>;
 }
 
+/** A plugin task one request wants, with its organization and priority. */
+interface WantedTaskRow extends WantedPluginTask {
+  organization_id: number;
+  priority: number;
+}
+
 export interface TaskFilters {
   status?: TaskStatus;
   type?: TaskType;
@@ -51,8 +57,9 @@ export interface TaskFilters {
 }
 
 /** Keyset position in the newest-first list. */
+/** Where a page of tasks ends: `created_at` to the microsecond, as stored (a Date would lose the tie-break). */
 export interface TaskCursor {
-  created_at: Date;
+  created_at: string;
   id: string;
 }
 
@@ -124,6 +131,11 @@ const ADMITTED_AT_ONCE = `CASE WHEN type = 'plugin' THEN NULL ELSE now() END`;
 export class TaskRepository {
   private readonly claims = new MicroBatcher((ids: string[]) => this.claimMany(ids), LIFECYCLE_BATCHING);
   private readonly endings = new MicroBatcher((endings: TaskEnding[]) => this.finishMany(endings), LIFECYCLE_BATCHING);
+  /** Concurrent requests' single creates: one statement and one commit for those made at once. */
+  private readonly pluginCreates = new MicroBatcher(
+    (rows: WantedTaskRow[]) => this.createPluginTaskRows(rows),
+    LIFECYCLE_BATCHING,
+  );
 
   constructor(private readonly db: DataSource) {}
 
@@ -139,8 +151,7 @@ export class TaskRepository {
         input_fields: inputFields,
       };
       const priority = task.priority ?? TASK_PRIORITY.request;
-      const { tasks, created } = await this.createPluginTasks(task.organization_id, [wanted], priority);
-      return { task: tasks[0], created: created.length > 0 };
+      return this.pluginCreates.submit({ ...wanted, organization_id: task.organization_id, priority });
     }
     const [inserted]: TaskView[] = await this.db.query(
       `WITH t AS (INSERT INTO task (organization_id, type, data, priority, admitted_at)
@@ -162,40 +173,63 @@ export class TaskRepository {
     tasks: ReadonlyArray<WantedPluginTask>,
     priority: number,
   ): Promise<{ tasks: TaskView[]; created: TaskView[] }> {
-    const key = (pluginId: unknown, input: unknown) => `${pluginId}\u0000${input}`;
-    const byKey = new Map<string, TaskView>();
-    const created: TaskView[] = [];
-    let missing = [...new Map(tasks.map((t) => [key(t.plugin_id, t.input_data), t])).values()];
+    const results = await this.createPluginTaskRows(
+      tasks.map((task) => ({ ...task, organization_id: organizationId, priority })),
+    );
+    return { tasks: results.map((r) => r.task), created: results.filter((r) => r.created).map((r) => r.task) };
+  }
+
+  /**
+   * Plugin tasks of any organizations and priorities in one statement (the single creates of many
+   * requests, or one bulk request). Results in the order of `rows`; a task wanted twice is the
+   * same task, `created` only for the first row that wanted it.
+   */
+  private async createPluginTaskRows(
+    rows: ReadonlyArray<WantedTaskRow>,
+  ): Promise<Array<{ task: TaskView; created: boolean }>> {
+    const key = (organizationId: unknown, pluginId: unknown, input: unknown) =>
+      `${organizationId}\u0000${pluginId}\u0000${input}`;
+    const byKey = new Map<string, { task: TaskView; inserted: boolean }>();
+    let missing = [...new Map(rows.map((t) => [key(t.organization_id, t.plugin_id, t.input_data), t])).values()];
     while (missing.length > 0) {
-      const rows: Array<TaskView & { inserted: boolean }> = await this.db.query(
+      const found: Array<TaskView & { organization_id: number; inserted: boolean }> = await this.db.query(
         `WITH wanted AS (
-           SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(plugin_id text, input_data text, input_fields jsonb)),
+           SELECT * FROM jsonb_to_recordset($1::jsonb)
+             AS w(organization_id int, priority smallint, plugin_id text, input_data text, input_fields jsonb)),
          inserted AS (
            INSERT INTO task (organization_id, type, data, priority, rate_key)
-           SELECT $1, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data), $3::smallint,
+           SELECT w.organization_id, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data),
+                  w.priority,
                   CASE WHEN p.rate_limit IS NOT NULL THEN kat_rate_key(p.rate_limit->>'key', w.input_fields) END
            FROM wanted w LEFT JOIN plugin p ON p.plugin_id = w.plugin_id
            -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
-           ORDER BY w.plugin_id, w.input_data
+           ORDER BY w.organization_id, w.plugin_id, w.input_data
            ON CONFLICT (organization_id, plugin_id, input_object)
              WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
            RETURNING *)
-         SELECT ${VIEW_COLUMNS}, true AS inserted FROM inserted t JOIN organization o ON o.id = t.organization_id
+         SELECT ${VIEW_COLUMNS}, t.organization_id, true AS inserted
+         FROM inserted t JOIN organization o ON o.id = t.organization_id
          UNION ALL
-         SELECT ${VIEW_COLUMNS}, false FROM wanted w
-         JOIN task t ON t.organization_id = $1 AND t.plugin_id = w.plugin_id AND t.input_object = w.input_data
-                    AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
+         SELECT ${VIEW_COLUMNS}, t.organization_id, false FROM wanted w
+         JOIN task t ON t.organization_id = w.organization_id AND t.plugin_id = w.plugin_id
+                    AND t.input_object = w.input_data AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
          JOIN organization o ON o.id = t.organization_id`,
-        [organizationId, JSON.stringify(missing), priority],
+        [JSON.stringify(missing)],
       );
-      for (const { inserted, ...task } of rows) {
-        byKey.set(key(task.data.plugin_id, task.data.input_data), task);
-        if (inserted) created.push(task);
+      for (const { inserted, organization_id, ...task } of found) {
+        byKey.set(key(organization_id, task.data.plugin_id, task.data.input_data), { task, inserted });
       }
       // A conflicting task that ended in between is neither inserted nor found: try those again.
-      missing = missing.filter((t) => !byKey.has(key(t.plugin_id, t.input_data)));
+      missing = missing.filter((t) => !byKey.has(key(t.organization_id, t.plugin_id, t.input_data)));
     }
-    return { tasks: tasks.map((t) => byKey.get(key(t.plugin_id, t.input_data)) as TaskView), created };
+    const seen = new Set<string>();
+    return rows.map((row) => {
+      const k = key(row.organization_id, row.plugin_id, row.input_data);
+      const { task, inserted } = byKey.get(k)!;
+      const first = !seen.has(k);
+      seen.add(k);
+      return { task, created: inserted && first };
+    });
   }
 
   async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
@@ -207,20 +241,34 @@ export class TaskRepository {
     return rows[0] ?? null;
   }
 
-  /** Newest first, keyset-paginated on (created_at, id): served by task_org_created / task_org_status_created. */
-  async list(scope: TenantScope, filters: TaskFilters, limit: number, after?: TaskCursor): Promise<TaskView[]> {
+  /**
+   * Newest first, keyset-paginated on (created_at, id): served by task_org_created /
+   * task_org_status_created. `next` is where the following page starts, null on the last page.
+   */
+  async list(
+    scope: TenantScope,
+    filters: TaskFilters,
+    limit: number,
+    after?: TaskCursor,
+  ): Promise<{ tasks: TaskView[]; next: TaskCursor | null }> {
     const { where, params } = this.filterSql(scope, filters);
     if (after) {
       params.push(after.created_at, after.id);
-      where.push(`(t.created_at, t.id) < ($${params.length - 1}, $${params.length})`);
+      where.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
     }
-    params.push(limit);
-    return this.db.query(
-      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+    params.push(limit + 1);
+    // The position as stored: tasks made by one statement share created_at to the microsecond.
+    const rows: Array<TaskView & { position: string }> = await this.db.query(
+      `SELECT ${VIEW_COLUMNS},
+         to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+       FROM task t JOIN organization o ON o.id = t.organization_id
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
        ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
       params,
     );
+    const tasks = rows.slice(0, limit).map(({ position: _position, ...task }) => task);
+    const last = rows[limit - 1];
+    return { tasks, next: rows.length > limit ? { created_at: last.position, id: last.id } : null };
   }
 
   /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
