@@ -219,7 +219,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     });
 
     // Attempt 1 wakes up: it must learn it lost the task, and leave no trace.
-    expect(await repository.heartbeat(id, 1)).toBe(false);
+    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([id]);
     expect(await repository.handBack(id, 1)).toBe(false);
     expect(await repository.saveLog(log('attempt 1'), 1)).toBe(false);
     const [row] = await workerA.query(
@@ -230,7 +230,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     expect(row).toEqual({ status: 'RUNNING', attempts: 2, heartbeat_at: new Date('2000-01-01'), stdout: null });
 
     // Attempt 2's own heartbeat and log go through.
-    expect(await repository.heartbeat(id, 2)).toBe(true);
+    expect(await repository.heartbeat([{ id, attempt: 2 }])).toEqual([]);
     expect(await repository.saveLog(log('attempt 2'), 2)).toBe(true);
     const [after] = await workerA.query(
       `SELECT t.heartbeat_at > now() - interval '1 minute' AS fresh, l.stdout
@@ -238,6 +238,34 @@ describe('batched claims and endings in PostgreSQL', () => {
       [id],
     );
     expect(after).toEqual({ fresh: true, stdout: 'attempt 2' });
+  });
+
+  it("beats for a worker's runs at once: refreshes those held, names those lost, skips one being written", async () => {
+    const [held, lost, busy] = await createTasks(3);
+    const repository = new TaskRepository(workerA);
+    await Promise.all([held, lost, busy].map((id) => repository.claim(id)));
+    await workerA.query(`UPDATE task SET heartbeat_at = '2000-01-01' WHERE id = ANY($1)`, [[held, lost, busy]]);
+    await workerA.query(`UPDATE task SET status = 'CANCELLED' WHERE id = $1`, [lost]);
+    // Another transaction is writing `busy` (its ending, say): the beat neither waits for it nor calls it lost.
+    const writer = workerA.createQueryRunner();
+    await writer.startTransaction();
+    try {
+      await writer.query(`SELECT 1 FROM task WHERE id = $1 FOR UPDATE`, [busy]);
+      expect(await repository.heartbeat([held, lost, busy].map((id) => ({ id, attempt: 1 })))).toEqual([lost]);
+    } finally {
+      await writer.rollbackTransaction();
+      await writer.release();
+    }
+    const rows: Array<{ id: string; fresh: boolean }> = await workerA.query(
+      `SELECT id, heartbeat_at > now() - interval '1 minute' AS fresh FROM task WHERE id = ANY($1)`,
+      [[held, lost, busy]],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.id, row.fresh]))).toEqual({
+      [held]: true,
+      [lost]: false,
+      [busy]: false,
+    });
+    await workerA.query(`UPDATE task SET status = 'CANCELLED' WHERE id = ANY($1)`, [[held, busy]]); // not stale later
   });
 
   it('hands back only the task it is asked to, not others running at the same attempt', async () => {
@@ -284,7 +312,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     const repository = new TaskRepository(workerA);
     await repository.claim(id);
     await workerA.query(`UPDATE task SET status = 'CANCELLED' WHERE id = $1`, [id]);
-    expect(await repository.heartbeat(id, 1)).toBe(false);
+    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([id]);
     expect(await repository.handBack(id, 1)).toBe(false);
   });
 

@@ -19,7 +19,7 @@ const MAX_ATTEMPTS = 3;
  * count real executions, not only rows.
  */
 export class FaultHarness {
-  readonly apps: ChildProcess[] = [];
+  readonly apps: Array<ReturnType<typeof spawnApp>> = [];
   private token = '';
   readonly port = 21000 + Math.floor(Math.random() * 20000);
 
@@ -67,6 +67,7 @@ export class FaultHarness {
         SCHEDULER_POLL_MS: '200',
         PORT: String(this.port),
         PLUGIN_NETWORK: 'host', // so plugins reach the run recorder on 127.0.0.1
+        LOG_LEVEL: process.env.TEST_LOGS ? 'log' : 'warn', // a failure shows the apps' warnings (allEndWell)
         ...extra,
       }),
     );
@@ -113,7 +114,18 @@ export class FaultHarness {
    * itself reported), within the attempts allowed, and its one output has exactly one ObjectTask.
    */
   async allEndWell(ids: string[], timeoutMs?: number): Promise<void> {
-    await this.allEnded(ids, timeoutMs);
+    try {
+      await this.allEnded(ids, timeoutMs);
+      await this.expectAllWell(ids);
+    } catch (error) {
+      // The apps' own account (warnings and errors) is what explains a failure seen only in CI.
+      const tails = this.apps.map((app, i) => `--- app ${i} (pid ${app.pid}):\n${app.output().slice(-4000)}`);
+      (error as Error).message += `\n\nThe apps' last output:\n${tails.join('\n')}`;
+      throw error;
+    }
+  }
+
+  private async expectAllWell(ids: string[]): Promise<void> {
     const tasks: Array<{ id: string; status: string; error: string | null; attempts: number }> = await this.sql(
       `SELECT id, status, data->>'error' AS error, attempts FROM task WHERE id = ANY($1)`,
       [ids],

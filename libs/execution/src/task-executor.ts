@@ -23,7 +23,11 @@ export type ExecutionResult =
 @Injectable()
 export class TaskExecutor {
   private readonly logger = new Logger(TaskExecutor.name);
-  private readonly running = new Map<string, AbortController>();
+  /** This worker's runs, by task id: the attempt that holds the task, and how to stop it. */
+  private readonly running = new Map<string, { attempt: number; abort: AbortController }>();
+  /** One heartbeat for all runs (one statement an interval, whatever the concurrency); set while any run. */
+  private heartbeat?: NodeJS.Timeout;
+  private beating = false;
 
   constructor(
     private readonly tasks: TaskRepository,
@@ -39,7 +43,7 @@ export class TaskExecutor {
 
   /** Stops every running task; each goes back to PENDING for another worker. */
   abortAll(reason = SHUTDOWN): void {
-    for (const abort of this.running.values()) abort.abort(reason);
+    for (const { abort } of this.running.values()) abort.abort(reason);
   }
 
   async execute(taskId: string): Promise<ExecutionResult> {
@@ -55,8 +59,8 @@ export class TaskExecutor {
     };
     this.logger.log({ msg: 'running task', ...fields });
     const abort = new AbortController();
-    this.running.set(task.id, abort);
-    const heartbeat = setInterval(() => void this.beat(task, abort), this.settings.HEARTBEAT_INTERVAL_MS);
+    this.running.set(task.id, { attempt: task.attempts, abort });
+    this.heartbeat ??= setInterval(() => void this.beat(), this.settings.HEARTBEAT_INTERVAL_MS);
     const timer = this.metrics.taskDuration.startTimer({ plugin_id: task.plugin_id ?? '', type: task.type });
     try {
       const result = await this.end(task, await this.handlers[task.type].handle(task, abort.signal));
@@ -88,16 +92,33 @@ export class TaskExecutor {
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
-      clearInterval(heartbeat);
       this.running.delete(task.id);
+      if (this.running.size === 0) {
+        clearInterval(this.heartbeat);
+        this.heartbeat = undefined;
+      }
     }
   }
 
-  private async beat(task: ClaimedTask, abort: AbortController): Promise<void> {
+  /**
+   * Beats for every run at once and stops the runs that lost their task. A beat still under way
+   * when the next is due lets it pass: beats must not pile up on a slow database.
+   */
+  private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    const beaten = new Map([...this.running].map(([id, { attempt }]) => [id, attempt]));
+    const runs = [...beaten].map(([id, attempt]) => ({ id, attempt }));
     try {
-      if (!(await this.tasks.heartbeat(task.id, task.attempts))) abort.abort(LOST);
+      for (const id of await this.tasks.heartbeat(runs)) {
+        const run = this.running.get(id);
+        // The same attempt: a task handed back and claimed again here since the beat began is held.
+        if (run && beaten.get(id) === run.attempt) run.abort.abort(LOST);
+      }
     } catch (error) {
-      this.logger.warn(`Heartbeat of task ${task.id} failed: ${(error as Error).message}`);
+      this.logger.warn(`Heartbeat of ${runs.length} tasks failed: ${(error as Error).message}`);
+    } finally {
+      this.beating = false;
     }
   }
 

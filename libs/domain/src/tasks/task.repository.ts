@@ -347,13 +347,27 @@ export class TaskRepository {
     });
   }
 
-  /** Refreshes the heartbeat; false when this attempt no longer owns the task (cancelled or handed back). */
-  async heartbeat(id: string, attempt: number): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE task SET heartbeat_at = now() WHERE id = $1 AND status = 'RUNNING' AND attempts = $2 RETURNING id`,
-      [id, attempt],
+  /**
+   * Refreshes the heartbeats of a worker's runs in one statement; returns the ids of runs whose
+   * attempt no longer holds its task (cancelled, handed back, taken over). A row another statement
+   * is writing (its ending, a claim, a recovery) is skipped rather than waited for: it beats at the
+   * next interval, and its writer's row locks, taken in another order, cannot deadlock with these.
+   */
+  async heartbeat(runs: Array<{ id: string; attempt: number }>): Promise<string[]> {
+    if (runs.length === 0) return [];
+    const rows: Array<{ id: string }> = await this.db.query(
+      `WITH run AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, attempt)),
+       beat AS (
+         UPDATE task SET heartbeat_at = now() FROM (
+           SELECT t.id FROM task t JOIN run ON run.id = t.id
+           WHERE t.status = 'RUNNING' AND t.attempts = run.attempt
+           FOR NO KEY UPDATE OF t SKIP LOCKED) held
+         WHERE task.id = held.id)
+       SELECT run.id FROM run WHERE NOT EXISTS (
+         SELECT 1 FROM task t WHERE t.id = run.id AND t.status = 'RUNNING' AND t.attempts = run.attempt)`,
+      [runs.map((r) => r.id), runs.map((r) => r.attempt)],
     );
-    return rows[0].length > 0;
+    return rows.map((row) => row.id);
   }
 
   /**
