@@ -87,6 +87,8 @@ describe('scheduling', () => {
       `UPDATE task SET created_at = created_at - interval '25 hours' WHERE schedule_id = $1 AND status = 'COMPLETED'`,
       [id],
     );
+    // The schedule's last tick is 25 hours back as well: a steady tick reads what happened since it.
+    await sql(`UPDATE schedule SET swept_at = swept_at - interval '25 hours' WHERE id = $1`, [id]);
     // A failed scan within the interval still counts as a scan (as in OpenKAT): not repeated yet.
     expect(await tick()).toMatchObject({ tasks_created: 200 - failed });
     expect(await tasksOf(id)).toBe(400 - failed);

@@ -13,6 +13,7 @@ import { FairDispatch1764200000000 } from './migrations/1764200000000-fair-dispa
 import { PluginSettings1764210000000 } from './migrations/1764210000000-plugin-settings';
 import { TokenLifecycle1764220000000 } from './migrations/1764220000000-token-lifecycle';
 import { AuditLog1764230000000 } from './migrations/1764230000000-audit-log';
+import { SteadyTicks1764240000000 } from './migrations/1764240000000-steady-ticks';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -29,6 +30,7 @@ export const MIGRATIONS = [
   PluginSettings1764210000000,
   TokenLifecycle1764220000000,
   AuditLog1764230000000,
+  SteadyTicks1764240000000,
 ];
 
 /**

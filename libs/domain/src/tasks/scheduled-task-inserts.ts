@@ -53,25 +53,63 @@ async function insertTasks(tx: EntityManager, insert: string, params: unknown[])
 }
 
 /**
+ * A steady tick looks back this far before the schedule's last tick for what changed: a row written
+ * by a transaction that began earlier but committed after that tick's snapshot carries an earlier
+ * time (now() is a transaction's start). Longer transactions are caught by the next full sweep.
+ */
+const LOOKBACK_SECONDS = 60;
+/** A full sweep at least this often, whatever changed: the bound on anything the look-back missed. */
+const FULL_SWEEP_SECONDS = 3600;
+
+/**
+ * The only objects a steady tick can find due, given that the schedule's last tick (at `since`,
+ * parameter $8) created a task for every member then due: those whose last scan's interval ran out
+ * since (a task of the plugin created in the window that ends an interval ago), those a task of
+ * the plugin kept from being due until it ended since, and those created or changed since (new
+ * members, or members now by their data). Served by task_org_created, task_org_ended and
+ * object_changed: a tick reads what happened since the last one, not the whole set.
+ */
+const CHANGED_SINCE_LAST_TICK = `o.primary_key IN (
+  SELECT t.input_object FROM task t
+  WHERE t.organization_id = $1 AND t.plugin_id = $3
+    AND t.created_at > $8::timestamptz - make_interval(secs => $5 + ${LOOKBACK_SECONDS})
+    AND t.created_at <= now() - make_interval(secs => $5)
+  UNION ALL
+  SELECT t.input_object FROM task t
+  WHERE t.organization_id = $1 AND t.ended_at > $8::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS})
+    AND t.plugin_id = $3
+  UNION ALL
+  SELECT changed.primary_key FROM object changed
+  WHERE changed.organization_id = $1 AND changed.object_type = $2
+    AND changed.changed_at > $8::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS}))`;
+
+/**
  * Creates a PENDING task for each member of the schedule's set that has no task of the plugin
  * created within the interval (any status counts: a failed scan is a scan, as in OpenKAT), or,
  * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
  * schedule unless `includeDisabled` (a user's "run now").
+ * A full sweep reads every member; a steady tick, after one, only what changed since the last
+ * tick (CHANGED_SINCE_LAST_TICK) and creates the same tasks. `sweep: 'full'` forces a full one.
  */
 export async function insertScheduledTasks(
   db: DataSource,
   scheduleId: string,
-  options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
+  options: { ignoreInterval?: boolean; includeDisabled?: boolean; sweep?: 'full' | 'auto' } = {},
 ): Promise<CreatedTask[]> {
   return db.transaction(async (tx) => {
+    const full = `$3 OR previous.swept_at IS NULL OR previous.full_swept_at IS NULL
+                  OR previous.full_swept_at < now() - make_interval(secs => ${FULL_SWEEP_SECONDS})`;
     const [schedule] = await tx
       .query(
-        `UPDATE schedule s SET last_run_at = now() FROM plugin p, object_set os
+        `UPDATE schedule s SET last_run_at = now(), swept_at = now(),
+           full_swept_at = CASE WHEN ${full} THEN now() ELSE s.full_swept_at END
+         FROM plugin p, object_set os, (SELECT swept_at, full_swept_at FROM schedule WHERE id = $1) previous
          WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
            AND os.object_type = ANY(p.consumes)
          RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids,
-           coalesce(s.priority, ${TASK_PRIORITY.tick}) AS priority, p.rate_limit->>'key' AS rate_key_template`,
-        [scheduleId, options.includeDisabled ?? false],
+           coalesce(s.priority, ${TASK_PRIORITY.tick}) AS priority, p.rate_limit->>'key' AS rate_key_template,
+           CASE WHEN ${full} THEN NULL ELSE previous.swept_at END AS since`,
+        [scheduleId, options.includeDisabled ?? false, options.ignoreInterval || options.sweep === 'full'],
       )
       .then(
         ([rows]: [unknown[]]) =>
@@ -83,6 +121,7 @@ export async function insertScheduledTasks(
               interval_seconds: number;
               priority: number;
               rate_key_template: string | null;
+              since: Date | null;
             } & ObjectSet
           >,
       );
@@ -95,18 +134,20 @@ export async function insertScheduledTasks(
       options.ignoreInterval ? 0 : schedule.interval_seconds,
       schedule.priority,
       schedule.rate_key_template,
+      schedule.since,
     ];
     const members = membershipSql(schedule, params);
+    const changed = schedule.since === null ? '$8::timestamptz IS NULL' : CHANGED_SINCE_LAST_TICK;
     // No nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million recent
     // tasks' inputs in memory: at the default 4 MB it spilled to 16 batches on disk.
-    await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
+    if (schedule.since === null) await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
     return insertTasks(
       tx,
       `INSERT INTO task (organization_id, type, data, schedule_id, priority, rate_key)
          SELECT $1, 'plugin', jsonb_build_object('plugin_id', $3::text, 'input_data', o.primary_key), $4, $6::smallint,
                 kat_rate_key($7::text, o.data)
          FROM object o
-         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${members} AND ${NOT_RECENTLY_SCANNED}`,
+         WHERE o.organization_id = $1 AND o.object_type = $2 AND ${changed} AND ${members} AND ${NOT_RECENTLY_SCANNED}`,
       params,
     );
   });

@@ -550,7 +550,7 @@ export class TaskRepository {
    */
   createScheduledTasks(
     scheduleId: string,
-    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
+    options: { ignoreInterval?: boolean; includeDisabled?: boolean; sweep?: 'full' | 'auto' } = {},
   ): Promise<CreatedTask[]> {
     return insertScheduledTasks(this.db, scheduleId, options);
   }
