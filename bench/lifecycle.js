@@ -2,7 +2,9 @@
 // as the anchors do: N / (max(ended_at) − min(created_at)) on the database clock, and the latency
 // from creation to COMPLETED. Creation and the final status are durable commits before they are
 // answered / acknowledged; the worker's claims and endings are batched (one commit for many).
-//   npm run bench -- lifecycle [N=200] [worker concurrency=4]                 plugins in real containers
+//   npm run bench -- lifecycle [N=200] [worker concurrency=4] [--engine]      plugins in real containers
+//     --engine: first the engine's own cycle for the same container, N at concurrency 1, 4 and 8
+//       (bench/engine.js), and the worker's tasks/s as a share of the engine's at its concurrency.
 //   npm run bench -- lifecycle [N=5000] [concurrency=50] --pipeline [--bulk] [--celery] [--django] [--drain]
 //     --pipeline: the pipeline alone, the plugin step is PLUGIN_RUNNER=noop (nothing run, as the
 //       anchors' no-op plugin); BENCH_RUNNER=process runs `true` as a child process instead.
@@ -20,6 +22,7 @@ const { promisify } = require('node:util');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run, apiCaller } = require('./harness');
+const { engineBaseline } = require('./engine');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 const [nArg, cArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -83,6 +86,7 @@ async function postOneByOne(port, token) {
 async function main() {
   const celery = flags.includes('--celery') ? celeryBaseline() : null;
   const django = flags.includes('--django') ? djangoBaseline() : null;
+  const engine = flags.includes('--engine') && !PIPELINE ? await engineBaseline(N, [1, 4, 8]) : null;
   const bench = await createEnvironment('kat_bench_lifecycle', {
     PORT: String(PORT), WORKER_CONCURRENCY: String(CONCURRENCY), ...(PIPELINE && { PLUGIN_RUNNER }),
   });
@@ -148,11 +152,14 @@ async function main() {
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
     if (django) Object.assign(result, { django, ratio_to_django: round(result.tasks_per_second / django.tasks_per_second) });
+    const engineHere = engine?.find((row) => row.concurrency === CONCURRENCY);
+    if (engine) Object.assign(result, { engine, ratio_to_engine: engineHere && round(result.tasks_per_second / engineHere.cycles_per_second) });
     console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
     console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
     if (posts) console.log(`POST /tasks/: ${result.post_per_second} requests/s, latency p50 ${posts.latency_ms.p50} ms, p99 ${posts.latency_ms.p99} ms`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
+    if (engineHere) console.log(`the engine alone at concurrency ${CONCURRENCY}: ${engineHere.cycles_per_second} cycles/s; the worker does ${round(100 * result.ratio_to_engine)} % of it`);
     if (django) console.log(`Django + DRF + Celery in the same run: ${django.tasks_per_second} tasks/s, POST p50 ${django.post_latency_ms.p50} ms p99 ${django.post_latency_ms.p99} ms; ratio ${result.ratio_to_django}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {

@@ -22,8 +22,12 @@ export class SteadyTicks1764240000000 implements MigrationInterface {
       END $$`);
     await q.query(`CREATE TRIGGER object_changed BEFORE UPDATE ON object
                    FOR EACH ROW WHEN (OLD.data IS DISTINCT FROM NEW.data) EXECUTE FUNCTION kat_object_changed()`);
-    // Tasks of an organization that ended lately: an object they kept from being due may be due now.
-    await q.query(`CREATE INDEX task_org_ended ON task (organization_id, ended_at) WHERE ended_at IS NOT NULL`);
+    // A plugin's tasks of an organization by when they were created (their interval runs out) and
+    // when they ended (an object an active task kept from being due may be due now).
+    await q.query(`CREATE INDEX task_org_plugin_created ON task (organization_id, plugin_id, created_at)`);
+    await q.query(
+      `CREATE INDEX task_org_plugin_ended ON task (organization_id, plugin_id, ended_at) WHERE ended_at IS NOT NULL`,
+    );
 
     await q.query(`ALTER TABLE schedule ADD COLUMN swept_at timestamptz, ADD COLUMN full_swept_at timestamptz`);
     await q.query(`CREATE FUNCTION kat_schedule_resweep() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -61,7 +65,8 @@ export class SteadyTicks1764240000000 implements MigrationInterface {
     await q.query(`DROP TRIGGER schedule_resweep ON schedule`);
     await q.query(`DROP FUNCTION kat_schedule_resweep()`);
     await q.query(`ALTER TABLE schedule DROP COLUMN swept_at, DROP COLUMN full_swept_at`);
-    await q.query(`DROP INDEX task_org_ended`);
+    await q.query(`DROP INDEX task_org_plugin_ended`);
+    await q.query(`DROP INDEX task_org_plugin_created`);
     await q.query(`DROP TRIGGER object_changed ON object`);
     await q.query(`DROP FUNCTION kat_object_changed()`);
     await q.query(`DROP INDEX object_changed`);

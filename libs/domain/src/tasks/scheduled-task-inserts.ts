@@ -62,26 +62,35 @@ const LOOKBACK_SECONDS = 60;
 const FULL_SWEEP_SECONDS = 3600;
 
 /**
- * The only objects a steady tick can find due, given that the schedule's last tick (at `since`,
- * parameter $8) created a task for every member then due: those whose last scan's interval ran out
- * since (a task of the plugin created in the window that ends an interval ago), those a task of
- * the plugin kept from being due until it ended since, and those created or changed since (new
- * members, or members now by their data). Served by task_org_created, task_org_ended and
- * object_changed: a tick reads what happened since the last one, not the whole set.
+ * Above this many objects to look at, a steady tick sweeps fully instead: its probes, one per
+ * object, cost more than one pass over the set (a tick right after a bulk import of objects).
  */
-const CHANGED_SINCE_LAST_TICK = `o.primary_key IN (
+const MAX_STEADY_CANDIDATES = 20_000;
+
+/**
+ * The only objects a steady tick can find due, given that the schedule's last tick (at `since`)
+ * created a task for every member then due: those whose last scan's interval ran out since (a
+ * task of the plugin created in the window that ends an interval ago), those a task of the plugin
+ * kept from being due until it ended since, and those created or changed since (new members, or
+ * members now by their data). Served by task_org_plugin_created, task_org_plugin_ended and
+ * object_changed: a tick reads what happened since the last one, not the whole set.
+ * The arguments are the placeholders of the organization, object type, plugin, interval and since.
+ */
+function changedSinceLastTick(organization: string, type: string, plugin: string, interval: string, since: string) {
+  return `
   SELECT t.input_object FROM task t
-  WHERE t.organization_id = $1 AND t.plugin_id = $3
-    AND t.created_at > $8::timestamptz - make_interval(secs => $5 + ${LOOKBACK_SECONDS})
-    AND t.created_at <= now() - make_interval(secs => $5)
+  WHERE t.organization_id = ${organization} AND t.plugin_id = ${plugin}
+    AND t.created_at > ${since}::timestamptz - make_interval(secs => ${interval} + ${LOOKBACK_SECONDS})
+    AND t.created_at <= now() - make_interval(secs => ${interval})
   UNION ALL
   SELECT t.input_object FROM task t
-  WHERE t.organization_id = $1 AND t.ended_at > $8::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS})
-    AND t.plugin_id = $3
+  WHERE t.organization_id = ${organization} AND t.plugin_id = ${plugin}
+    AND t.ended_at > ${since}::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS})
   UNION ALL
   SELECT changed.primary_key FROM object changed
-  WHERE changed.organization_id = $1 AND changed.object_type = $2
-    AND changed.changed_at > $8::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS}))`;
+  WHERE changed.organization_id = ${organization} AND changed.object_type = ${type}
+    AND changed.changed_at > ${since}::timestamptz - make_interval(secs => ${LOOKBACK_SECONDS})`;
+}
 
 /**
  * Creates a PENDING task for each member of the schedule's set that has no task of the plugin
@@ -89,7 +98,7 @@ const CHANGED_SINCE_LAST_TICK = `o.primary_key IN (
  * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
  * schedule unless `includeDisabled` (a user's "run now").
  * A full sweep reads every member; a steady tick, after one, only what changed since the last
- * tick (CHANGED_SINCE_LAST_TICK) and creates the same tasks. `sweep: 'full'` forces a full one.
+ * tick (changedSinceLastTick) and creates the same tasks. `sweep: 'full'` forces a full one.
  */
 export async function insertScheduledTasks(
   db: DataSource,
@@ -136,11 +145,23 @@ export async function insertScheduledTasks(
       schedule.rate_key_template,
       schedule.since,
     ];
+    let steady = schedule.since !== null;
+    if (steady) {
+      const [{ n }] = await tx.query(
+        `SELECT count(*)::int AS n FROM (${changedSinceLastTick('$1', '$2', '$3', '$4', '$5')}
+         LIMIT ${MAX_STEADY_CANDIDATES + 1}) candidate`,
+        [schedule.organization_id, schedule.object_type, schedule.plugin_id, params[4], schedule.since],
+      );
+      steady = n <= MAX_STEADY_CANDIDATES;
+    }
+    if (!steady) params[7] = null;
     const members = membershipSql(schedule, params);
-    const changed = schedule.since === null ? '$8::timestamptz IS NULL' : CHANGED_SINCE_LAST_TICK;
-    // No nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million recent
-    // tasks' inputs in memory: at the default 4 MB it spilled to 16 batches on disk.
-    if (schedule.since === null) await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
+    const changed = steady
+      ? `o.primary_key IN (${changedSinceLastTick('$1', '$2', '$3', '$5', '$8')})`
+      : '$8::timestamptz IS NULL';
+    // A full sweep: no nested loop (see NOT_RECENTLY_SCANNED), and room for the hash of a million
+    // recent tasks' inputs in memory: at the default 4 MB it spilled to 16 batches on disk.
+    if (!steady) await tx.query("SET LOCAL enable_nestloop = off; SET LOCAL work_mem = '64MB'");
     return insertTasks(
       tx,
       `INSERT INTO task (organization_id, type, data, schedule_id, priority, rate_key)
