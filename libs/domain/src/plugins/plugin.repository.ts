@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, Repository } from 'typeorm';
+import { MicroBatcher } from '../tasks/micro-batcher';
 import { Plugin } from './plugin.entity';
 
 /** A plugin as it is created: its id and whatever else is not left to the defaults. */
@@ -8,6 +9,9 @@ export type NewPlugin = Pick<Plugin, 'plugin_id'> & Partial<Plugin>;
 /** The plugin catalogue, shared by every organization. */
 @Injectable()
 export class PluginRepository {
+  /** Lookups made at the same moment (concurrent POST /tasks/) share one query. */
+  private readonly lookups = new MicroBatcher((ids: string[]) => this.findEach(ids), { maxBatch: 500, maxInFlight: 2 });
+
   constructor(private readonly db: DataSource) {}
 
   /** Every plugin, by plugin_id. */
@@ -15,9 +19,17 @@ export class PluginRepository {
     return this.plugins.find({ order: { plugin_id: 'ASC' } });
   }
 
-  /** The plugin with that id, or null. Per task created: served by plugin's unique plugin_id. */
+  /**
+   * The plugin with that id, or null. Per task created: served by plugin's unique plugin_id. Lookups at
+   * the same moment share one query and may share the object: read it, do not change it.
+   */
   findByPluginId(pluginId: string): Promise<Plugin | null> {
-    return this.plugins.findOneBy({ plugin_id: pluginId });
+    return this.lookups.submit(pluginId);
+  }
+
+  private async findEach(pluginIds: string[]): Promise<Array<Plugin | null>> {
+    const found = new Map((await this.findByPluginIds([...new Set(pluginIds)])).map((p) => [p.plugin_id, p]));
+    return pluginIds.map((id) => found.get(id) ?? null);
   }
 
   /** The plugins among those ids (those that exist, in no order). Per bulk request: plugin's unique plugin_id. */
