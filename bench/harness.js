@@ -109,6 +109,23 @@ function sampleMemory(apps) {
   };
 }
 
+/**
+ * The machine's CPU time from /proc/stat while a measurement runs: the share busy and the share the
+ * hypervisor gave to others (steal). On a shared host steal is what makes one day's figures differ
+ * from another's (50 % in some seconds here); every result carries it. stop() gives the shares in %.
+ */
+function cpuMeter() {
+  const read = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const start = read();
+  return () => {
+    const delta = read().map((value, i) => value - start[i]);
+    const total = delta.reduce((a, b) => a + b, 0) || 1;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = delta;
+    const pct = (x) => Math.round((1000 * x) / total) / 10;
+    return { busy_pct: pct(user + nice + system + irq + softirq), idle_pct: pct(idle + iowait), steal_pct: pct(steal) };
+  };
+}
+
 /** Prints a line of progress on stderr, overwriting the last one on a terminal. */
 function progress(text) {
   process.stderr.write(process.stderr.isTTY ? `\r${text}   ` : `${text}\n`);
@@ -145,4 +162,4 @@ function apiCaller(port) {
     });
 }
 
-module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, saveResult, machine, run, apiCaller };
+module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, cpuMeter, saveResult, machine, run, apiCaller };

@@ -21,7 +21,7 @@ const { execFile, execFileSync } = require('node:child_process');
 const { promisify } = require('node:util');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, createEnvironment, waitFor, progress, sampleMemory, saveResult, machine, run, apiCaller } = require('./harness');
+const { ROOT, createEnvironment, waitFor, progress, sampleMemory, cpuMeter, saveResult, machine, run, apiCaller } = require('./harness');
 const { engineBaseline } = require('./engine');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
@@ -49,16 +49,18 @@ function lastAnchorRow(bench) {
 function celeryBaseline() {
   if (!existsSync(join(ANCHORS, 'run_celery.sh'))) throw new Error(`no anchors at ${ANCHORS}`);
   progress(`lifecycle: the Celery baseline, ${N} tasks`);
+  const cpu = cpuMeter();
   execFileSync('bash', [join(ANCHORS, 'run_celery.sh'), String(N), 'prefork2'], { env: { ...process.env, REPS: '1' }, stdio: ['ignore', 'ignore', 'inherit'] });
   // Its row: system, variant, N, rep, seconds, tasks/s, producer time.
   const last = readFileSync('/tmp/anchors/results.tsv', 'utf8').trim().split('\n').pop().split('\t');
-  return { variant: 'celery prefork2', tasks_per_second: Number(last[5]), row: last };
+  return { variant: 'celery prefork2', tasks_per_second: Number(last[5]), row: last, cpu: cpu() };
 }
 
 /** The seed's real stack (Django + DRF + Celery, gunicorn 2 sync workers), the same POSTs, one run. */
 function djangoBaseline() {
   if (!existsSync(join(ANCHORS, 'django', 'run_django.sh'))) throw new Error(`no Django anchor in ${ANCHORS}`);
   progress(`lifecycle: the Django + DRF + Celery baseline, ${N} POSTs by ${CLIENTS} clients`);
+  const cpu = cpuMeter();
   execFileSync('bash', [join(ANCHORS, 'django', 'run_django.sh'), String(N), String(CLIENTS)], {
     env: { ...process.env, REPS: '1' }, stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -70,6 +72,7 @@ function djangoBaseline() {
     tasks_per_second: Number(lifecycle[5]),
     post_per_second: Number(post[5]),
     post_latency_ms: { p50: Number(latency?.[1]), p99: Number(latency?.[2]) },
+    cpu: cpu(),
   };
 }
 
@@ -107,6 +110,7 @@ async function main() {
     if (!DRAIN) await waitFor('the worker', async () => (await queues()).some((q) => q.name === 'plugin' && q.workers.length > 0));
     const idle = sampleMemory(apps)();
     const stopSampling = sampleMemory(apps);
+    const cpuShares = cpuMeter();
 
     // One POST per task (one durable commit each), or with --bulk, POST /tasks/bulk/ of BULK tasks
     // each (one INSERT and one addBulk per request, as the anchors' pg-bulk rows).
@@ -131,6 +135,7 @@ async function main() {
     }, 60_000 + N * 1000);
     process.stderr.write('\n');
     const peak = stopSampling();
+    const cpu = cpuShares();
 
     const [stats] = await bench.query(`
       SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
@@ -147,7 +152,7 @@ async function main() {
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
       ...(posts && { post_per_second: round(posts.rps), post_latency_ms: { p50: posts.latency_ms.p50, p99: posts.latency_ms.p99 } }),
-      rss_mb: { idle, peak_under_load: peak },
+      rss_mb: { idle, peak_under_load: peak }, cpu,
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
@@ -156,11 +161,12 @@ async function main() {
     if (engine) Object.assign(result, { engine, ratio_to_engine: engineHere && round(result.tasks_per_second / engineHere.cycles_per_second) });
     console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
+    console.log(`CPU while it ran: ${cpu.busy_pct} % busy, ${cpu.idle_pct} % idle, ${cpu.steal_pct} % stolen by the host`);
     console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
     if (posts) console.log(`POST /tasks/: ${result.post_per_second} requests/s, latency p50 ${posts.latency_ms.p50} ms, p99 ${posts.latency_ms.p99} ms`);
-    if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s; ratio ${result.ratio_to_celery}×`);
+    if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s (${celery.cpu.steal_pct} % stolen); ratio ${result.ratio_to_celery}×`);
     if (engineHere) console.log(`the engine alone at concurrency ${CONCURRENCY}: ${engineHere.cycles_per_second} cycles/s; the worker does ${round(100 * result.ratio_to_engine)} % of it`);
-    if (django) console.log(`Django + DRF + Celery in the same run: ${django.tasks_per_second} tasks/s, POST p50 ${django.post_latency_ms.p50} ms p99 ${django.post_latency_ms.p99} ms; ratio ${result.ratio_to_django}×`);
+    if (django) console.log(`Django + DRF + Celery in the same run: ${django.tasks_per_second} tasks/s (${django.cpu.steal_pct} % stolen), POST p50 ${django.post_latency_ms.p50} ms p99 ${django.post_latency_ms.p99} ms; ratio ${result.ratio_to_django}×`);
     console.log(`saved ${saveResult(result.benchmark, result)}`);
   } finally {
     await bench.drop();
