@@ -564,6 +564,26 @@ describe('task lifecycle', () => {
       ]);
     });
 
+    it('answers one 201 then 409s, never a 500, when the same organization or plugin is created at once', async () => {
+      const plugin = {
+        plugin_id: 'twice',
+        name: 'twice',
+        image: 'kat-busybox:latest',
+        command: ['true'],
+        consumes: ['hostname'],
+      };
+      for (const create of [
+        () => admin.post('/organizations/', { code: 'twice', name: 'Twice' }),
+        () => admin.post('/plugins/', plugin),
+      ]) {
+        const responses = await Promise.all(Array.from({ length: 6 }, () => create()));
+        const statuses = responses.map((r) => r.status).sort();
+        expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+        const refused = responses.find((r) => r.status === 409)!;
+        expect(refused.body.message).toEqual([expect.stringMatching(/^(code|plugin_id): .* twice exists already$/)]);
+      }
+    });
+
     it('makes an admin name the organization a task is for', async () => {
       const response = await admin.post('/tasks/', {
         type: 'plugin',

@@ -21,11 +21,10 @@ import {
   parseFilter,
   StoredObject,
 } from '@kat/domain';
-import { QueryFailedError } from 'typeorm';
 import { Caller, CurrentCaller } from '../auth/authenticated';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
-import { badRequest, conflict, notFound } from '../common/errors';
+import { badRequest, conflictOnDuplicate, notFound } from '../common/errors';
 import { DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page, PageOf, PageQuery } from '../common/pagination';
 import { ObjectPage } from '../objects/object.dto';
 import { uuidParam } from '../common/uuid-param';
@@ -198,14 +197,8 @@ export class ObjectSetsController {
     };
   }
 
-  private async save<T>(write: () => Promise<T>, name: string): Promise<T> {
-    try {
-      return await write();
-    } catch (error) {
-      if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505')
-        throw conflict(`name: an object set named ${name} exists already`);
-      throw error;
-    }
+  private save<T>(write: () => Promise<T>, name: string): Promise<T> {
+    return conflictOnDuplicate(write, `name: an object set named ${name} exists already`);
   }
 }
 

@@ -6,7 +6,7 @@ import { Organization, ORGANIZATION_CODE_PATTERN, OrganizationRepository } from 
 import { AdminOnly } from '../auth/authenticated';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
-import { conflict } from '../common/errors';
+import { conflictOnDuplicate } from '../common/errors';
 import { Page, PageOf } from '../common/pagination';
 
 export class CreateOrganizationDto {
@@ -53,10 +53,10 @@ export class OrganizationsController {
   @ApiCreatedResponse({ type: OrganizationDto, description: 'the organization' })
   @ApiErrors([409, 'an organization with this code exists', 'code: organization acme exists already'])
   async create(@Body() dto: CreateOrganizationDto): Promise<Organization> {
-    if (await this.organizations.existsWithCode(dto.code)) {
-      throw conflict(`code: organization ${dto.code} exists already`);
-    }
-    const organization = await this.organizations.create(dto);
+    const organization = await conflictOnDuplicate(
+      () => this.organizations.create(dto),
+      `code: organization ${dto.code} exists already`,
+    );
     await this.audit.record(
       'organization.create',
       { id: organization.code, organization: organization.code },

@@ -5,7 +5,7 @@ import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/do
 import { AdminOnly } from '../auth/authenticated';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
-import { badRequest, conflict, notFound } from '../common/errors';
+import { badRequest, conflictOnDuplicate, notFound } from '../common/errors';
 import { Page } from '../common/pagination';
 import { CreatePluginDto, PluginDto, PluginPage, UpdatePluginDto } from './dto/plugin.dto';
 
@@ -54,11 +54,8 @@ export class PluginsController {
     'plugin_id: plugin dns_records exists already',
   ])
   async create(@Body() dto: CreatePluginDto): Promise<Plugin> {
-    if (await this.plugins.existsWithPluginId(dto.plugin_id)) {
-      throw conflict(`plugin_id: plugin ${dto.plugin_id} exists already`);
-    }
     checkRateKey(dto.rate_limit?.key, dto.consumes);
-    await this.plugins.create(dto);
+    await conflictOnDuplicate(() => this.plugins.create(dto), `plugin_id: plugin ${dto.plugin_id} exists already`);
     await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, auditable(dto));
     return this.get(dto.plugin_id);
   }

@@ -20,11 +20,6 @@ export class OrganizationRepository {
     return this.organizations.findOneBy({ code });
   }
 
-  /** Whether an organization has that code. */
-  existsWithCode(code: string): Promise<boolean> {
-    return this.organizations.existsBy({ code });
-  }
-
   /** Inserts an organization; returns it as stored. A code taken meanwhile fails with 23505. */
   async create(organization: Pick<Organization, 'code' | 'name'>): Promise<Organization> {
     await this.organizations.insert(organization);
