@@ -219,7 +219,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     });
 
     // Attempt 1 wakes up: it must learn it lost the task, and leave no trace.
-    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([id]);
+    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([{ id, attempt: 1 }]);
     expect(await repository.handBack(id, 1)).toBe(false);
     expect(await repository.saveLog(log('attempt 1'), 1)).toBe(false);
     const [row] = await workerA.query(
@@ -251,7 +251,9 @@ describe('batched claims and endings in PostgreSQL', () => {
     await writer.startTransaction();
     try {
       await writer.query(`SELECT 1 FROM task WHERE id = $1 FOR UPDATE`, [busy]);
-      expect(await repository.heartbeat([held, lost, busy].map((id) => ({ id, attempt: 1 })))).toEqual([lost]);
+      expect(await repository.heartbeat([held, lost, busy].map((id) => ({ id, attempt: 1 })))).toEqual([
+        { id: lost, attempt: 1 },
+      ]);
     } finally {
       await writer.rollbackTransaction();
       await writer.release();
@@ -312,7 +314,7 @@ describe('batched claims and endings in PostgreSQL', () => {
     const repository = new TaskRepository(workerA);
     await repository.claim(id);
     await workerA.query(`UPDATE task SET status = 'CANCELLED' WHERE id = $1`, [id]);
-    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([id]);
+    expect(await repository.heartbeat([{ id, attempt: 1 }])).toEqual([{ id, attempt: 1 }]);
     expect(await repository.handBack(id, 1)).toBe(false);
   });
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ClaimedTask, KAT_SETTINGS, KatSettings, TaskRepository, TaskStatus } from '@kat/domain';
+import { ClaimedTask, KAT_SETTINGS, KatSettings, TaskRepository, TaskRun, TaskStatus } from '@kat/domain';
 import { TaskIntake } from '@kat/queue';
 import { KatMetrics } from '@kat/runtime';
 import { HandlerOutcome, LOST, SHUTDOWN, TASK_HANDLERS, TaskHandlers } from './task-handler';
@@ -23,8 +23,11 @@ export type ExecutionResult =
 @Injectable()
 export class TaskExecutor {
   private readonly logger = new Logger(TaskExecutor.name);
-  /** This worker's runs, by task id: the attempt that holds the task, and how to stop it. */
-  private readonly running = new Map<string, { attempt: number; abort: AbortController }>();
+  /**
+   * This worker's runs, by task and attempt (a run that lost its task may still be stopping when
+   * the task's next attempt starts here), with how to stop each.
+   */
+  private readonly running = new Map<string, TaskRun & { abort: AbortController }>();
   /** One heartbeat for all runs (one statement an interval, whatever the concurrency); set while any run. */
   private heartbeat?: NodeJS.Timeout;
   private beating = false;
@@ -59,7 +62,8 @@ export class TaskExecutor {
     };
     this.logger.log({ msg: 'running task', ...fields });
     const abort = new AbortController();
-    this.running.set(task.id, { attempt: task.attempts, abort });
+    const run = `${task.id}:${task.attempts}`;
+    this.running.set(run, { id: task.id, attempt: task.attempts, abort });
     this.heartbeat ??= setInterval(() => void this.beat(), this.settings.HEARTBEAT_INTERVAL_MS);
     const timer = this.metrics.taskDuration.startTimer({ plugin_id: task.plugin_id ?? '', type: task.type });
     try {
@@ -92,7 +96,7 @@ export class TaskExecutor {
       timer({ status: TaskStatus.FAILED });
       return { outcome: TaskStatus.FAILED, error: message };
     } finally {
-      this.running.delete(task.id);
+      this.running.delete(run);
       if (this.running.size === 0) {
         clearInterval(this.heartbeat);
         this.heartbeat = undefined;
@@ -107,14 +111,10 @@ export class TaskExecutor {
   private async beat(): Promise<void> {
     if (this.beating) return;
     this.beating = true;
-    const beaten = new Map([...this.running].map(([id, { attempt }]) => [id, attempt]));
-    const runs = [...beaten].map(([id, attempt]) => ({ id, attempt }));
+    const runs = [...this.running.values()].map(({ id, attempt }) => ({ id, attempt }));
     try {
-      for (const id of await this.tasks.heartbeat(runs)) {
-        const run = this.running.get(id);
-        // The same attempt: a task handed back and claimed again here since the beat began is held.
-        if (run && beaten.get(id) === run.attempt) run.abort.abort(LOST);
-      }
+      for (const lost of await this.tasks.heartbeat(runs))
+        this.running.get(`${lost.id}:${lost.attempt}`)?.abort.abort(LOST);
     } catch (error) {
       this.logger.warn(`Heartbeat of ${runs.length} tasks failed: ${(error as Error).message}`);
     } finally {

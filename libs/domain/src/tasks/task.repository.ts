@@ -83,6 +83,12 @@ export interface ClaimedTask extends Task {
 }
 
 /** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
+/** One attempt at a task, as a worker runs it. */
+export interface TaskRun {
+  id: string;
+  attempt: number;
+}
+
 export interface TaskEnding {
   id: string;
   attempt: number;
@@ -348,14 +354,14 @@ export class TaskRepository {
   }
 
   /**
-   * Refreshes the heartbeats of a worker's runs in one statement; returns the ids of runs whose
-   * attempt no longer holds its task (cancelled, handed back, taken over). A row another statement
-   * is writing (its ending, a claim, a recovery) is skipped rather than waited for: it beats at the
+   * Refreshes the heartbeats of a worker's runs in one statement; returns the runs whose attempt
+   * no longer holds its task (cancelled, handed back, taken over). A row another statement is
+   * writing (its ending, a claim, a recovery) is skipped rather than waited for: it beats at the
    * next interval, and its writer's row locks, taken in another order, cannot deadlock with these.
    */
-  async heartbeat(runs: Array<{ id: string; attempt: number }>): Promise<string[]> {
+  async heartbeat(runs: TaskRun[]): Promise<TaskRun[]> {
     if (runs.length === 0) return [];
-    const rows: Array<{ id: string }> = await this.db.query(
+    return this.db.query(
       `WITH run AS (SELECT * FROM unnest($1::uuid[], $2::int[]) AS r(id, attempt)),
        beat AS (
          UPDATE task SET heartbeat_at = now() FROM (
@@ -363,11 +369,10 @@ export class TaskRepository {
            WHERE t.status = 'RUNNING' AND t.attempts = run.attempt
            FOR NO KEY UPDATE OF t SKIP LOCKED) held
          WHERE task.id = held.id)
-       SELECT run.id FROM run WHERE NOT EXISTS (
+       SELECT run.id, run.attempt FROM run WHERE NOT EXISTS (
          SELECT 1 FROM task t WHERE t.id = run.id AND t.status = 'RUNNING' AND t.attempts = run.attempt)`,
       [runs.map((r) => r.id), runs.map((r) => r.attempt)],
     );
-    return rows.map((row) => row.id);
   }
 
   /**
