@@ -142,7 +142,9 @@ async function main() {
              count(*) FILTER (WHERE status = 'FAILED')::int AS failed,
              extract(epoch FROM max(ended_at) - min(${DRAIN ? 'started_at' : 'created_at'}))::float AS seconds,
              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p50,
-             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p99
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM ended_at - created_at))::float AS p99,
+             avg(extract(epoch FROM ended_at - started_at))::float AS run_seconds,
+             extract(epoch FROM sum(ended_at - started_at))::float AS busy_slot_seconds
       FROM task WHERE type = 'plugin'`);
     const result = {
       benchmark: `${PIPELINE ? 'lifecycle-pipeline' : 'lifecycle'}${DRAIN ? '-drain' : ''}`,
@@ -151,6 +153,9 @@ async function main() {
       tasks: N, worker_concurrency: CONCURRENCY,
       completed: stats.completed, failed: stats.failed, seconds: round(stats.seconds),
       tasks_per_second: round(N / stats.seconds), latency_p50_s: round(stats.p50), latency_p99_s: round(stats.p99),
+      // Where a worker's time goes: how long a run takes (claim to ending), and how much of the
+      // slots × wall time was spent in runs (the rest: slots waiting for admission and delivery).
+      run_seconds_avg: round(stats.run_seconds), slots_busy_pct: round((100 * stats.busy_slot_seconds) / (CONCURRENCY * stats.seconds)),
       ...(posts && { post_per_second: round(posts.rps), post_latency_ms: { p50: posts.latency_ms.p50, p99: posts.latency_ms.p99 } }),
       rss_mb: { idle, peak_under_load: peak }, cpu,
       machine: machine(), at: new Date().toISOString(),
@@ -161,6 +166,7 @@ async function main() {
     if (engine) Object.assign(result, { engine, ratio_to_engine: engineHere && round(result.tasks_per_second / engineHere.cycles_per_second) });
     console.log(`lifecycle: ${N} tasks, worker concurrency ${CONCURRENCY}, ${PIPELINE ? `pipeline alone (${PLUGIN_RUNNER} runner)` : 'real containers'}, ${result.creation}${DRAIN ? ', worker draining a full queue' : ''}: ${result.tasks_per_second} tasks/s ` +
       `(${result.completed} COMPLETED, ${result.failed} FAILED in ${result.seconds} s; creation→end p50 ${result.latency_p50_s} s, p99 ${result.latency_p99_s} s)`);
+    console.log(`a run (claim to ending) took ${result.run_seconds_avg} s on average; the ${CONCURRENCY} slots were in runs ${result.slots_busy_pct} % of the time`);
     console.log(`CPU while it ran: ${cpu.busy_pct} % busy, ${cpu.idle_pct} % idle, ${cpu.steal_pct} % stolen by the host`);
     console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
     if (posts) console.log(`POST /tasks/: ${result.post_per_second} requests/s, latency p50 ${posts.latency_ms.p50} ms, p99 ${posts.latency_ms.p99} ms`);
