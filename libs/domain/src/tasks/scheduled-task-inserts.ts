@@ -93,6 +93,19 @@ function changedSinceLastTick(organization: string, type: string, plugin: string
 }
 
 /**
+ * Whether a steady tick has at most MAX_STEADY_CANDIDATES objects to look at (an index scan that
+ * stops there). `params`: organization, object type, plugin, interval, since.
+ */
+async function fewCandidates(tx: EntityManager, params: unknown[]): Promise<boolean> {
+  const [{ n }] = await tx.query(
+    `SELECT count(*)::int AS n FROM (${changedSinceLastTick('$1', '$2', '$3', '$4', '$5')}
+     LIMIT ${MAX_STEADY_CANDIDATES + 1}) candidate`,
+    params,
+  );
+  return n <= MAX_STEADY_CANDIDATES;
+}
+
+/**
  * Creates a PENDING task for each member of the schedule's set that has no task of the plugin
  * created within the interval (any status counts: a failed scan is a scan, as in OpenKAT), or,
  * with `ignoreInterval`, no active one. Nothing for a disabled plugin, nor for a disabled
@@ -135,26 +148,26 @@ export async function insertScheduledTasks(
           >,
       );
     if (!schedule) return [];
+    const interval = options.ignoreInterval ? 0 : schedule.interval_seconds;
+    const steady =
+      schedule.since !== null &&
+      (await fewCandidates(tx, [
+        schedule.organization_id,
+        schedule.object_type,
+        schedule.plugin_id,
+        interval,
+        schedule.since,
+      ]));
     const params: unknown[] = [
       schedule.organization_id,
       schedule.object_type,
       schedule.plugin_id,
       schedule.id,
-      options.ignoreInterval ? 0 : schedule.interval_seconds,
+      interval,
       schedule.priority,
       schedule.rate_key_template,
-      schedule.since,
+      steady ? schedule.since : null,
     ];
-    let steady = schedule.since !== null;
-    if (steady) {
-      const [{ n }] = await tx.query(
-        `SELECT count(*)::int AS n FROM (${changedSinceLastTick('$1', '$2', '$3', '$4', '$5')}
-         LIMIT ${MAX_STEADY_CANDIDATES + 1}) candidate`,
-        [schedule.organization_id, schedule.object_type, schedule.plugin_id, params[4], schedule.since],
-      );
-      steady = n <= MAX_STEADY_CANDIDATES;
-    }
-    if (!steady) params[7] = null;
     const members = membershipSql(schedule, params);
     const changed = steady
       ? `o.primary_key IN (${changedSinceLastTick('$1', '$2', '$3', '$5', '$8')})`

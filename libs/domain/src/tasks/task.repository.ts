@@ -56,7 +56,6 @@ export interface TaskFilters {
   created_before?: Date;
 }
 
-/** Keyset position in the newest-first list. */
 /** Where a page of tasks ends: `created_at` to the microsecond, as stored (a Date would lose the tie-break). */
 export interface TaskCursor {
   created_at: string;
@@ -82,13 +81,13 @@ export interface ClaimedTask extends Task {
   plugin_settings: SealedPluginSetting[];
 }
 
-/** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
 /** One attempt at a task, as a worker runs it. */
 export interface TaskRun {
   id: string;
   attempt: number;
 }
 
+/** A worker's final word on its attempt, with the plugin's captured output if it is to be kept. */
 export interface TaskEnding {
   id: string;
   attempt: number;
