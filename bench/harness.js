@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a private database and queue prefix, the built apps as processes.
 const { execFileSync, spawn } = require('node:child_process');
-const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const { mkdirSync, readdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Redis = require('ioredis');
 const { Client } = require('pg');
@@ -126,6 +126,44 @@ function cpuMeter() {
   };
 }
 
+/**
+ * CPU time spent by each process group while a measurement runs, from /proc/<pid>/stat (user +
+ * system, plus that of reaped children, so a worker's plugin processes count as the worker's).
+ * `named` maps a group name to a pid (the apps); every other process is grouped by its command
+ * name (postgres, redis-server, node for the load generator...). stop() gives CPU seconds per group,
+ * largest first: where a benchmark's two cores went, which a rate alone does not say.
+ */
+function processCpu(named) {
+  const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const groupOf = Object.fromEntries(Object.entries(named).map(([name, pid]) => [String(pid), name]));
+  const read = () => {
+    const ticks = new Map();
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // ended between the listing and the read
+      }
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14-17 of stat(5), counted from the state (field 3) here: utime, stime, cutime, cstime.
+      const used = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+      ticks.set(pid, { group: groupOf[pid] ?? comm, used });
+    }
+    return ticks;
+  };
+  const start = read();
+  return () => {
+    const seconds = {};
+    for (const [pid, { group, used }] of read()) {
+      const delta = used - (start.get(pid)?.used ?? 0);
+      if (delta > 0) seconds[group] = (seconds[group] ?? 0) + delta / ticksPerSecond;
+    }
+    return Object.fromEntries(Object.entries(seconds).sort((a, b) => b[1] - a[1]).map(([group, s]) => [group, Math.round(s * 100) / 100]));
+  };
+}
+
 /** Prints a line of progress on stderr, overwriting the last one on a terminal. */
 function progress(text) {
   process.stderr.write(process.stderr.isTTY ? `\r${text}   ` : `${text}\n`);
@@ -162,4 +200,4 @@ function apiCaller(port) {
     });
 }
 
-module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, cpuMeter, saveResult, machine, run, apiCaller };
+module.exports = { ROOT, createEnvironment, waitFor, progress, rssMb, sampleMemory, cpuMeter, processCpu, saveResult, machine, run, apiCaller };

@@ -21,7 +21,7 @@ const { execFile, execFileSync } = require('node:child_process');
 const { promisify } = require('node:util');
 const { existsSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { ROOT, createEnvironment, waitFor, progress, sampleMemory, cpuMeter, saveResult, machine, run, apiCaller } = require('./harness');
+const { ROOT, createEnvironment, waitFor, progress, sampleMemory, cpuMeter, processCpu, saveResult, machine, run, apiCaller } = require('./harness');
 const { engineBaseline } = require('./engine');
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
@@ -111,6 +111,7 @@ async function main() {
     const idle = sampleMemory(apps)();
     const stopSampling = sampleMemory(apps);
     const cpuShares = cpuMeter();
+    const cpuByProcess = processCpu({ bench: process.pid, ...Object.fromEntries(Object.entries(apps).map(([name, child]) => [name, child.pid])) });
 
     // One POST per task (one durable commit each), or with --bulk, POST /tasks/bulk/ of BULK tasks
     // each (one INSERT and one addBulk per request, as the anchors' pg-bulk rows).
@@ -136,6 +137,7 @@ async function main() {
     process.stderr.write('\n');
     const peak = stopSampling();
     const cpu = cpuShares();
+    const cpuSeconds = cpuByProcess();
 
     const [stats] = await bench.query(`
       SELECT count(*) FILTER (WHERE status = 'COMPLETED')::int AS completed,
@@ -158,6 +160,9 @@ async function main() {
       run_seconds_avg: round(stats.run_seconds), slots_busy_pct: round((100 * stats.busy_slot_seconds) / (CONCURRENCY * stats.seconds)),
       ...(posts && { post_per_second: round(posts.rps), post_latency_ms: { p50: posts.latency_ms.p50, p99: posts.latency_ms.p99 } }),
       rss_mb: { idle, peak_under_load: peak }, cpu,
+      // CPU milliseconds per task by process group: what each part costs, and what a target rate
+      // would need (two cores give 2,000 ms a second).
+      cpu_ms_per_task: Object.fromEntries(Object.entries(cpuSeconds).filter(([, s]) => s >= 0.05).map(([group, s]) => [group, round((1000 * s) / N)])),
       machine: machine(), at: new Date().toISOString(),
     };
     if (celery) Object.assign(result, { celery, ratio_to_celery: round(result.tasks_per_second / celery.tasks_per_second) });
@@ -169,6 +174,7 @@ async function main() {
     console.log(`a run (claim to ending) took ${result.run_seconds_avg} s on average; the ${CONCURRENCY} slots were in runs ${result.slots_busy_pct} % of the time`);
     console.log(`CPU while it ran: ${cpu.busy_pct} % busy, ${cpu.idle_pct} % idle, ${cpu.steal_pct} % stolen by the host`);
     console.log(`resident memory, MB: ${Object.keys(apps).map((app) => `${app} ${idle[app] ?? '-'} idle, ${peak[app] ?? '-'} peak`).join('; ')}`);
+    console.log(`CPU ms per task: ${Object.entries(result.cpu_ms_per_task).map(([group, ms]) => `${group} ${ms}`).join(', ')}`);
     if (posts) console.log(`POST /tasks/: ${result.post_per_second} requests/s, latency p50 ${posts.latency_ms.p50} ms, p99 ${posts.latency_ms.p99} ms`);
     if (celery) console.log(`Celery (prefork 2) in the same run: ${celery.tasks_per_second} tasks/s (${celery.cpu.steal_pct} % stolen); ratio ${result.ratio_to_celery}×`);
     if (engineHere) console.log(`the engine alone at concurrency ${CONCURRENCY}: ${engineHere.cycles_per_second} cycles/s; the worker does ${round(100 * result.ratio_to_engine)} % of it`);
