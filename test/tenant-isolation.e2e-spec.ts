@@ -177,6 +177,7 @@ const ROUTES: Record<string, RouteCase> = {
   'POST /api/v1/tasks/{id}/cancel': tenant("does not cancel acme's pending or running tasks", eachTask(404)),
   'GET /api/v1/tasks/{id}/objects': tenant("does not show what acme's tasks produced", eachTask(404)),
   'GET /api/v1/tasks/{id}/logs': tenant("does not show the logs of acme's tasks", eachTask(404)),
+  'GET /api/v1/tasks/{id}/output': tenant("does not hand out acme's output files", eachTask(404)),
 
   'POST /api/v1/objects/{type}': tenant("stores its own copy of acme's objects, and none for acme's task", (a) => [
     ...ACME_OBJECTS.map(({ type, body }): Call => ({
@@ -622,6 +623,14 @@ describe('tenant isolation: another organization on every route', () => {
     const report = (await acmeApi.get(`/tasks/${reportTask}/`)).body.data.result.report_id;
     expect((await acmeApi.get(`/reports/${report}/`).expect(200)).body.data.total_findings).toBe(1);
     expect((await acmeApi.get(`/tasks/${task.scanned}/logs/`)).body.stderr).toBe(`scanned ${host('scanned')}\n`);
+    // An output file, as a raw-output plugin's task keeps one; acme downloads it, globex must not.
+    const file = `acme-only output of ${host('scanned')}`;
+    await rows.query(
+      `INSERT INTO task_output (task_id, media_type, content, bytes, truncated)
+       VALUES ($1, 'text/plain', $2, $3, false)`,
+      [task.scanned, Buffer.from(file), file.length],
+    );
+    expect((await acmeApi.get(`/tasks/${task.scanned}/output/`).expect(200)).text).toBe(file);
     const tasks = await rows.query<{ id: string; input_object: string | null; plugin_id: string | null }>(
       `SELECT id, input_object, plugin_id FROM task WHERE organization_id = $1`,
       [acmeId],

@@ -78,7 +78,8 @@ export class OpenApiContract {
         : [`${where} with no body, documented as ${Object.keys(content).join(' or ')}`];
     }
     if (Object.keys(content).length === 0) return [`${where} with a ${mediaType} body, documented as having none`];
-    const entry = content[mediaType];
+    // */* documents a body of any media type (a plugin's output file is of the plugin's).
+    const entry = content[mediaType] ?? content['*/*'];
     if (!entry) return [`${where} with ${mediaType}, documented as ${Object.keys(content).join(' or ')}`];
     if (mediaType !== 'application/json') return [];
     if (!entry.schema) return [`${where} with JSON whose schema is not documented`];

@@ -6,9 +6,9 @@ import { containerSocket } from './container-engine';
 
 export const BUSYBOX_IMAGE = 'kat-busybox:latest';
 
-/** Builds kat-busybox and kat-plugins if the engine lacks them or they are stale (no registry needed). */
+/** Builds kat-busybox, kat-plugins and kat-nmap if the engine lacks them or they are stale (no registry needed). */
 export function ensurePluginImages(): void {
-  for (const script of ['scripts/build-plugin-images.sh', 'plugins/build-image.sh']) {
+  for (const script of ['scripts/build-plugin-images.sh', 'plugins/build-image.sh', 'plugins/nmap/build-image.sh']) {
     execFileSync('bash', [join(__dirname, '../..', script)], {
       stdio: 'pipe',
       env: { ...process.env, CONTAINER_HOST: `unix://${containerSocket()}` },

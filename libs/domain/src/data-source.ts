@@ -14,6 +14,7 @@ import { PluginSettings1764210000000 } from './migrations/1764210000000-plugin-s
 import { TokenLifecycle1764220000000 } from './migrations/1764220000000-token-lifecycle';
 import { AuditLog1764230000000 } from './migrations/1764230000000-audit-log';
 import { SteadyTicks1764240000000 } from './migrations/1764240000000-steady-ticks';
+import { RawOutput1764250000000 } from './migrations/1764250000000-raw-output';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -31,6 +32,7 @@ export const MIGRATIONS = [
   TokenLifecycle1764220000000,
   AuditLog1764230000000,
   SteadyTicks1764240000000,
+  RawOutput1764250000000,
 ];
 
 /**

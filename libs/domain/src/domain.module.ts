@@ -19,6 +19,7 @@ import { PluginRepository } from './plugins/plugin.repository';
 import { PluginSettingRepository } from './plugins/plugin-setting.repository';
 import { FindingTypeRepository } from './rules/finding-type.repository';
 import { DatabaseHealthRepository } from './database/database-health.repository';
+import { PostgresTaskOutputStore, TASK_OUTPUT_STORE } from './tasks/task-output.store';
 
 /** The repositories, one per concept, and the domain services on them: apps reach PostgreSQL only through these. */
 const DATA_ACCESS = [
@@ -49,8 +50,12 @@ export class DomainModule {
       module: DomainModule,
       global: true,
       imports: [TypeOrmModule.forRoot(dataSourceOptions(settings.DATABASE_URL))],
-      providers: [{ provide: KAT_SETTINGS, useValue: settings }, ...DATA_ACCESS],
-      exports: [KAT_SETTINGS, ...DATA_ACCESS],
+      providers: [
+        { provide: KAT_SETTINGS, useValue: settings },
+        { provide: TASK_OUTPUT_STORE, useClass: PostgresTaskOutputStore },
+        ...DATA_ACCESS,
+      ],
+      exports: [KAT_SETTINGS, TASK_OUTPUT_STORE, ...DATA_ACCESS],
     };
   }
 }

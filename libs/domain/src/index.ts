@@ -10,6 +10,7 @@ export * from './tasks/task-state';
 export * from './tasks/task.entity';
 export * from './tasks/task.repository';
 export * from './tasks/task-admission.repository';
+export * from './tasks/task-output.store';
 export type { CreatedTask } from './tasks/scheduled-task-inserts';
 export * from './domain.module';
 export * from './seed/seed';

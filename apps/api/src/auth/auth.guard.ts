@@ -39,7 +39,9 @@ export class AuthGuard implements CanActivate {
     if (!match) throw new UnauthorizedException(['Authorization header must be "Bearer <token>"']);
     if (match[1].startsWith(PLUGIN_TOKEN_PREFIX)) {
       if (!this.reflector.getAllAndOverride<boolean>(PLUGIN_TOKEN_ALLOWED, targets)) {
-        throw forbidden("a plugin token may only read its task's input object and write objects with its task_id");
+        throw forbidden(
+          "a plugin token may only read its task's input (object or file) and write objects with its task_id",
+        );
       }
       request.caller = await this.pluginCaller(match[1]);
       const requested = request.query.organization;

@@ -42,7 +42,10 @@ export class ObjectTaskDto implements ObjectTaskRecord {
   @ApiProperty({ description: 'increasing' }) id: string;
   @ApiProperty({ format: 'uuid' }) task_id: string;
   @ApiProperty({ example: 'dns_records' }) plugin_id: string;
-  @ApiProperty({ example: 'internet|example.com', description: "the task's input object's primary key" })
+  @ApiProperty({
+    example: 'internet|example.com',
+    description: "the task's input: an object's primary key, or for a normalizer the id of the task whose file it read",
+  })
   input_object: string;
   @ApiProperty({ enum: OBJECT_TYPES, example: 'dnsrecord' }) output_type: ObjectType;
   @ApiProperty({ example: 'internet|example.com|A|192.0.2.1', description: "the produced object's primary key" })

@@ -1,7 +1,7 @@
 import { AuditTrail } from '../audit/audit-trail';
 import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Plugin, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
+import { FILE_INPUT_PREFIX, Plugin, PluginOutput, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
 import { AdminOnly } from '../auth/authenticated';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ADMIN_ONLY_403, ApiErrors } from '../common/api-errors';
@@ -55,6 +55,7 @@ export class PluginsController {
   ])
   async create(@Body() dto: CreatePluginDto): Promise<Plugin> {
     checkRateKey(dto.rate_limit?.key, dto.consumes);
+    checkInputAndOutput(dto.consumes, dto.output ?? PluginOutput.objects, dto.media_type ?? null);
     await conflictOnDuplicate(() => this.plugins.create(dto), `plugin_id: plugin ${dto.plugin_id} exists already`);
     await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, auditable(dto));
     return this.get(dto.plugin_id);
@@ -74,6 +75,11 @@ export class PluginsController {
     const plugin = await this.get(pluginId);
     const key = dto.rate_limit === undefined ? plugin.rate_limit?.key : dto.rate_limit?.key;
     checkRateKey(key, dto.consumes ?? plugin.consumes);
+    checkInputAndOutput(
+      dto.consumes ?? plugin.consumes,
+      dto.output ?? plugin.output,
+      dto.media_type === undefined ? plugin.media_type : dto.media_type,
+    );
     await this.plugins.update(plugin.id, dto);
     await this.audit.record('plugin.update', { id: pluginId, organization: null }, auditable(dto));
     const updated = await this.get(pluginId);
@@ -93,4 +99,15 @@ function auditable(dto: CreatePluginDto | UpdatePluginDto): Record<string, unkno
 function checkRateKey(key: string | undefined, consumes: string[]): void {
   const errors = key === undefined ? [] : rateKeyErrors(key, consumes);
   if (errors.length > 0) throw badRequest(errors.map((e) => `rate_limit.key: ${e}`));
+}
+
+/** A normalizer consumes one plugin's files and nothing else; a raw-output plugin names its media type, only it. */
+function checkInputAndOutput(consumes: string[], output: PluginOutput, mediaType: string | null): void {
+  const errors: string[] = [];
+  if (consumes.some((type) => type.startsWith(FILE_INPUT_PREFIX)) && consumes.length > 1)
+    errors.push(`consumes: a normalizer consumes one ${FILE_INPUT_PREFIX}<plugin_id> and nothing else`);
+  if (output === PluginOutput.raw && mediaType === null) errors.push('media_type: required when output is raw');
+  if (output === PluginOutput.objects && mediaType !== null)
+    errors.push('media_type: only a plugin whose output is raw has one');
+  if (errors.length > 0) throw badRequest(errors);
 }

@@ -1,7 +1,9 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Caller, CurrentCaller } from '../auth/authenticated';
+import { TASK_OUTPUT_STORE, TaskOutputStore } from '@kat/domain';
+import { Caller, CurrentCaller, PluginTokenAllowed } from '../auth/authenticated';
+import { forbidden, notFound } from '../common/errors';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { uuidParam } from '../common/uuid-param';
@@ -31,6 +33,7 @@ export class TasksController {
   constructor(
     private readonly tasks: TasksService,
     private readonly objectStore: ObjectsService,
+    @Inject(TASK_OUTPUT_STORE) private readonly outputs: TaskOutputStore,
   ) {}
 
   @Post()
@@ -157,5 +160,42 @@ export class TasksController {
   @ApiErrors(NO_TASK)
   logs(@CurrentCaller() caller: Caller, @Param('id', uuidParam('id')) id: string): Promise<TaskLogsResponse> {
     return this.tasks.logs(caller.scope, id);
+  }
+
+  @Get(':id/output')
+  @PluginTokenAllowed()
+  @ApiOperation({
+    summary: "Download a task's output file",
+    description:
+      "A raw-output plugin's stdout, byte for byte, with the plugin's media type. X-KAT-Output-Bytes says how " +
+      'many bytes the plugin printed and X-KAT-Output-Truncated whether the file was cut at RAW_OUTPUT_CAP_BYTES. ' +
+      "A normalizer task's plugin token may read exactly the file that is its input.",
+  })
+  @ApiResponse({
+    status: 200,
+    description: "the file, as the plugin's media type",
+    content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+  })
+  @ApiErrors([404, 'no output file', `${TASK} has no output file`])
+  async output(
+    @CurrentCaller() caller: Caller,
+    @Param('id', uuidParam('id')) id: string,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (caller.plugin && caller.plugin.inputObject !== id)
+      throw forbidden(`a plugin token may only read the output file of task ${caller.plugin.inputObject}`);
+    const file = await this.outputs.read(id, caller.scope);
+    if (!file) throw notFound(`task ${id} has no output file`);
+    response
+      .status(200)
+      .set({
+        'Content-Type': file.media_type,
+        // A plugin chooses the media type: never let a browser render it as our origin's page.
+        'Content-Disposition': `attachment; filename="${id}.out"`,
+        'Content-Security-Policy': "sandbox; default-src 'none'",
+        'X-KAT-Output-Bytes': String(file.bytes),
+        'X-KAT-Output-Truncated': String(file.truncated),
+      })
+      .end(file.content);
   }
 }

@@ -2,6 +2,7 @@ import { AuditTrail } from '../audit/audit-trail';
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
   BUSINESS_RULES,
+  consumedFile,
   findRule,
   ObjectSetRepository,
   parseObjectKey,
@@ -63,6 +64,12 @@ export class TasksService {
     const checked = dto.tasks.map((task) => checkPluginTask(task, plugins.get(task.plugin_id)));
     const errors = checked.flatMap((check, i) => ('errors' in check ? check.errors : []).map((e) => `tasks.${i}.${e}`));
     if (errors.length > 0) throw badRequest(errors);
+    const missing = await this.missingFiles(
+      organizationId,
+      dto.tasks.map((task) => ({ ...task, plugin: plugins.get(task.plugin_id) })),
+    );
+    const fileErrors = missing.flatMap((error, i) => (error ? [`tasks.${i}.${error}`] : []));
+    if (fileErrors.length > 0) throw badRequest(fileErrors);
     const wanted = dto.tasks.map((task, i) => ({
       ...task,
       input_fields: (checked[i] as { fields: InputFields }).fields,
@@ -77,6 +84,25 @@ export class TasksService {
       );
     }
     return { created: created.length, results: tasks };
+  }
+
+  /**
+   * For each normalizer task asked for (its input a task id), why that task's output file cannot be
+   * its input: none in the organization, or of another plugin than the one it consumes. One query.
+   */
+  private async missingFiles(
+    organizationId: number,
+    wanted: Array<{ input_data: string; plugin: Plugin | null | undefined }>,
+  ): Promise<Array<string | null>> {
+    const consumed = wanted.map(({ plugin }) => (plugin ? consumedFile(plugin.consumes) : null));
+    const ids = wanted.filter((_, i) => consumed[i] !== null).map((w) => w.input_data);
+    if (ids.length === 0) return wanted.map(() => null);
+    const files = new Map((await this.tasks.outputFilesOf(organizationId, ids)).map((f) => [f.task_id, f.plugin_id]));
+    return wanted.map(({ input_data }, i) =>
+      consumed[i] === null || files.get(input_data) === consumed[i]
+        ? null
+        : `input_data: task ${input_data} has no output file of plugin ${consumed[i]} in this organization`,
+    );
   }
 
   async list(scope: TenantScope, query: ListTasksQuery): Promise<Page<TaskView>> {
@@ -164,7 +190,7 @@ export class TasksService {
   ): Promise<{ data: Record<string, unknown>; inputFields?: InputFields }> {
     switch (type) {
       case TaskType.PLUGIN:
-        return this.validPluginData(raw);
+        return this.validPluginData(raw, organizationId);
       case TaskType.BUSINESS_RULE:
         return { data: { rule_id: validRuleId(raw) } };
       case TaskType.REPORT:
@@ -196,14 +222,18 @@ export class TasksService {
 
   private async validPluginData(
     raw: Record<string, unknown>,
+    organizationId: number,
   ): Promise<{ data: Record<string, unknown>; inputFields: InputFields }> {
     const data = plainToInstance(PluginTaskDataDto, raw);
     const errors = await validate(data, { whitelist: true, forbidNonWhitelisted: true });
     if (errors.length > 0) {
       throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
-    const check = checkPluginTask(data, await this.plugins.findByPluginId(data.plugin_id));
+    const plugin = await this.plugins.findByPluginId(data.plugin_id);
+    const check = checkPluginTask(data, plugin);
     if ('errors' in check) throw badRequest(check.errors.map((e) => `data.${e}`));
+    const fileErrors = await this.missingFiles(organizationId, [{ ...data, plugin }]);
+    if (fileErrors[0]) throw badRequest(`data.${fileErrors[0]}`);
     return { data: { plugin_id: data.plugin_id, input_data: data.input_data }, inputFields: check.fields };
   }
 }
@@ -220,6 +250,12 @@ function checkPluginTask(
 ): { fields: InputFields } | { errors: string[] } {
   if (!plugin) return { errors: [`plugin_id: unknown plugin ${data.plugin_id}`] };
   if (!plugin.enabled) return { errors: [`plugin_id: plugin ${data.plugin_id} is disabled`] };
+  const file = consumedFile(plugin.consumes);
+  if (file !== null) {
+    // A normalizer's input is the task whose output file it reads.
+    if (UUID.test(data.input_data)) return { fields: { task_id: data.input_data.toLowerCase() } };
+    return { errors: [`input_data: ${data.plugin_id} consumes file:${file}: the id of a task of ${file}`] };
+  }
   const input = parseObjectKey(data.input_data, plugin.consumes);
   if ('error' in input)
     return {

@@ -123,6 +123,12 @@ export class KatSettings {
   @Min(1024)
   LOG_CAP_BYTES = 1024 * 1024;
 
+  /** Bytes of a raw-output plugin's stdout kept as its task's output file (the rest is dropped, flagged). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  RAW_OUTPUT_CAP_BYTES = 16 * 1024 * 1024;
+
   /** On SIGTERM the worker waits this long for running plugins before handing them back. */
   @Transform(toInt)
   @IsInt()

@@ -10,6 +10,20 @@ export interface RateLimit {
   per_minute?: number;
 }
 
+export enum PluginOutput {
+  objects = 'objects',
+  raw = 'raw',
+}
+
+/** The consumes entry of a normalizer of `pluginId`'s raw output. */
+export const FILE_INPUT_PREFIX = 'file:';
+
+/** The plugin whose raw output a normalizer consumes, or null for a plugin that takes objects. */
+export function consumedFile(consumes: readonly string[]): string | null {
+  const entry = consumes.find((type) => type.startsWith(FILE_INPUT_PREFIX));
+  return entry === undefined ? null : entry.slice(FILE_INPUT_PREFIX.length);
+}
+
 export interface RetryPolicy {
   max_attempts: number;
   backoff_seconds: number;
@@ -37,11 +51,19 @@ export class Plugin {
   @Column({ type: 'jsonb' })
   command: string[];
 
+  /** Object types it takes as input; a normalizer takes `file:<plugin_id>`, that plugin's raw output. */
   @Column({ type: 'text', array: true })
   consumes: string[];
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   produces: string[];
+
+  /** What its stdout is: objects (JSON lines) or raw output of `media_type`, kept as the task's file. */
+  @Column({ type: 'text', default: PluginOutput.objects })
+  output: PluginOutput;
+
+  @Column({ type: 'text', nullable: true })
+  media_type: string | null;
 
   @Column({ type: 'int', default: 300 })
   timeout_seconds: number;

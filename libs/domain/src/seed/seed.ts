@@ -1,11 +1,13 @@
 import { DataSource } from 'typeorm';
 import { Organization } from '../organizations/organization.entity';
-import { Plugin } from '../plugins/plugin.entity';
+import { Plugin, PluginOutput } from '../plugins/plugin.entity';
 import { FINDING_TYPES } from '../rules/finding-types';
 
 export const DEMO_ORGANIZATION = { code: 'demo', name: 'Demo organization' };
 
 const PLUGINS_IMAGE = 'kat-plugins:latest';
+/** nmap from Debian's package: plugins/nmap/build-image.sh (or its Dockerfile). */
+const NMAP_IMAGE = 'kat-nmap:latest';
 
 /**
  * Built-in plugins: `kat-plugins` is built from plugins/ (plugins/build-image.sh, or its
@@ -67,6 +69,32 @@ export const BUILTIN_PLUGINS: Array<Partial<Plugin> & Pick<Plugin, 'plugin_id'>>
     command: ['node', '/app/http_headers.js'],
     consumes: ['hostname'],
     produces: ['httpheader'],
+    timeout_seconds: 60,
+    memory_mb: 128,
+  },
+  {
+    plugin_id: 'nmap',
+    name: 'nmap service scan',
+    description:
+      "nmap's TCP connect scan with service detection (-sV) of the 100 most common ports of an IPv4 address, " +
+      "unprivileged. Its XML report is kept as the task's output file; nmap_services turns it into ipport objects.",
+    image: NMAP_IMAGE,
+    command: ['nmap', '-sT', '-sV', '-Pn', '-n', '--unprivileged', '-oX', '-', '--top-ports', '100', '{address}'],
+    consumes: ['ipaddress'],
+    produces: [],
+    output: PluginOutput.raw,
+    media_type: 'application/xml',
+    timeout_seconds: 900,
+    memory_mb: 256,
+  },
+  {
+    plugin_id: 'nmap_services',
+    name: 'nmap services (normalizer)',
+    description: "Turns an nmap task's XML report into ipport objects: each open port, with the service nmap named.",
+    image: PLUGINS_IMAGE,
+    command: ['node', '/app/nmap_normalizer.js'],
+    consumes: ['file:nmap'],
+    produces: ['ipport'],
     timeout_seconds: 60,
     memory_mb: 128,
   },

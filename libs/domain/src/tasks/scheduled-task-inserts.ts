@@ -188,11 +188,33 @@ export async function insertScheduledTasks(
 }
 
 /**
+ * Normalizers: for a completed task with an output file, a task of every enabled plugin that
+ * consumes `file:<its plugin>`, with the file's task as input and parent, whatever the schedules.
+ * An active normalizer task of the same file is kept (a repeated chain creates none).
+ */
+function insertNormalizerTasks(db: DataSource, rawTaskId: string): Promise<CreatedTask[]> {
+  return db.query(
+    `INSERT INTO task (organization_id, type, data, parent_task_id, priority, rate_key)
+     SELECT raw.organization_id, 'plugin', jsonb_build_object('plugin_id', n.plugin_id, 'input_data', raw.id::text),
+            raw.id, $2::smallint, kat_rate_key(n.rate_limit->>'key', jsonb_build_object('task_id', raw.id))
+     FROM task raw
+     JOIN task_output f ON f.task_id = raw.id
+     JOIN plugin n ON n.enabled AND n.consumes = ARRAY['file:' || raw.plugin_id]
+     WHERE raw.id = $1
+     ON CONFLICT (organization_id, plugin_id, input_object) WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING')
+     DO NOTHING
+     RETURNING id, type, attempts`,
+    [rawTaskId, TASK_PRIORITY.follow_up],
+  );
+}
+
+/**
  * Chaining: for a completed plugin task, the follow-up tasks of every enabled schedule of its
  * organization whose plugin consumes the type of an object the task produced and whose set
  * contains it, with the task as their parent. Same rules as a tick.
  */
 export async function insertFollowUpTasks(db: DataSource, parentTaskId: string): Promise<CreatedTask[]> {
+  const normalizers = await insertNormalizerTasks(db, parentTaskId);
   const schedules: Array<
     {
       id: string;
@@ -241,5 +263,5 @@ export async function insertFollowUpTasks(db: DataSource, parentTaskId: string):
       )),
     );
   }
-  return created;
+  return [...normalizers, ...created];
 }

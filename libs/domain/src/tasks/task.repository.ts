@@ -430,7 +430,8 @@ export class TaskRepository {
          ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
            stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
            updated_at = now())
-       SELECT id, attempts, status, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id) AS has_outputs
+       SELECT id, attempts, status, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id)
+                                    OR EXISTS (SELECT 1 FROM task_output f WHERE f.task_id = ended.id) AS has_outputs
        FROM ended`,
       // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
       // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
@@ -621,6 +622,15 @@ export class TaskRepository {
       [log.task_id, log.stdout, log.stderr, log.stdout_truncated, log.stderr_truncated, attempt],
     );
     return rows.length > 0;
+  }
+
+  /** Which of these tasks of the organization have an output file, and of which plugin. */
+  outputFilesOf(organizationId: number, taskIds: string[]): Promise<Array<{ task_id: string; plugin_id: string }>> {
+    return this.db.query(
+      `SELECT t.id AS task_id, t.plugin_id FROM task t JOIN task_output f ON f.task_id = t.id
+       WHERE t.id = ANY($2::uuid[]) AND t.organization_id = $1`,
+      [organizationId, taskIds],
+    );
   }
 
   async findLog(taskId: string): Promise<TaskLog | null> {

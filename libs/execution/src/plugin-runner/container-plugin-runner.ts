@@ -38,7 +38,7 @@ export class ContainerPluginRunner implements PluginRunner {
 
   async run(spec: PluginRunSpec, signal: AbortSignal): Promise<PluginRunResult> {
     const started = Date.now();
-    const stdout = new OutputCapture(this.settings.LOG_CAP_BYTES, 'head');
+    const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
     const container = await this.createContainer(spec);
     try {

@@ -3,7 +3,11 @@ import { LineSplitter, OutputCapture } from './output-capture';
 function capture(keep: 'head' | 'tail', cap: number, chunks: string[]) {
   const output = new OutputCapture(cap, keep);
   for (const chunk of chunks) output.write(Buffer.from(chunk));
-  return output.result();
+  const { text, truncated, content, bytes } = output.result();
+  // The kept bytes are the text's own (NUL aside), and every byte printed is counted.
+  expect(content.toString('utf8').replaceAll('\u0000', '')).toBe(text);
+  expect(bytes).toBe(chunks.reduce((sum, chunk) => sum + Buffer.byteLength(chunk), 0));
+  return { text, truncated };
 }
 
 describe('OutputCapture', () => {

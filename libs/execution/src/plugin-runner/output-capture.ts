@@ -5,6 +5,7 @@ import { CapturedOutput } from './plugin-runner';
 export class OutputCapture extends Writable {
   private chunks: Buffer[] = [];
   private size = 0;
+  private seen = 0;
   private dropped = false;
 
   constructor(
@@ -15,6 +16,7 @@ export class OutputCapture extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.seen += chunk.length;
     if (this.keep === 'head') {
       const room = this.cap - this.size;
       if (room > 0) this.push_(chunk.subarray(0, room));
@@ -43,7 +45,7 @@ export class OutputCapture extends Writable {
     }
     // toString replaces a multi-byte character cut at the edge, so the text stays valid UTF-8;
     // NUL bytes go, as PostgreSQL's text cannot hold them.
-    return { text: buffer.toString('utf8').replaceAll('\u0000', ''), truncated };
+    return { text: buffer.toString('utf8').replaceAll('\u0000', ''), truncated, content: buffer, bytes: this.seen };
   }
 }
 

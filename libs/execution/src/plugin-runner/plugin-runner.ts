@@ -11,12 +11,18 @@ export interface PluginRunSpec {
   labels: Record<string, string>;
   /** Called with each line the plugin prints on stdout, as it prints it. */
   onStdoutLine?: (line: string) => void;
+  /** Bytes of stdout kept (its head): the log's cap, or a raw-output plugin's file cap. */
+  stdoutCapBytes: number;
 }
 
 /** A stream kept up to a byte cap: stdout keeps its head, stderr its tail (where errors are). */
 export interface CapturedOutput {
   text: string;
   truncated: boolean;
+  /** The kept bytes as printed (text is them decoded, without NUL). */
+  content: Buffer;
+  /** How many bytes were printed in all, kept or not. */
+  bytes: number;
 }
 
 export type PluginRunOutcome =

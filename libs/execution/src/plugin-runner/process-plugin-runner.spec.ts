@@ -10,6 +10,7 @@ describe('ProcessPluginRunner', () => {
     command: ['sh', '-c', script],
     env: { KAT_INPUT: 'internet|example.com' },
     timeoutSeconds: 5,
+    stdoutCapBytes: 1024,
     memoryMb: 64,
     capAdd: [],
     network: 'none',
@@ -25,7 +26,7 @@ describe('ProcessPluginRunner', () => {
     );
     expect(result.outcome).toEqual({ kind: 'exited', exitCode: 3 });
     expect(lines).toEqual(['one', 'internet|example.com']);
-    expect(result.stderr).toEqual({ text: 'oops\n', truncated: false });
+    expect(result.stderr).toMatchObject({ text: 'oops\n', truncated: false, bytes: 5 });
   });
 
   it('kills a plugin at its timeout, and stops one when aborted', async () => {

@@ -16,7 +16,7 @@ export class ProcessPluginRunner implements PluginRunner {
 
   run(spec: PluginRunSpec, signal: AbortSignal): Promise<PluginRunResult> {
     const started = Date.now();
-    const stdout = new OutputCapture(this.settings.LOG_CAP_BYTES, 'head');
+    const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
     const lines = spec.onStdoutLine ? new LineSplitter(spec.onStdoutLine) : null;
     return new Promise((resolve, reject) => {

@@ -18,11 +18,17 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { Type } from 'class-transformer';
-import { OBJECT_TYPES, Plugin } from '@kat/domain';
+import { FILE_INPUT_PREFIX, OBJECT_TYPES, Plugin, PluginOutput } from '@kat/domain';
 import { nullableRef } from '../../common/nullable-ref';
 import { PageOf } from '../../common/pagination';
 
 const CAPABILITY = /^[A-Z_]+$/;
+/** What a plugin may consume: an object type, or `file:<plugin_id>` (that plugin's raw output, for a normalizer). */
+const CONSUMABLE = new RegExp(`^(${OBJECT_TYPES.join('|')}|${FILE_INPUT_PREFIX}[a-z0-9][a-z0-9_-]{0,63})$`);
+const CONSUMABLE_RULE =
+  `consumes must contain only: ${OBJECT_TYPES.join(', ')}, ` + `or one ${FILE_INPUT_PREFIX}<plugin_id>`;
+/** type/subtype, as RFC 6838 spells their names (parameters left out). */
+export const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
 
 /** Limits shared by every task whose resolved key is equal, across workers and organizations. */
 export class RateLimitDto {
@@ -100,10 +106,17 @@ export class CreatePluginDto {
   @IsString({ each: true })
   command: string[];
 
-  @ApiProperty({ example: ['hostname'], enum: OBJECT_TYPES, isArray: true })
+  @ApiProperty({
+    example: ['hostname'],
+    type: [String],
+    description:
+      `object types (${OBJECT_TYPES.join(', ')}), or one ${FILE_INPUT_PREFIX}<plugin_id> ` +
+      "for a normalizer of that plugin's raw output",
+  })
   @IsArray()
   @ArrayMinSize(1)
-  @IsIn(OBJECT_TYPES, { each: true, message: `consumes must contain only: ${OBJECT_TYPES.join(', ')}` })
+  @IsString({ each: true, message: CONSUMABLE_RULE })
+  @Matches(CONSUMABLE, { each: true, message: CONSUMABLE_RULE })
   consumes: string[];
 
   @ApiPropertyOptional({ example: ['dnsrecord', 'ipaddress'], enum: OBJECT_TYPES, isArray: true })
@@ -111,6 +124,27 @@ export class CreatePluginDto {
   @IsArray()
   @IsIn(OBJECT_TYPES, { each: true, message: `produces must contain only: ${OBJECT_TYPES.join(', ')}` })
   produces?: string[];
+
+  @ApiPropertyOptional({
+    enum: PluginOutput,
+    default: PluginOutput.objects,
+    description: "objects: stdout is JSON lines of objects; raw: stdout is kept whole as the task's output file",
+  })
+  @IsOptional()
+  @IsIn(Object.values(PluginOutput), { message: 'output must be objects or raw' })
+  output?: PluginOutput;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    example: 'application/xml',
+    description: 'required when output is raw',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(MEDIA_TYPE, { message: 'media_type must be a media type such as application/xml' })
+  media_type?: string | null;
 
   @ApiPropertyOptional({ default: 300, minimum: 1, maximum: 86400 })
   @IsOptional()
@@ -167,6 +201,8 @@ export class UpdatePluginDto extends PartialType(
     'command',
     'consumes',
     'produces',
+    'output',
+    'media_type',
     'timeout_seconds',
     'memory_mb',
     'cap_add',
@@ -186,8 +222,15 @@ export class PluginDto implements Plugin {
   @ApiProperty({ description: '"" when none was given' }) description: string;
   @ApiProperty({ example: 'kat-plugins:latest' }) image: string;
   @ApiProperty({ type: [String], example: ['node', '/app/dns_records.js', '{name}'] }) command: string[];
-  @ApiProperty({ enum: OBJECT_TYPES, isArray: true, example: ['hostname'] }) consumes: string[];
+  @ApiProperty({
+    type: [String],
+    example: ['hostname'],
+    description: `object types, or one ${FILE_INPUT_PREFIX}<plugin_id>`,
+  })
+  consumes: string[];
   @ApiProperty({ enum: OBJECT_TYPES, isArray: true, example: ['dnsrecord', 'ipaddress'] }) produces: string[];
+  @ApiProperty({ enum: PluginOutput, example: PluginOutput.objects }) output: PluginOutput;
+  @ApiProperty({ type: String, nullable: true, example: null }) media_type: string | null;
   @ApiProperty({ type: 'integer', example: 300 }) timeout_seconds: number;
   @ApiProperty({ type: 'integer', example: 256 }) memory_mb: number;
   @ApiProperty({ type: [String], example: ['NET_RAW'] }) cap_add: string[];

@@ -39,6 +39,11 @@ export function taskDetailPage(
   const { stdout, stderr, stdout_truncated, stderr_truncated } = log ?? NO_LOG;
   const output = (text: string) => escape(text) || '<span class="muted">(empty)</span>';
   const cut = (truncated: boolean) => (truncated ? ' (cut at the cap)' : '');
+  const file = data.output as { media_type: string; bytes: number; truncated: boolean } | undefined;
+  const fileLink = file
+    ? `<p><a href="/api/v1/tasks/${escape(task.id)}/output/${organization}" download>Download the output file</a>
+      <span class="muted">(${escape(file.media_type)}, ${file.bytes} bytes${cut(file.truncated)})</span></p>`
+    : '';
   return layout(
     shell,
     `Task ${shortId(task.id)}`,
@@ -74,7 +79,7 @@ export function taskDetailPage(
         : ''
     }
     ${attempts.length ? `<h2>Failed attempts</h2>${table(['Attempt', 'At', 'Error'], attemptRows, null)}` : ''}
-    <h2>Output</h2><h3>stdout${cut(stdout_truncated)}</h3><pre>${output(stdout)}</pre>
+    <h2>Output</h2>${fileLink}<h3>stdout${cut(stdout_truncated)}</h3><pre>${output(stdout)}</pre>
     <h3>stderr${cut(stderr_truncated)}</h3><pre>${output(stderr)}</pre>
     <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}`,
     { refresh: active },
