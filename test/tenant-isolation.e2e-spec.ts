@@ -171,6 +171,33 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /api/v1/tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
     lists([...taskFilters(a), { schedule_id: a.schedule }], empty),
   ),
+  'GET /api/v1/tasks/stats': tenant("counts none of acme's tasks", (a) =>
+    (
+      [{ schedule_id: a.schedule }, { plugin_id: 'breaker' }, { plugin_id: 'reporter' }] as Array<
+        Record<string, string>
+      >
+    ).map((filters) => ({
+      query: { ...filters, bucket: 'day', since: new Date(Date.now() - 7 * 86_400_000).toISOString() },
+      status: 200,
+      check: (r) => {
+        expect(r.body.buckets).toHaveLength(8);
+        for (const { start: _start, ...counts } of r.body.buckets)
+          for (const n of Object.values(counts)) expect(n).toBe(0);
+      },
+    })),
+  ),
+  // acme's rows are compared before and after every case: these must leave them as they were.
+  'POST /api/v1/tasks/retry': tenant("retries none of acme's failed or cancelled tasks", (a) =>
+    [{ schedule_id: a.schedule }, { plugin_id: 'breaker' }, { input_data: input('cancelled') }, {}].map((body) => ({
+      body,
+      status: 200,
+    })),
+  ),
+  'POST /api/v1/tasks/cancel': tenant("cancels none of acme's pending or running tasks", (a) =>
+    [{ schedule_id: a.schedule }, { plugin_id: 'sleeper', status: 'RUNNING' }, { input_data: input('pending') }].map(
+      (body) => ({ body, status: 200 }),
+    ),
+  ),
   'GET /api/v1/tasks/{id}': tenant("does not show acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/run': tenant("does not queue acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/retry': tenant("does not retry acme's failed or cancelled tasks", eachTask(404)),

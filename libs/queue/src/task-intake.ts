@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   AdmittedCursor,
   NewTask,
+  TaskFilters,
   TaskRepository,
   TaskStatus,
   TaskType,
@@ -88,6 +89,11 @@ export class TaskIntake {
     const task = await this.tasks.retry(id, scope);
     if (task) await this.deliver([task]);
     return task;
+  }
+
+  /** Bulk retry of the tasks matching the filters (see TaskRepository.retryMatching), back in line; how many. */
+  async retryMatching(scope: TenantScope, filters: TaskFilters): Promise<number> {
+    return (await this.deliver(await this.tasks.retryMatching(scope, filters))).tasks.length;
   }
 
   /** A worker stops before the task ends (shutdown, an error of its own): PENDING again, for another worker. */

@@ -12,9 +12,13 @@ import { ObjectTaskPage } from '../objects/object.dto';
 import { ObjectsService } from '../objects/objects.service';
 import {
   CreatedTasksResponse,
+  BulkActionResponse,
   CreatePluginTasksDto,
   CreateTaskDto,
   ListTasksQuery,
+  TaskFiltersDto,
+  TaskStatsQuery,
+  TaskStatsResponse,
   TaskLogsResponse,
   TaskPage,
   TaskResponse,
@@ -65,6 +69,46 @@ export class TasksController {
   @ApiResponse({ status: 201, type: CreatedTasksResponse })
   createPluginTasks(@CurrentCaller() caller: Caller, @Body() dto: CreatePluginTasksDto): Promise<CreatedTasksResponse> {
     return this.tasks.createPluginTasks(caller.scope, dto);
+  }
+
+  @Post('retry')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Retry every matching FAILED or CANCELLED task',
+    description:
+      "The body takes the list's filters; the caller's organization only (an admin's: all, or ?organization=). " +
+      'One statement. A plugin task whose plugin and input have an active task stays as it is; of several ' +
+      'matching tasks of one plugin and input, the newest is retried.',
+  })
+  @ApiOkResponse({ type: BulkActionResponse, description: 'how many were retried' })
+  @ApiErrors([409, 'a matching task became active meanwhile', 'a matching task became active meanwhile: …'])
+  retryMatching(@CurrentCaller() caller: Caller, @Body() filters: TaskFiltersDto): Promise<BulkActionResponse> {
+    return this.tasks.retryMatching(caller.scope, filters);
+  }
+
+  @Post('cancel')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel every matching PENDING or RUNNING task',
+    description:
+      "The body takes the list's filters; the caller's organization only (an admin's: all, or ?organization=). " +
+      'One statement; running plugins are stopped at their next heartbeat.',
+  })
+  @ApiOkResponse({ type: BulkActionResponse, description: 'how many were cancelled' })
+  cancelMatching(@CurrentCaller() caller: Caller, @Body() filters: TaskFiltersDto): Promise<BulkActionResponse> {
+    return this.tasks.cancelMatching(caller.scope, filters);
+  }
+
+  @Get('stats')
+  @ApiOperation({
+    summary: 'Count tasks per hour or day and status',
+    description:
+      "The tasks created in each bucket (UTC) from since to until, by their status now; the list's filters apply. " +
+      'At most 1000 buckets.',
+  })
+  @ApiOkResponse({ type: TaskStatsResponse })
+  stats(@CurrentCaller() caller: Caller, @Query() query: TaskStatsQuery): Promise<TaskStatsResponse> {
+    return this.tasks.stats(caller.scope, query);
   }
 
   @Get()

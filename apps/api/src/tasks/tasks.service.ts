@@ -1,4 +1,4 @@
-import { AuditTrail } from '../audit/audit-trail';
+import { AuditTarget, AuditTrail } from '../audit/audit-trail';
 import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import {
   BUSINESS_RULES,
@@ -28,8 +28,16 @@ import {
   CreateTaskDto,
   ListTasksQuery,
   PluginTaskDataDto,
+  TaskFiltersDto,
   TaskLogsResponse,
+  TaskStatsBucket,
+  TaskStatsQuery,
+  TaskStatsResponse,
 } from './dto/task.dto';
+
+const BUCKET_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+/** A stats answer has at most this many buckets (41 days by the hour, 2.7 years by the day). */
+const MAX_BUCKETS = 1000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -105,6 +113,33 @@ export class TasksService {
     );
   }
 
+  /**
+   * Tasks per hour or day (UTC) of their creation and per status, every bucket from since to until
+   * (24 before until by default) present, empty ones too: what the dashboard draws.
+   */
+  async stats(scope: TenantScope, query: TaskStatsQuery): Promise<TaskStatsResponse> {
+    const { since: asked, until: askedUntil, bucket: askedBucket, ...filters } = query;
+    const bucket = askedBucket ?? 'hour';
+    const size = BUCKET_MS[bucket];
+    const until = askedUntil ?? new Date();
+    const since = asked ?? new Date(until.getTime() - 24 * size);
+    if (since >= until) throw badRequest('since must be before until');
+    const first = Math.floor(since.getTime() / size) * size;
+    const count = Math.ceil((until.getTime() - first) / size);
+    if (count > MAX_BUCKETS) throw badRequest(`since: at most ${MAX_BUCKETS} ${bucket}s before until`);
+    const buckets: TaskStatsBucket[] = Array.from({ length: count }, (_, i) => ({
+      start: new Date(first + i * size),
+      PENDING: 0,
+      RUNNING: 0,
+      COMPLETED: 0,
+      FAILED: 0,
+      CANCELLED: 0,
+    }));
+    for (const row of await this.tasks.countsPerBucket(scope, filters, bucket, since, until))
+      buckets[Math.round((new Date(row.start).getTime() - first) / size)][row.status] = row.n;
+    return { buckets };
+  }
+
   async list(scope: TenantScope, query: ListTasksQuery): Promise<Page<TaskView>> {
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const after = query.cursor
@@ -153,6 +188,28 @@ export class TasksService {
     if (!task) throw await this.refusal(scope, id, 'retried', 'FAILED or CANCELLED');
     await this.audit.record('task.retry', task);
     return task;
+  }
+
+  /** Bulk retry: every FAILED or CANCELLED task matching the filters, in one statement, audited once. */
+  async retryMatching(scope: TenantScope, filters: TaskFiltersDto): Promise<{ count: number }> {
+    let count: number;
+    try {
+      count = await this.intake.retryMatching(scope, filters);
+    } catch (error) {
+      // A task of the same plugin and input made active between the choice and the update.
+      if (error instanceof QueryFailedError && (error as { code?: string }).code === '23505')
+        throw conflict('a matching task became active meanwhile: nothing was retried; try again');
+      throw error;
+    }
+    await this.audit.record('task.retry_bulk', bulkTarget(scope), { filters, count });
+    return { count };
+  }
+
+  /** Bulk cancel: every PENDING or RUNNING task matching the filters, in one statement, audited once. */
+  async cancelMatching(scope: TenantScope, filters: TaskFiltersDto): Promise<{ count: number }> {
+    const count = await this.tasks.cancelMatching(scope, filters);
+    await this.audit.record('task.cancel_bulk', bulkTarget(scope), { filters, count });
+    return { count };
   }
 
   async cancel(scope: TenantScope, id: string): Promise<TaskView> {
@@ -277,6 +334,11 @@ export function validRuleId(raw: Record<string, unknown>): string {
     `data.rule_id: unknown business rule ${JSON.stringify(ruleId ?? null)}; ` +
       `the rules are all, ${BUSINESS_RULES.map((r) => r.rule_id).join(', ')}`,
   );
+}
+
+/** What a bulk action's audit entry names: the organization acted in (none: an admin's, in all). */
+function bulkTarget(scope: TenantScope & { organizationCode?: string | null }): AuditTarget {
+  return { id: null, organization: scope.organizationCode ?? null };
 }
 
 /** The organization a write acts for: the token's own, or an admin's `?organization=`. */

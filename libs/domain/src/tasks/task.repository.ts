@@ -126,6 +126,10 @@ const VIEW_COLUMNS = `t.id, o.code AS organization, t.type, t.status, t.data, t.
 
 /** Plugin tasks wait for admission; the in-process types (rules, reports) are admitted as they are made. */
 const ADMITTED_AT_ONCE = `CASE WHEN type = 'plugin' THEN NULL ELSE now() END`;
+/** A user's cancel, and a user's retry (same id, attempts kept; they grow on the next claim). */
+const CANCELLED = `status = 'CANCELLED', ended_at = now(), data = data || '{"error": "cancelled by a user"}'::jsonb`;
+const RETRIED = `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, run_after = NULL,
+  admitted_at = ${ADMITTED_AT_ONCE}, data = data - 'error' - 'traceback'`;
 
 /**
  * Every statement of the task lifecycle. Each write is conditional on the status it expects (and,
@@ -274,6 +278,28 @@ export class TaskRepository {
     const tasks = rows.slice(0, limit).map(({ position: _position, ...task }) => task);
     const last = rows[limit - 1];
     return { tasks, next: rows.length > limit ? { created_at: last.position, id: last.id } : null };
+  }
+
+  /**
+   * How many tasks match, per status and per hour or day (UTC) of their creation, within
+   * [since, until): an index-only scan of task_org_status_created per status for one organization.
+   */
+  async countsPerBucket(
+    scope: TenantScope,
+    filters: TaskFilters,
+    bucket: 'hour' | 'day',
+    since: Date,
+    until: Date,
+  ): Promise<Array<{ start: Date; status: TaskStatus; n: number }>> {
+    const { where, params } = this.filterSql(scope, filters);
+    params.push(since, until, bucket);
+    const n = params.length;
+    where.push(`t.created_at >= $${n - 2}`, `t.created_at < $${n - 1}`);
+    return this.db.query(
+      `SELECT date_trunc($${n}, t.created_at, 'UTC') AS start, t.status, count(*)::int AS n
+       FROM task t WHERE ${where.join(' AND ')} GROUP BY 1, 2`,
+      params,
+    );
   }
 
   /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
@@ -461,23 +487,53 @@ export class TaskRepository {
 
   /** PENDING or RUNNING → CANCELLED; null when no such active task is visible in the scope. */
   async cancel(id: string, scope: TenantScope): Promise<TaskView | null> {
-    return this.transitionInScope(
-      id,
-      scope,
-      `status = 'CANCELLED', ended_at = now(), data = data || '{"error": "cancelled by a user"}'::jsonb`,
-      `status IN ('PENDING', 'RUNNING')`,
-    );
+    return this.transitionInScope(id, scope, CANCELLED, `status IN ('PENDING', 'RUNNING')`);
   }
 
   /** FAILED or CANCELLED → PENDING with the same id; attempts are kept and grow on the next claim. */
   async retry(id: string, scope: TenantScope): Promise<TaskView | null> {
-    return this.transitionInScope(
-      id,
-      scope,
-      `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, run_after = NULL,
-       admitted_at = ${ADMITTED_AT_ONCE}, data = data - 'error' - 'traceback'`,
-      `status IN ('FAILED', 'CANCELLED')`,
+    return this.transitionInScope(id, scope, RETRIED, `status IN ('FAILED', 'CANCELLED')`);
+  }
+
+  /**
+   * Bulk retry: every FAILED or CANCELLED task matching the filters in the scope → PENDING, in one
+   * statement. A plugin task is left as it is when its plugin and input have an active task, and
+   * of several matching ones of the same plugin and input only the newest goes back (one may be active).
+   */
+  async retryMatching(scope: TenantScope, filters: TaskFilters): Promise<CreatedTask[]> {
+    const { where, params } = this.filterSql(scope, filters);
+    return this.db.query(
+      `WITH candidate AS (
+         SELECT t.id, t.type AS kind, row_number() OVER (PARTITION BY t.organization_id, t.plugin_id, t.input_object
+                                                 ORDER BY t.created_at DESC, t.id DESC) AS nth
+         FROM task t
+         WHERE ${[...where, `t.status IN ('FAILED', 'CANCELLED')`].join(' AND ')}
+           AND NOT EXISTS (SELECT 1 FROM task active
+                           WHERE t.type = 'plugin' AND active.organization_id = t.organization_id
+                             AND active.plugin_id = t.plugin_id AND active.input_object = t.input_object
+                             AND active.status IN ('PENDING', 'RUNNING'))),
+       retried AS (
+         UPDATE task SET ${RETRIED}
+         FROM candidate c
+         WHERE task.id = c.id AND (c.kind <> 'plugin' OR c.nth = 1) AND task.status IN ('FAILED', 'CANCELLED')
+         RETURNING task.id, task.type, task.attempts)
+       SELECT * FROM retried`,
+      params,
     );
+  }
+
+  /** Bulk cancel: every PENDING or RUNNING task matching the filters in the scope, in one statement; how many. */
+  async cancelMatching(scope: TenantScope, filters: TaskFilters): Promise<number> {
+    const { where, params } = this.filterSql(scope, filters);
+    // Counted in a CTE: TypeORM hands a bare UPDATE's result back as [rows, count].
+    const rows: Array<{ n: number }> = await this.db.query(
+      `WITH cancelled AS (
+         UPDATE task t SET ${CANCELLED} WHERE ${[...where, `t.status IN ('PENDING', 'RUNNING')`].join(' AND ')}
+         RETURNING t.id)
+       SELECT count(*)::int AS n FROM cancelled`,
+      params,
+    );
+    return rows[0].n;
   }
 
   /** "Run task": a PENDING task admitted now, past its turn, its back-off and its rate limit; null if none. */

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -15,7 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { TASK_PRIORITY, TASK_STATUSES, TASK_TYPES, TaskStatus, TaskType, WaitingFor } from '@kat/domain';
-import { COUNT_CAP, PageOf, PageQuery } from '../../common/pagination';
+import { COUNT_CAP, PageOf, PageQuery, ScopedQuery } from '../../common/pagination';
 import { Priority, priorityProperty } from '../../common/priority';
 
 export class CreateTaskDto {
@@ -79,7 +79,8 @@ export class CreatedTasksResponse {
   results: TaskResponse[];
 }
 
-export class ListTasksQuery extends PageQuery {
+/** Which tasks: the list's filters, also the body of the bulk actions. */
+export class TaskFiltersDto {
   @ApiPropertyOptional({ enum: TASK_STATUSES })
   @IsOptional()
   @IsIn(TASK_STATUSES, { message: `status must be one of: ${TASK_STATUSES.join(', ')}` })
@@ -122,6 +123,50 @@ export class ListTasksQuery extends PageQuery {
   @Transform(({ value }) => toDate(value))
   @IsDate({ message: 'created_before must be an ISO 8601 date-time in the years 1 to 9999' })
   created_before?: Date;
+}
+
+export class ListTasksQuery extends IntersectionType(PageQuery, TaskFiltersDto) {}
+
+export const STAT_BUCKETS = ['hour', 'day'] as const;
+export type StatBucket = (typeof STAT_BUCKETS)[number];
+
+export class TaskStatsQuery extends IntersectionType(ScopedQuery, TaskFiltersDto) {
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'default: 24 buckets before until' })
+  @IsOptional()
+  @Transform(({ value }) => toDate(value))
+  @IsDate({ message: 'since must be an ISO 8601 date-time in the years 1 to 9999' })
+  since?: Date;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'default: now' })
+  @IsOptional()
+  @Transform(({ value }) => toDate(value))
+  @IsDate({ message: 'until must be an ISO 8601 date-time in the years 1 to 9999' })
+  until?: Date;
+
+  @ApiPropertyOptional({ enum: STAT_BUCKETS, default: 'hour', description: 'of UTC' })
+  @IsOptional()
+  @IsIn(STAT_BUCKETS, { message: 'bucket must be hour or day' })
+  bucket?: StatBucket;
+}
+
+/** The tasks created in one hour or day, by their status now. */
+export class TaskStatsBucket {
+  @ApiProperty({ type: String, format: 'date-time' }) start: Date;
+  @ApiProperty({ type: 'integer' }) PENDING: number;
+  @ApiProperty({ type: 'integer' }) RUNNING: number;
+  @ApiProperty({ type: 'integer' }) COMPLETED: number;
+  @ApiProperty({ type: 'integer' }) FAILED: number;
+  @ApiProperty({ type: 'integer' }) CANCELLED: number;
+}
+
+export class TaskStatsResponse {
+  @ApiProperty({ type: [TaskStatsBucket], description: 'every bucket from since to until, oldest first' })
+  buckets: TaskStatsBucket[];
+}
+
+/** How many tasks a bulk action changed. */
+export class BulkActionResponse {
+  @ApiProperty({ type: 'integer', example: 12 }) count: number;
 }
 
 /** A date-time the database can store (years 1 to 9999), or the value as given, for IsDate to refuse. */
