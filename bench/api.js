@@ -1,6 +1,6 @@
 // The API under load with autocannon, with TASKS tasks in the table: GET /api/v1/tasks/ (newest
-// first, a page of 50, as fast as it answers and at a steady 100 per second; and filtered by status)
-// and POST /api/v1/tasks/ (each a new task);
+// first, a page of 50, as fast as it answers and at a steady 100 per second; and filtered by status),
+// GET /api/v1/tasks/stats/ (the dashboard's counts, one at a time) and POST /api/v1/tasks/ (each a new task);
 // requests/second and latency percentiles, and the api's resident memory idle and after the load.
 //   npm run bench -- api [TASKS=1000000] [seconds per run=10] [connections=10]
 const autocannon = require('autocannon');
@@ -61,6 +61,12 @@ async function main() {
     // API is not the bottleneck (at saturation, p99 is mostly the queue of the other connections).
     const listPaced = await load('GET /tasks/ (50 newest) at 100 requests/s', { path: '/api/v1/tasks/?limit=50', headers, overallRate: 100 });
     const failed = await load('GET /tasks/?status=FAILED', { path: '/api/v1/tasks/?status=FAILED&limit=50', headers });
+    // The dashboard's counts, one request at a time (the time a dashboard waits): 24 hourly buckets
+    // (43,200 of the tasks), and 30 daily ones (all of them).
+    const statsDay = await load('GET /tasks/stats/ (24 hours by the hour), 1 connection', { path: '/api/v1/tasks/stats/', headers, connections: 1 });
+    const statsMonth = await load('GET /tasks/stats/ (30 days by the day), 1 connection', {
+      path: `/api/v1/tasks/stats/?bucket=day&since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`, headers, connections: 1,
+    });
     let n = 0;
     const create = await load('POST /tasks/', {
       method: 'POST', path: '/api/v1/tasks/', headers,
@@ -68,7 +74,7 @@ async function main() {
     });
     const loaded = rssMb(api.pid);
     console.log(`api resident memory: ${idle} MB idle, ${loaded} MB after the load`);
-    const result = { benchmark: 'api', tasks_in_table: TASKS, seconds_per_run: SECONDS, connections: CONNECTIONS, list, list_at_100_per_second: listPaced, list_failed: failed, create,
+    const result = { benchmark: 'api', tasks_in_table: TASKS, seconds_per_run: SECONDS, connections: CONNECTIONS, list, list_at_100_per_second: listPaced, list_failed: failed, stats_24_hours: statsDay, stats_30_days: statsMonth, create,
       rss_mb: { idle, after_load: loaded }, machine: machine(), at: new Date().toISOString() };
     console.log(`saved ${saveResult('api', result)}`);
   } finally {

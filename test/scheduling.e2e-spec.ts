@@ -321,7 +321,7 @@ describe('scheduling', () => {
       ]);
       await admin.patch('/scheduler/jobs/nope/', { enabled: false }).expect(404);
       const jobs = (await admin.get('/scheduler/')).body.jobs.map((j: { name: string }) => j.name);
-      expect(jobs).toEqual(['create-scheduled-tasks', 'reconcile-tasks', 'run-business-rules']);
+      expect(jobs).toEqual(['create-scheduled-tasks', 'prune-tasks', 'reconcile-tasks', 'run-business-rules']);
     });
   });
 

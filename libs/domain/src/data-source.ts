@@ -15,6 +15,7 @@ import { TokenLifecycle1764220000000 } from './migrations/1764220000000-token-li
 import { AuditLog1764230000000 } from './migrations/1764230000000-audit-log';
 import { SteadyTicks1764240000000 } from './migrations/1764240000000-steady-ticks';
 import { RawOutput1764250000000 } from './migrations/1764250000000-raw-output';
+import { Retention1764260000000 } from './migrations/1764260000000-retention';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -33,6 +34,7 @@ export const MIGRATIONS = [
   AuditLog1764230000000,
   SteadyTicks1764240000000,
   RawOutput1764250000000,
+  Retention1764260000000,
 ];
 
 /**

@@ -43,6 +43,14 @@ export class KatMetrics {
     registers: [this.registry],
   });
 
+  /** Scheduler: ended tasks the retention job deleted. */
+  readonly tasksPruned = new Counter({
+    name: 'kat_scheduler_tasks_pruned_total',
+    help: 'Ended tasks deleted by the retention job (prune-tasks), by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'kat_process_' });
   }

@@ -17,6 +17,8 @@ export { lockKey } from '@kat/domain';
 export class JobRunner implements OnApplicationBootstrap {
   private readonly logger = new Logger(JobRunner.name);
   private polling = false;
+  /** Jobs that run beside the others, while they run. */
+  private readonly runningBeside = new Set<string>();
 
   constructor(
     @Inject(PERIODIC_JOBS) private readonly jobs: PeriodicJob[],
@@ -48,14 +50,24 @@ export class JobRunner implements OnApplicationBootstrap {
       for (const due of await this.state.dueJobs()) {
         const job = this.jobs.find((j) => j.name === due.name);
         if (!job) continue;
-        if (due.runnable) await this.runIfDue(job);
-        else await this.state.skip(due.name, due.cron);
+        if (!due.runnable) await this.state.skip(due.name, due.cron);
+        else if (job.beside) this.runBeside(job);
+        else await this.runIfDue(job);
       }
     } catch (error) {
       this.logger.error(`Polling the scheduler's jobs failed: ${(error as Error).message}`);
     } finally {
       this.polling = false;
     }
+  }
+
+  /** Starts `job` without waiting for it, unless it is still running here from an earlier poll. */
+  private runBeside(job: PeriodicJob): void {
+    if (this.runningBeside.has(job.name)) return;
+    this.runningBeside.add(job.name);
+    void this.runIfDue(job)
+      .catch((error: Error) => this.logger.error(`${job.name} failed: ${error.message}`))
+      .finally(() => this.runningBeside.delete(job.name));
   }
 
   /** Runs `job` if it is due and no replica runs it now; returns what it did, or null. */

@@ -5,6 +5,7 @@ import { QueueModule } from '@kat/queue';
 import { RuntimeModule } from '@kat/runtime';
 import { CreateScheduledTasksJob } from './create-scheduled-tasks.job';
 import { JobRunner } from './job-runner';
+import { PruneTasksJob } from './prune-tasks.job';
 import { PERIODIC_JOBS } from './periodic-job';
 import { ReconcileTasksJob } from './reconcile-tasks.job';
 import { RunBusinessRulesJob } from './run-business-rules.job';
@@ -28,10 +29,11 @@ export class SchedulingModule {
         CreateScheduledTasksJob,
         RunBusinessRulesJob,
         ReconcileTasksJob,
+        PruneTasksJob,
         {
           provide: PERIODIC_JOBS,
           useFactory: (...jobs) => jobs,
-          inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob],
+          inject: [CreateScheduledTasksJob, RunBusinessRulesJob, ReconcileTasksJob, PruneTasksJob],
         },
         JobRunner,
       ],

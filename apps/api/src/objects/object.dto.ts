@@ -40,7 +40,8 @@ export class ObjectTypeList {
 /** Which task produced which object. */
 export class ObjectTaskDto implements ObjectTaskRecord {
   @ApiProperty({ description: 'increasing' }) id: string;
-  @ApiProperty({ format: 'uuid' }) task_id: string;
+  @ApiProperty({ format: 'uuid', type: String, nullable: true, description: 'null once retention deleted the task' })
+  task_id: string | null;
   @ApiProperty({ example: 'dns_records' }) plugin_id: string;
   @ApiProperty({
     example: 'internet|example.com',

@@ -129,6 +129,22 @@ export class KatSettings {
   @Min(1024)
   RAW_OUTPUT_CAP_BYTES = 16 * 1024 * 1024;
 
+  /** Days an ended task (with its log and output file) is kept, per status; 0 keeps it for ever. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RETAIN_COMPLETED_DAYS = 30;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RETAIN_FAILED_DAYS = 90;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RETAIN_CANCELLED_DAYS = 30;
+
   /** On SIGTERM the worker waits this long for running plugins before handing them back. */
   @Transform(toInt)
   @IsInt()

@@ -21,7 +21,8 @@ export interface Producer {
 
 export interface ObjectTaskRecord {
   id: string;
-  task_id: string;
+  /** Null once retention deleted the task (its plugin and input stay). */
+  task_id: string | null;
   plugin_id: string;
   input_object: string;
   output_type: ObjectType;

@@ -536,6 +536,23 @@ export class TaskRepository {
     return rows[0].n;
   }
 
+  /**
+   * Retention: deletes up to `batch` of the oldest tasks of `status` that ended more than `days`
+   * ago, their logs and output files with them (ObjectTasks, findings and reports stay, without
+   * the task); how many. Rows being written are skipped. Served by task_ended.
+   */
+  async pruneEnded(status: TaskStatus, days: number, batch: number): Promise<number> {
+    const rows: Array<{ n: number }> = await this.db.query(
+      `WITH doomed AS (
+         SELECT id FROM task WHERE status = $1 AND ended_at IS NOT NULL AND ended_at < now() - make_interval(days => $2)
+         ORDER BY ended_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+       gone AS (DELETE FROM task t USING doomed d WHERE t.id = d.id RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [status, days, batch],
+    );
+    return rows[0].n;
+  }
+
   /** "Run task": a PENDING task admitted now, past its turn, its back-off and its rate limit; null if none. */
   async admitNow(id: string, scope: TenantScope): Promise<TaskView | null> {
     return this.transitionInScope(
