@@ -104,6 +104,11 @@ const empty = (r: Response) => expect(r.body).toEqual({ results: [], next_cursor
 const says = (message: string) => (r: Response) => expect(r.body.message).toEqual([message]);
 const globexOwns = (r: Response) => expect(r.body.organization).toBe('globex');
 const shows = (text: string) => (r: Response) => expect(r.text).toContain(text);
+/** The dashboard page: none of the plugins only acme ran, and none of acme's errors. */
+const noAcmePlugins = (r: Response) => {
+  expect(r.text).toContain('Tasks per hour');
+  for (const plugin of ['breaker', 'reporter', 'refused']) expect(r.text).not.toContain(plugin);
+};
 /** The web pages answer every form with a redirect; its notice tells what was done. */
 const notDone = (r: Response) =>
   expect(new URL(r.headers.location, 'http://pages').searchParams.get('notice')).toMatch(/^Not done: /);
@@ -198,6 +203,18 @@ const ROUTES: Record<string, RouteCase> = {
       (body) => ({ body, status: 200 }),
     ),
   ),
+  'GET /api/v1/dashboard': tenant("counts none of acme's tasks", () => [
+    {
+      status: 200,
+      check: (r) => {
+        // acme's breaker failed and its reporter completed: globex runs neither.
+        expect(r.body.plugins.map((p: { plugin_id: string }) => p.plugin_id)).not.toContain('breaker');
+        expect(r.body.plugins.map((p: { plugin_id: string }) => p.plugin_id)).not.toContain('reporter');
+        expect(r.body.errors).toEqual([]);
+        expect(r.body.queue.pending_by_organization).toBeNull();
+      },
+    },
+  ]),
   'GET /api/v1/tasks/{id}': tenant("does not show acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/run': tenant("does not queue acme's tasks", eachTask(404)),
   'POST /api/v1/tasks/{id}/retry': tenant("does not retry acme's failed or cancelled tasks", eachTask(404)),
@@ -448,8 +465,11 @@ const ROUTES: Record<string, RouteCase> = {
   ]),
 
   // The web pages, with globex's session; each form with that session's valid CSRF token.
-  'GET /': open('redirects to the task list', () => [{ status: 302 }]),
+  'GET /': open('redirects to the dashboard', () => [{ status: 302 }]),
   'GET /web.css': open('the stylesheet', () => [{ status: 200 }]),
+  'GET /dashboard.js': open("the dashboard's script", () => [{ status: 200 }]),
+  'GET /dashboard': tenant("counts none of acme's tasks", () => [{ status: 200, check: noAcmePlugins }]),
+  'GET /dashboard/panels': tenant("counts none of acme's tasks", () => [{ status: 200, check: noAcmePlugins }]),
   'GET /sign-in': open('the sign-in form', () => [{ status: 200 }]),
   'POST /sign-in': open('signs in as the token the form carries, from its own form only', () => [
     {

@@ -59,7 +59,8 @@ describe('web pages', () => {
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${base}/tasks/`);
+    await page.waitForURL(`${base}/dashboard/`); // the landing page after sign-in
+    await page.goto(`${base}/tasks/`);
     return page;
   }
 

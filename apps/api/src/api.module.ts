@@ -1,3 +1,5 @@
+import { DashboardController } from './dashboard/dashboard.controller';
+import { DashboardService } from './dashboard/dashboard.service';
 import { DynamicModule, Module } from '@nestjs/common';
 import { RouterModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
@@ -66,9 +68,10 @@ export class ApiModule {
         OrganizationsController,
         TokensController,
         AuditLogController,
+        DashboardController,
       ],
-      providers: [TasksService, ObjectsService, TokensService],
-      exports: [TasksService, ObjectsService, TokensService],
+      providers: [TasksService, ObjectsService, TokensService, DashboardService],
+      exports: [TasksService, ObjectsService, TokensService, DashboardService],
     };
   }
 }

@@ -4,6 +4,7 @@ import { KAT_SETTINGS, KatSettings } from './config/settings';
 import { dataSourceOptions } from './data-source';
 import { TaskRepository } from './tasks/task.repository';
 import { TaskAdmissionRepository } from './tasks/task-admission.repository';
+import { TaskStatsRepository } from './tasks/task-stats.repository';
 import { ObjectRepository } from './objects/object.repository';
 import { PluginTokenService } from './auth/plugin-token.service';
 import { ScheduleRepository } from './schedules/schedule.repository';
@@ -25,6 +26,7 @@ import { PostgresTaskOutputStore, TASK_OUTPUT_STORE } from './tasks/task-output.
 const DATA_ACCESS = [
   TaskRepository,
   TaskAdmissionRepository,
+  TaskStatsRepository,
   ObjectRepository,
   PluginTokenService,
   ScheduleRepository,

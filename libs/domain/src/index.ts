@@ -11,6 +11,8 @@ export * from './tasks/task.entity';
 export * from './tasks/task.repository';
 export * from './tasks/task-admission.repository';
 export * from './tasks/task-output.store';
+export * from './tasks/task-stats.repository';
+export * from './tasks/task-filters';
 export type { CreatedTask } from './tasks/scheduled-task-inserts';
 export * from './domain.module';
 export * from './seed/seed';

@@ -11,6 +11,7 @@ import {
   REPORT_TYPES,
   TaskCursor,
   TaskRepository,
+  TaskStatsRepository,
   TASK_PRIORITY,
   TaskType,
   TaskView,
@@ -46,6 +47,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class TasksService {
   constructor(
     private readonly tasks: TaskRepository,
+    private readonly counts: TaskStatsRepository,
     private readonly intake: TaskIntake,
     private readonly plugins: PluginRepository,
     private readonly sets: ObjectSetRepository,
@@ -115,14 +117,15 @@ export class TasksService {
 
   /**
    * Tasks per hour or day (UTC) of their creation and per status, every bucket from since to until
-   * (24 before until by default) present, empty ones too: what the dashboard draws.
+   * (by default the 24 that end with until's) present, empty ones too: what the dashboard draws.
    */
   async stats(scope: TenantScope, query: TaskStatsQuery): Promise<TaskStatsResponse> {
     const { since: asked, until: askedUntil, bucket: askedBucket, ...filters } = query;
     const bucket = askedBucket ?? 'hour';
     const size = BUCKET_MS[bucket];
     const until = askedUntil ?? new Date();
-    const since = asked ?? new Date(until.getTime() - 24 * size);
+    // By default the 24 buckets that end with the one holding `until`.
+    const since = asked ?? new Date(Math.floor((until.getTime() - 1) / size) * size - 23 * size);
     if (since >= until) throw badRequest('since must be before until');
     const first = Math.floor(since.getTime() / size) * size;
     const count = Math.ceil((until.getTime() - first) / size);
@@ -135,7 +138,7 @@ export class TasksService {
       FAILED: 0,
       CANCELLED: 0,
     }));
-    for (const row of await this.tasks.countsPerBucket(scope, filters, bucket, since, until))
+    for (const row of await this.counts.countsPerBucket(scope, filters, bucket, since, until))
       buckets[Math.round((new Date(row.start).getTime() - first) / size)][row.status] = row.n;
     return { buckets };
   }

@@ -41,6 +41,15 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
 dt { font-weight: 600; }
 .muted { color: var(--muted); }
 @media (max-width: 40rem) { th.optional, td.optional { display: none; } }
+.tiles { display: flex; flex-wrap: wrap; gap: 1rem; margin: .5rem 0 1rem; }
+.tile { border: 1px solid var(--line); border-radius: .4rem; padding: .5rem 1rem; margin: 0; min-width: 10rem; }
+.big { display: block; font-size: 1.8rem; font-weight: 700; }
+svg.chart { width: 100%; max-width: 48rem; height: auto; }
+.bar-completed { fill: #1b7f3b; } .bar-failed { fill: #b42318; }
+.axis { fill: var(--muted); font-size: 11px; } .axis-line { stroke: var(--line); }
+.meter { vertical-align: middle; } .meter-track { fill: #eee; } .meter-share { fill: var(--accent); }
+.meter-failure { fill: #b42318; }
+details { margin: .5rem 0 1rem; }
 `;
 
 /**

@@ -63,7 +63,7 @@ export class SessionController {
     const cookie = { httpOnly: true, sameSite: 'strict' as const, secure: req.secure };
     res.clearCookie(SIGN_IN_COOKIE, { ...cookie, path: '/sign-in' });
     res.cookie(SESSION_COOKIE, session, { ...cookie, path: '/', maxAge: SESSION_SECONDS * 1000 });
-    res.redirect(303, '/tasks/');
+    res.redirect(303, '/dashboard/');
   }
 
   @Post('sign-out')

@@ -1,14 +1,15 @@
 import { Get, Header, Redirect } from '@nestjs/common';
 import { Public } from '../auth/authenticated';
 import { STYLESHEET } from './html';
+import { DASHBOARD_SCRIPT } from './templates/dashboard-script';
 import { PageController } from './page-controller';
 
-/** The site's entry and the stylesheet every page links. */
+/** The site's entry, the stylesheet every page links and the dashboard's script. */
 @PageController()
 @Public()
 export class SiteController {
   @Get()
-  @Redirect('/tasks/', 302)
+  @Redirect('/dashboard/', 302)
   home(): void {}
 
   @Get('web.css')
@@ -16,5 +17,12 @@ export class SiteController {
   @Header('Cache-Control', 'max-age=3600')
   stylesheet(): string {
     return STYLESHEET;
+  }
+
+  @Get('dashboard.js')
+  @Header('Content-Type', 'text/javascript')
+  @Header('Cache-Control', 'max-age=3600')
+  dashboardScript(): string {
+    return DASHBOARD_SCRIPT;
   }
 }

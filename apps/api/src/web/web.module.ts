@@ -9,9 +9,11 @@ import { SiteController } from './site.controller';
 import { TaskPagesController } from './task-pages.controller';
 import { TokenPagesController } from './token-pages.controller';
 import { AuditPagesController } from './audit-pages.controller';
+import { DashboardPagesController } from './dashboard-pages.controller';
 
 /**
- * The operators' pages, served by the api: server-rendered HTML, a small stylesheet, no script.
+ * The operators' pages, served by the api: server-rendered HTML, a small stylesheet, and one small
+ * script of our own (the dashboard's live update).
  * Signed in with a server-side session whose random id is an HttpOnly, SameSite=Strict cookie
  * (SessionGuard); every
  * page is scoped to the token's organization (admins pick one); every button is a form POST with
@@ -23,6 +25,7 @@ import { AuditPagesController } from './audit-pages.controller';
   controllers: [
     SiteController,
     SessionController,
+    DashboardPagesController,
     TaskPagesController,
     SchedulePagesController,
     SchedulerPagesController,

@@ -7,6 +7,7 @@ import { Plugin } from '../plugins/plugin.entity';
 import { SealedPluginSetting } from '../plugins/plugin-setting.repository';
 import { MicroBatcher } from './micro-batcher';
 import { CreatedTask, insertFollowUpTasks, insertScheduledTasks } from './scheduled-task-inserts';
+import { TaskFilters, taskFilterSql } from './task-filters';
 import { TASK_PRIORITY } from './task-admission.repository';
 import { Task, TaskData, TaskLog } from './task.entity';
 import { TaskStatus, TaskType } from './task-state';
@@ -43,17 +44,6 @@ export interface WantedPluginTask {
 interface WantedTaskRow extends WantedPluginTask {
   organization_id: number;
   priority: number;
-}
-
-export interface TaskFilters {
-  status?: TaskStatus;
-  type?: TaskType;
-  plugin_id?: string;
-  input_data?: string;
-  schedule_id?: string;
-  priority?: number;
-  created_after?: Date;
-  created_before?: Date;
 }
 
 /** Where a page of tasks ends: `created_at` to the microsecond, as stored (a Date would lose the tie-break). */
@@ -260,7 +250,7 @@ export class TaskRepository {
     limit: number,
     after?: TaskCursor,
   ): Promise<{ tasks: TaskView[]; next: TaskCursor | null }> {
-    const { where, params } = this.filterSql(scope, filters);
+    const { where, params } = taskFilterSql(scope, filters);
     if (after) {
       params.push(after.created_at, after.id);
       where.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
@@ -280,31 +270,9 @@ export class TaskRepository {
     return { tasks, next: rows.length > limit ? { created_at: last.position, id: last.id } : null };
   }
 
-  /**
-   * How many tasks match, per status and per hour or day (UTC) of their creation, within
-   * [since, until): an index-only scan of task_org_status_created per status for one organization.
-   */
-  async countsPerBucket(
-    scope: TenantScope,
-    filters: TaskFilters,
-    bucket: 'hour' | 'day',
-    since: Date,
-    until: Date,
-  ): Promise<Array<{ start: Date; status: TaskStatus; n: number }>> {
-    const { where, params } = this.filterSql(scope, filters);
-    params.push(since, until, bucket);
-    const n = params.length;
-    where.push(`t.created_at >= $${n - 2}`, `t.created_at < $${n - 1}`);
-    return this.db.query(
-      `SELECT date_trunc($${n}, t.created_at, 'UTC') AS start, t.status, count(*)::int AS n
-       FROM task t WHERE ${where.join(' AND ')} GROUP BY 1, 2`,
-      params,
-    );
-  }
-
   /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
   async count(scope: TenantScope, filters: TaskFilters, cap: number): Promise<number> {
-    const { where, params } = this.filterSql(scope, filters);
+    const { where, params } = taskFilterSql(scope, filters);
     params.push(cap);
     const rows = await this.db.query(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM task t ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
@@ -312,25 +280,6 @@ export class TaskRepository {
       params,
     );
     return rows[0].n;
-  }
-
-  private filterSql(scope: TenantScope, filters: TaskFilters): { where: string[]; params: unknown[] } {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (scope.organizationId !== null) add('t.organization_id = ?', scope.organizationId);
-    if (filters.status) add('t.status = ?', filters.status);
-    if (filters.type) add('t.type = ?', filters.type);
-    if (filters.plugin_id) add('t.plugin_id = ?', filters.plugin_id);
-    if (filters.input_data) add('t.input_object = ?', filters.input_data);
-    if (filters.schedule_id) add('t.schedule_id = ?', filters.schedule_id);
-    if (filters.priority) add('t.priority = ?', filters.priority);
-    if (filters.created_after) add('t.created_at >= ?', filters.created_after);
-    if (filters.created_before) add('t.created_at < ?', filters.created_before);
-    return { where, params };
   }
 
   /**
@@ -501,7 +450,7 @@ export class TaskRepository {
    * of several matching ones of the same plugin and input only the newest goes back (one may be active).
    */
   async retryMatching(scope: TenantScope, filters: TaskFilters): Promise<CreatedTask[]> {
-    const { where, params } = this.filterSql(scope, filters);
+    const { where, params } = taskFilterSql(scope, filters);
     return this.db.query(
       `WITH candidate AS (
          SELECT t.id, t.type AS kind, row_number() OVER (PARTITION BY t.organization_id, t.plugin_id, t.input_object
@@ -524,7 +473,7 @@ export class TaskRepository {
 
   /** Bulk cancel: every PENDING or RUNNING task matching the filters in the scope, in one statement; how many. */
   async cancelMatching(scope: TenantScope, filters: TaskFilters): Promise<number> {
-    const { where, params } = this.filterSql(scope, filters);
+    const { where, params } = taskFilterSql(scope, filters);
     // Counted in a CTE: TypeORM hands a bare UPDATE's result back as [rows, count].
     const rows: Array<{ n: number }> = await this.db.query(
       `WITH cancelled AS (

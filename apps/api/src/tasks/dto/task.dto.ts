@@ -131,7 +131,11 @@ export const STAT_BUCKETS = ['hour', 'day'] as const;
 export type StatBucket = (typeof STAT_BUCKETS)[number];
 
 export class TaskStatsQuery extends IntersectionType(ScopedQuery, TaskFiltersDto) {
-  @ApiPropertyOptional({ type: String, format: 'date-time', description: 'default: 24 buckets before until' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    description: "default: the 24 buckets that end with until's",
+  })
   @IsOptional()
   @Transform(({ value }) => toDate(value))
   @IsDate({ message: 'since must be an ISO 8601 date-time in the years 1 to 9999' })

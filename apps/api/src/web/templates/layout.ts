@@ -20,6 +20,7 @@ export interface SignedInShell extends Shell {
 
 /** Organization-scoped pages keep an admin's chosen organization; the scheduler and the queues are global. */
 const NAV: Array<{ label: string; path: string; scoped: boolean; admin?: true; tokenAdmin?: true }> = [
+  { label: 'Dashboard', path: '/dashboard/', scoped: true },
   { label: 'Tasks', path: '/tasks/', scoped: true },
   { label: 'Schedules', path: '/schedules/', scoped: true },
   { label: 'Reports', path: '/reports/', scoped: true },
@@ -37,7 +38,7 @@ export function layout(shell: Shell, title: string, body: string, options: { ref
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
 <title>${escape(title)} · KAT</title><link rel="stylesheet" href="/web.css"></head>
-<body><header><a href="/tasks/"><strong>KAT</strong></a>${shell.caller ? nav(shell.caller, shell.csrf ?? '') : ''}
+<body><header><a href="/dashboard/"><strong>KAT</strong></a>${shell.caller ? nav(shell.caller, shell.csrf ?? '') : ''}
 </header>
 <main><h1>${escape(title)}</h1>${notice}${body}</main></body></html>`;
 }

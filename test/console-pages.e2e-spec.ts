@@ -1,0 +1,154 @@
+import { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, Page } from 'playwright-core';
+import { ApiClient, client, startApi, startWorker } from './support/apps';
+import { launchChromium } from './support/browser';
+import { TestEnvironment, waitFor } from './support/environment';
+import { registerShellPlugin } from './support/plugins';
+
+const OUTPUT = join(__dirname, '..', 'test-output');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const FAILURE = 'resolver 192.0.2.53 did not answer';
+
+/**
+ * The operator console in Chromium, on a real run (real containers, a real worker): the dashboard's
+ * numbers, its live update without a reload, and an accessibility check of each page with axe-core.
+ */
+describe('operator console', () => {
+  let environment: TestEnvironment;
+  let api: INestApplication;
+  let worker: INestApplicationContext;
+  let browser: Browser;
+  let acme: ApiClient;
+  let acmeToken: string;
+  let adminToken: string;
+  let base: string;
+
+  beforeAll(async () => {
+    environment = await TestEnvironment.create();
+    api = await startApi(environment.settings());
+    worker = await startWorker(environment.settings());
+    base = `http://127.0.0.1:${api.getHttpServer().address().port}`;
+    acmeToken = await environment.token('acme');
+    adminToken = await environment.token('acme', { admin: true });
+    acme = client(api, acmeToken);
+    const admin = client(api, adminToken);
+    await registerShellPlugin(admin, 'ok', 'echo "scanned {name}" >&2');
+    await registerShellPlugin(admin, 'fails', `echo "${FAILURE}" >&2; exit 2`);
+    await client(api, await environment.token('globex')).post('/tasks/', {
+      type: 'plugin',
+      data: { plugin_id: 'fails', input_data: 'internet|globex-only.example' },
+    });
+    // A real run: two tasks complete, one fails.
+    const ended = await Promise.all(
+      [
+        ['ok', 'a.example'],
+        ['ok', 'b.example'],
+        ['fails', 'c.example'],
+      ].map(([plugin, name]) => run(plugin, name)),
+    );
+    expect(ended).toEqual(['COMPLETED', 'COMPLETED', 'FAILED']);
+    browser = await launchChromium();
+    mkdirSync(OUTPUT, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await worker?.close();
+    await api?.close();
+    await environment?.destroy();
+  });
+
+  async function run(pluginId: string, name: string): Promise<string> {
+    const { body } = await acme
+      .post('/tasks/', { type: 'plugin', data: { plugin_id: pluginId, input_data: `internet|${name}` } })
+      .expect(201);
+    return waitFor(`task ${body.id} to end`, async () => {
+      const { status } = (await acme.get(`/tasks/${body.id}/`)).body;
+      return ['COMPLETED', 'FAILED'].includes(status) && status;
+    });
+  }
+
+  async function signIn(token: string): Promise<Page> {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${base}/`);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/dashboard/`);
+    return page;
+  }
+
+  /** axe-core's serious and critical violations on the page as it is now, as "rule: targets". */
+  async function seriousViolations(page: Page): Promise<string[]> {
+    await page.evaluate(AXE); // evaluated by the browser's debugger, not a script of the page: the CSP stays
+    const violations = (await page.evaluate('axe.run().then((result) => result.violations)')) as Array<{
+      id: string;
+      impact: string;
+      nodes: Array<{ target: string[] }>;
+    }>;
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }
+
+  it('serves the same numbers as JSON, of the caller only', async () => {
+    const { body } = await acme.get('/dashboard/').expect(200);
+    expect(body.hourly).toHaveLength(24);
+    expect(body.queue).toEqual({ pending_by_priority: [], pending_by_organization: null, running: 0 });
+    expect(body.plugins).toEqual([
+      expect.objectContaining({ plugin_id: 'fails', ended: 1, failed: 1, failure_rate: 1 }),
+      expect.objectContaining({ plugin_id: 'ok', ended: 2, failed: 0, failure_rate: 0 }),
+    ]);
+    expect(body.plugins[1].p50_seconds).toBeGreaterThan(0);
+    expect(body.errors).toEqual([
+      { error: `plugin fails exited with code 2: ${FAILURE}`, plugin_id: 'fails', count: 1 },
+    ]);
+  });
+
+  it('lands on the dashboard with the charts of a real run, and updates itself without a reload', async () => {
+    const page = await signIn(acmeToken);
+    const tile = async (id: string) => Number(await page.locator(`#${id}`).textContent());
+    expect(await tile('completed')).toBe(2);
+    expect(await tile('failed')).toBe(1);
+    expect(await tile('running')).toBe(0);
+    // The hourly chart: this hour's bar says what it counts; the plugin table and the error list.
+    const hourBar = page.locator('svg.chart g title').last();
+    expect(await hourBar.textContent()).toMatch(/UTC: 2 completed, 1 failed$/);
+    expect(await page.locator('svg.chart desc').textContent()).toContain('2 completed, 1 failed');
+    const plugins = page.locator('section[aria-labelledby="plugins-heading"] tbody tr');
+    expect(await plugins.allInnerTexts()).toEqual([
+      expect.stringMatching(/^fails\t1\t1\t\s*100 %/),
+      expect.stringMatching(/^ok\t2\t0\t\s*0 %/),
+    ]);
+    expect(await page.locator('section[aria-labelledby="errors-heading"] tbody').innerText()).toContain(FAILURE);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard.png'), fullPage: true });
+
+    // Live: a task completes; the tile moves on the same page (a reload would lose the marker).
+    await page.evaluate("window.marker = 'still this page'");
+    expect(await run('ok', 'd.example')).toBe('COMPLETED');
+    await waitFor('the completed tile to show 3', async () => (await tile('completed')) === 3, 20_000);
+    expect(await page.evaluate('window.marker')).toBe('still this page');
+  });
+
+  it("shows an admin every organization's waiting tasks", async () => {
+    const page = await signIn(adminToken);
+    await page.goto(`${base}/dashboard/`); // all organizations
+    expect(await page.locator('section[aria-labelledby="plugins-heading"] tbody').innerText()).toContain('fails');
+    expect(await page.getByRole('heading', { name: 'By organization' }).count()).toBe(1);
+  });
+
+  it('has no serious accessibility violations, and works from the keyboard', async () => {
+    const page = await signIn(acmeToken);
+    expect(await seriousViolations(page)).toEqual([]);
+    // Tab from the top: the first stop is the home link, then the navigation, in order.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('KAT');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Tasks');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/tasks/`);
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+});
