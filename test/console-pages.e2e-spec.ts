@@ -151,4 +151,36 @@ describe('operator console', () => {
     await page.waitForURL(`${base}/tasks/`);
     expect(await seriousViolations(page)).toEqual([]);
   });
+
+  it("retries a filter's failed tasks from the list, the count confirmed first, no other organization's", async () => {
+    expect(await run('fails', 'e.example')).toBe('FAILED');
+    const tasksOf = async (who: ApiClient, query: string) =>
+      (await who.get(`/tasks/?${query}`)).body.results as Array<{ id: string; status: string; attempts: number }>;
+    const globex = client(api, await environment.token('globex'));
+    const [globexFailed] = await tasksOf(globex, 'plugin_id=fails');
+    await waitFor(
+      "globex's task to fail",
+      async () => (await tasksOf(globex, 'plugin_id=fails'))[0].status === 'FAILED',
+    );
+    const completedBefore = await tasksOf(acme, 'plugin_id=ok');
+
+    const page = await signIn(acmeToken);
+    await page.goto(`${base}/tasks/?plugin_id=fails&status=FAILED`);
+    await page.getByRole('link', { name: 'retry the failed or cancelled…' }).click();
+    await page.waitForURL(/\/tasks\/bulk\/retry\?/);
+    expect(await page.locator('main p strong').textContent()).toBe('2 failed or cancelled task(s)');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, 'bulk-retry-confirm.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Retry 2 failed or cancelled task(s)' }).click();
+    await page.waitForURL(/\/tasks\/\?/);
+    expect(await page.getByRole('status').textContent()).toBe('Retried 2 task(s).');
+
+    // The two ran again (and failed again: attempts 2); nothing else moved.
+    await waitFor('both retried tasks to fail again', async () => {
+      const again = await tasksOf(acme, 'plugin_id=fails');
+      return again.length === 2 && again.every((t) => t.status === 'FAILED' && t.attempts === 2);
+    });
+    expect(await tasksOf(acme, 'plugin_id=ok')).toEqual(completedBefore);
+    expect((await globex.get(`/tasks/${globexFailed.id}/`)).body).toMatchObject({ status: 'FAILED', attempts: 1 });
+  });
 });

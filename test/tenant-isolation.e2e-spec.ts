@@ -110,6 +110,8 @@ const noAcmePlugins = (r: Response) => {
   for (const plugin of ['breaker', 'reporter', 'refused']) expect(r.text).not.toContain(plugin);
 };
 /** The web pages answer every form with a redirect; its notice tells what was done. */
+const noticeSays = (notice: string) => (r: Response) =>
+  expect(new URL(r.headers.location, 'http://pages').searchParams.get('notice')).toBe(notice);
 const notDone = (r: Response) =>
   expect(new URL(r.headers.location, 'http://pages').searchParams.get('notice')).toMatch(/^Not done: /);
 const eachTask =
@@ -498,6 +500,24 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
     lists(taskFilters(a), shows('No tasks.')),
   ),
+  'GET /tasks/bulk/{action}': tenant("counts none of acme's tasks for a bulk action", (): Call[] => [
+    { params: { action: 'retry' }, query: { plugin_id: 'breaker' }, status: 200, check: shows('<strong>0 failed') },
+    {
+      params: { action: 'cancel' },
+      query: { plugin_id: 'sleeper', status: 'RUNNING' },
+      status: 200,
+      check: shows('<strong>0 pending'),
+    },
+  ]),
+  'POST /tasks/bulk/{action}': tenant("retries and cancels none of acme's tasks from a form", () => [
+    {
+      params: { action: 'retry' },
+      body: { plugin_id: 'breaker' },
+      status: 303,
+      check: noticeSays('Retried 0 task(s).'),
+    },
+    { params: { action: 'cancel' }, body: { input_data: input('pending') }, status: 303 },
+  ]),
   'GET /tasks/{id}': tenant("does not show acme's tasks", eachTask(404)),
   'POST /tasks/{id}/run': tenant("does not queue acme's tasks from a form", eachTask(303, notDone)),
   'POST /tasks/{id}/retry': tenant("does not retry acme's tasks from a form", eachTask(303, notDone)),

@@ -12,6 +12,7 @@ import {
   TaskCursor,
   TaskRepository,
   TaskStatsRepository,
+  TaskStatus,
   TASK_PRIORITY,
   TaskType,
   TaskView,
@@ -206,6 +207,16 @@ export class TasksService {
     }
     await this.audit.record('task.retry_bulk', bulkTarget(scope), { filters, count });
     return { count };
+  }
+
+  /**
+   * How many tasks match the filters and are in one of `statuses` (each counted up to COUNT_CAP):
+   * what a bulk action would change, shown before it is confirmed.
+   */
+  async countMatching(scope: TenantScope, filters: TaskFiltersDto, statuses: TaskStatus[]): Promise<number> {
+    const wanted = filters.status ? statuses.filter((s) => s === filters.status) : statuses;
+    const counts = await Promise.all(wanted.map((status) => this.tasks.count(scope, { ...filters, status }, COUNT_CAP)));
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   /** Bulk cancel: every PENDING or RUNNING task matching the filters, in one statement, audited once. */

@@ -1,15 +1,20 @@
-import { Get, Param, Query } from '@nestjs/common';
+import { Body, Get, Param, Query } from '@nestjs/common';
 import { TaskRepository, TaskStatus } from '@kat/domain';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { badRequest, notFound } from '../common/errors';
+import { COUNT_CAP } from '../common/pagination';
 import { AdminOnly } from '../auth/authenticated';
 import { SignedIn } from '../auth/session.guard';
 import { ObjectsService } from '../objects/objects.service';
-import { ListTasksQuery } from '../tasks/dto/task.dto';
+import { ListTasksQuery, TaskFiltersDto } from '../tasks/dto/task.dto';
 import { TasksService } from '../tasks/tasks.service';
 import { shortId } from './html';
 import { OrganizationChoices } from './organization-choices';
 import { FormPost, formOutcome, PageController } from './page-controller';
 import { PageShell } from './page-shell';
 import { SignedInShell } from './templates/layout';
+import { BULK_ACTIONS, BulkAction, bulkActionPage } from './templates/bulk-action';
 import { pendingTasksPage } from './templates/pending-tasks';
 import { withOrg } from './templates/parts';
 import { taskDetailPage } from './templates/task-detail';
@@ -18,6 +23,12 @@ import { pageIdParam } from '../common/uuid-param';
 
 const PAGE_SIZE = 50;
 const FILTERS = ['status', 'type', 'priority', 'plugin_id', 'input_data', 'cursor'] as const;
+/** The list's filters a bulk action takes (the cursor is a position, not a filter). */
+const BULK_FILTERS = ['status', 'type', 'priority', 'plugin_id', 'input_data'] as const;
+const BULK_STATUSES: Record<BulkAction, TaskStatus[]> = {
+  retry: [TaskStatus.FAILED, TaskStatus.CANCELLED],
+  cancel: [TaskStatus.PENDING, TaskStatus.RUNNING],
+};
 
 /** The tasks: the list, one task with its Run / Retry / Cancel forms, and the admins' pending tasks. */
 @PageController()
@@ -45,6 +56,35 @@ export class TaskPagesController {
       limit: PAGE_SIZE,
     } as ListTasksQuery);
     return taskListPage(shell, list, filters, await this.organizations.offeredTo(shell.caller));
+  }
+
+  /** A bulk action's confirmation: how many tasks the list's filters select that it would change. */
+  @Get('tasks/bulk/:action')
+  async confirmBulk(
+    @PageShell() shell: SignedInShell,
+    @Param('action') action: string,
+    @Query() query: Record<string, unknown>,
+  ): Promise<string> {
+    const chosen = bulkAction(action);
+    const filters = bulkFilters(query);
+    const count = await this.tasks.countMatching(shell.caller.scope, await checked(filters), BULK_STATUSES[chosen]);
+    return bulkActionPage(shell, chosen, filters, count, count >= COUNT_CAP);
+  }
+
+  /** Declared before tasks/:id/retry, which would take "bulk" for an id. */
+  @FormPost('tasks/bulk/:action')
+  bulk(@PageShell() shell: SignedInShell, @Param('action') action: string, @Body() form: Record<string, unknown>) {
+    const chosen = bulkAction(action);
+    const filters = bulkFilters(form);
+    return formOutcome(withOrg(shell.caller, '/tasks/', filters), async () => {
+      const scope = shell.caller.scope;
+      const matching = await checked(filters);
+      const { count } =
+        chosen === 'retry'
+          ? await this.tasks.retryMatching(scope, matching)
+          : await this.tasks.cancelMatching(scope, matching);
+      return `${chosen === 'retry' ? 'Retried' : 'Cancelled'} ${count} task(s).`;
+    });
   }
 
   @Get('tasks/:id/')
@@ -99,4 +139,24 @@ export class TaskPagesController {
       return `Task ${shortId(id)} queued.`;
     });
   }
+}
+
+function bulkAction(action: string): BulkAction {
+  if (!Object.prototype.hasOwnProperty.call(BULK_ACTIONS, action)) throw notFound(`no bulk action ${action}`);
+  return action as BulkAction;
+}
+
+/** The filters given (as text, the empty ones left out), from a query or a form. */
+function bulkFilters(given: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    BULK_FILTERS.flatMap((name) => (typeof given[name] === 'string' && given[name] ? [[name, given[name]]] : [])),
+  );
+}
+
+/** The filters as the API's bulk actions take them, checked by the same rules; 400 naming the field if not. */
+async function checked(filters: Record<string, string>): Promise<TaskFiltersDto> {
+  const dto = plainToInstance(TaskFiltersDto, filters);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})));
+  return dto;
 }

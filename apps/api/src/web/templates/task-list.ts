@@ -43,6 +43,7 @@ export function taskListPage(
     </tr>`,
   );
   const kept = Object.fromEntries(Object.entries(filters).filter(([, v]) => v)) as Record<string, string>;
+  const { cursor: _cursor, ...matching } = kept;
   const older = list.next_cursor
     ? `<p><a href="${withOrg(caller, '/tasks/', { ...kept, cursor: list.next_cursor })}">Older tasks →</a></p>`
     : '';
@@ -72,6 +73,9 @@ export function taskListPage(
     ${input('plugin_id', 'plugin')}${input('input_data', 'input')}
     <button>Filter</button></form>
     <p class="muted">${list.count}${list.count >= COUNT_CAP ? '+' : ''} task(s)${refreshing}</p>
+    <p>With these filters:
+      <a href="${withOrg(caller, '/tasks/bulk/retry', matching)}">retry the failed or cancelled…</a>
+      · <a href="${withOrg(caller, '/tasks/bulk/cancel', matching)}">cancel the pending or running…</a></p>
     ${table(columns, rows, 'No tasks.', '<caption class="muted">Newest first</caption>')}${older}`,
     { refresh: active },
   );
