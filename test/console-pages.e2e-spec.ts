@@ -183,4 +183,39 @@ describe('operator console', () => {
     expect(await tasksOf(acme, 'plugin_id=ok')).toEqual(completedBefore);
     expect((await globex.get(`/tasks/${globexFailed.id}/`)).body).toMatchObject({ status: 'FAILED', attempts: 1 });
   });
+
+  it("follows an object to the tasks around it, and back: the chain's links go both ways", async () => {
+    const admin = client(api, adminToken);
+    const found = `echo '{"object_type": "hostname", "network": "internet", "name": "found.{name}"}'`;
+    await registerShellPlugin(admin, 'finder', found);
+    await acme.post('/objects/hostname/', { network: 'internet', name: 'start.example' }).expect(201);
+    expect(await run('finder', 'start.example')).toBe('COMPLETED');
+    expect(await run('ok', 'found.start.example')).toBe('COMPLETED');
+    const section = (page: Page, heading: string) => page.locator(`h2:text-is("${heading}") + .table-wrap`);
+
+    const page = await signIn(acmeToken);
+    await page.goto(`${base}/objects/?type=hostname&q=FOUND.start`);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('link', { name: 'internet|found.start.example' }).click();
+    await page.waitForURL(/\/objects\/hostname\/internet%7Cfound\.start\.example\/$/);
+    // Backwards: the finder task produced it from start.example; forwards: the ok task took it.
+    expect(await section(page, 'Produced by').innerText()).toMatch(
+      /task \w{8}\tfinder\tCOMPLETED\thostname internet\|start\.example/,
+    );
+    expect(await section(page, 'Consumed by').innerText()).toMatch(/task \w{8}\tok\tCOMPLETED\t—/);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, 'object.png'), fullPage: true });
+
+    await section(page, 'Produced by').getByRole('link', { name: 'hostname internet|start.example' }).click();
+    await page.waitForURL(/internet%7Cstart\.example\/$/);
+    expect(await section(page, 'Produced by').innerText()).toContain('No task produced it.');
+    // From the input, its consumer's output leads back to where we started.
+    await section(page, 'Consumed by').getByRole('link', { name: 'hostname internet|found.start.example' }).click();
+    await page.waitForURL(/internet%7Cfound\.start\.example\/$/);
+    await section(page, 'Consumed by')
+      .getByRole('link', { name: /^task / })
+      .click();
+    await page.waitForURL(/\/tasks\/[0-9a-f-]{36}\/$/);
+    expect(await page.locator('dd').allInnerTexts()).toContain('plugin');
+  });
 });

@@ -500,6 +500,15 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /tasks': tenant("lists none of acme's tasks, whatever the filter", (a) =>
     lists(taskFilters(a), shows('No tasks.')),
   ),
+  'GET /objects': tenant("lists none of acme's objects, whatever the search", (a) =>
+    a.objects.flatMap(({ type, key }): Call[] => [
+      { query: { type }, status: 200, check: shows('No objects.') },
+      { query: { type, q: key }, status: 200, check: shows('No objects.') },
+    ]),
+  ),
+  'GET /objects/{type}/{key}': tenant("does not show acme's objects", (a) =>
+    a.objects.map(({ type, key }) => ({ params: { type, key }, status: 404 })),
+  ),
   'GET /tasks/bulk/{action}': tenant("counts none of acme's tasks for a bulk action", (): Call[] => [
     { params: { action: 'retry' }, query: { plugin_id: 'breaker' }, status: 200, check: shows('<strong>0 failed') },
     {

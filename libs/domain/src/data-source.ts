@@ -16,6 +16,7 @@ import { AuditLog1764230000000 } from './migrations/1764230000000-audit-log';
 import { SteadyTicks1764240000000 } from './migrations/1764240000000-steady-ticks';
 import { RawOutput1764250000000 } from './migrations/1764250000000-raw-output';
 import { Retention1764260000000 } from './migrations/1764260000000-retention';
+import { ObjectPages1764270000000 } from './migrations/1764270000000-object-pages';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   SteadyTicks1764240000000,
   RawOutput1764250000000,
   Retention1764260000000,
+  ObjectPages1764270000000,
 ];
 
 /**

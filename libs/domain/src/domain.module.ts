@@ -6,6 +6,7 @@ import { TaskRepository } from './tasks/task.repository';
 import { TaskAdmissionRepository } from './tasks/task-admission.repository';
 import { TaskStatsRepository } from './tasks/task-stats.repository';
 import { ObjectRepository } from './objects/object.repository';
+import { ObjectChainRepository } from './objects/object-chain.repository';
 import { PluginTokenService } from './auth/plugin-token.service';
 import { ScheduleRepository } from './schedules/schedule.repository';
 import { RuleEngine } from './rules/rule-engine';
@@ -28,6 +29,7 @@ const DATA_ACCESS = [
   TaskAdmissionRepository,
   TaskStatsRepository,
   ObjectRepository,
+  ObjectChainRepository,
   PluginTokenService,
   ScheduleRepository,
   SchedulerStateRepository,

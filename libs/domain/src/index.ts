@@ -40,3 +40,4 @@ export * from './plugins/settings-cipher';
 export * from './rules/finding-type.repository';
 export * from './database/database-health.repository';
 export * from './database/database-server';
+export * from './objects/object-chain.repository';

@@ -10,6 +10,7 @@ import { TaskPagesController } from './task-pages.controller';
 import { TokenPagesController } from './token-pages.controller';
 import { AuditPagesController } from './audit-pages.controller';
 import { DashboardPagesController } from './dashboard-pages.controller';
+import { ObjectPagesController } from './object-pages.controller';
 
 /**
  * The operators' pages, served by the api: server-rendered HTML, a small stylesheet, and one small
@@ -27,6 +28,7 @@ import { DashboardPagesController } from './dashboard-pages.controller';
     SessionController,
     DashboardPagesController,
     TaskPagesController,
+    ObjectPagesController,
     SchedulePagesController,
     SchedulerPagesController,
     ReportPagesController,

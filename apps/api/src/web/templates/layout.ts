@@ -22,6 +22,7 @@ export interface SignedInShell extends Shell {
 const NAV: Array<{ label: string; path: string; scoped: boolean; admin?: true; tokenAdmin?: true }> = [
   { label: 'Dashboard', path: '/dashboard/', scoped: true },
   { label: 'Tasks', path: '/tasks/', scoped: true },
+  { label: 'Objects', path: '/objects/', scoped: true },
   { label: 'Schedules', path: '/schedules/', scoped: true },
   { label: 'Reports', path: '/reports/', scoped: true },
   { label: 'Audit log', path: '/audit-log/', scoped: true },
