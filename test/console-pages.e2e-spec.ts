@@ -2,6 +2,7 @@ import { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Page } from 'playwright-core';
+import { seed } from '@kat/domain';
 import { ApiClient, client, startApi, startWorker } from './support/apps';
 import { launchChromium } from './support/browser';
 import { TestEnvironment, waitFor } from './support/environment';
@@ -27,6 +28,7 @@ describe('operator console', () => {
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
+    await environment.withDataSource((db) => seed(db)); // the finding types, and the built-in plugins
     api = await startApi(environment.settings());
     worker = await startWorker(environment.settings());
     base = `http://127.0.0.1:${api.getHttpServer().address().port}`;
@@ -217,5 +219,79 @@ describe('operator console', () => {
       .click();
     await page.waitForURL(/\/tasks\/[0-9a-f-]{36}\/$/);
     expect(await page.locator('dd').allInnerTexts()).toContain('plugin');
+  });
+
+  it("shows a task's timeline and the tasks chained from it, and each child leads back", async () => {
+    const admin = client(api, adminToken);
+    await registerShellPlugin(admin, 'rawp', 'echo "raw bytes of {name}"', { output: 'raw', media_type: 'text/plain' });
+    await registerShellPlugin(admin, 'rawp_reader', 'true', { consumes: ['file:rawp'] });
+    const { body: raw } = await acme
+      .post('/tasks/', { type: 'plugin', data: { plugin_id: 'rawp', input_data: 'internet|chain.example' } })
+      .expect(201);
+    const child = await waitFor('the normalizer to be chained and to end', async () => {
+      const [found] = (await acme.get(`/tasks/?input_data=${raw.id}`)).body.results;
+      return found?.status === 'COMPLETED' && found;
+    });
+    const section = (page: Page, heading: string) => page.locator(`h2:text-is("${heading}") + *`);
+
+    const page = await signIn(acmeToken);
+    await page.goto(`${base}/tasks/${raw.id}/`);
+    const timeline = await section(page, 'Timeline').innerText();
+    expect(timeline).toMatch(/^Created\n.+\nWaited\n\d+\.\d s\nStarted\n.+\nRan\n\d+\.\d s\nEnded\n.+$/);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, 'task-chain.png'), fullPage: true });
+    await section(page, 'Tasks chained from it')
+      .getByRole('link', { name: `task ${child.id.slice(-8)}` })
+      .click();
+    await page.waitForURL(`${base}/tasks/${child.id}/`);
+    await page.getByRole('link', { name: raw.id }).click(); // its "Parent task"
+    await page.waitForURL(`${base}/tasks/${raw.id}/`);
+  });
+
+  it('lists findings by severity with the object each is about and the task that observed it', async () => {
+    const acmeId = (
+      await environment.withDataSource((db) => db.query(`SELECT id FROM organization WHERE code = 'acme'`))
+    )[0].id;
+    // missing_spf judges hostnames a COMPLETED dns_records task scanned (as business-rules.e2e-spec does).
+    await acme.post('/objects/hostname/', { network: 'internet', name: 'nospf.example' }).expect(201);
+    const record = { network: 'internet', hostname: 'nospf.example', record_type: 'A', value: '192.0.2.7', ttl: 300 };
+    await acme.post('/objects/dnsrecord/', record).expect(201); // it resolves, and has no SPF record
+    const [{ id: scan }] = await environment.withDataSource((db) =>
+      db.query(
+        `INSERT INTO task (organization_id, type, status, data, started_at, ended_at)
+         VALUES ($1, 'plugin', 'COMPLETED', '{"plugin_id": "dns_records", "input_data": "internet|nospf.example"}',
+                 now(), now()) RETURNING id`,
+        [acmeId],
+      ),
+    );
+    const { body: rule } = await acme.post('/business-rules/missing_spf/run/').expect(201);
+    await waitFor('the rule to run', async () => (await acme.get(`/tasks/${rule.id}/`)).body.status === 'COMPLETED');
+
+    const page = await signIn(acmeToken);
+    await page.goto(`${base}/findings/?severity=medium`);
+    const row = page.locator('tbody tr', { hasText: 'nospf.example' });
+    expect(await row.innerText()).toMatch(/^medium\t.+\thostname internet\|nospf\.example\t/);
+    expect(await row.getByRole('link', { name: `dns_records ${scan.slice(-8)}` }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(OUTPUT, 'findings.png'), fullPage: true });
+    await page.goto(`${base}/findings/?severity=critical`);
+    expect(await page.locator('tbody').innerText()).toBe('No findings.');
+  });
+
+  it('shows the plugin catalogue to everyone, and lets only admins switch a plugin off and on', async () => {
+    const reader = await signIn(acmeToken);
+    await reader.goto(`${base}/plugins/`);
+    expect(await reader.locator('tbody tr', { hasText: 'dns_records' }).innerText()).toContain('enabled');
+    expect(await reader.getByRole('button', { name: 'Disable' }).count()).toBe(0);
+    expect(await seriousViolations(reader)).toEqual([]);
+
+    const page = await signIn(adminToken);
+    await page.goto(`${base}/plugins/`);
+    await page.locator('tbody tr', { hasText: 'http_headers' }).getByRole('button', { name: 'Disable' }).click();
+    expect(await page.getByRole('status').textContent()).toBe('http_headers disabled.');
+    expect((await client(api, adminToken).get('/plugins/http_headers/')).body.enabled).toBe(false);
+    await page.locator('tbody tr', { hasText: 'http_headers' }).getByRole('button', { name: 'Enable' }).click();
+    expect((await client(api, adminToken).get('/plugins/http_headers/')).body.enabled).toBe(true);
+    await page.screenshot({ path: join(OUTPUT, 'plugins.png'), fullPage: true });
   });
 });

@@ -509,6 +509,13 @@ const ROUTES: Record<string, RouteCase> = {
   'GET /objects/{type}/{key}': tenant("does not show acme's objects", (a) =>
     a.objects.map(({ type, key }) => ({ params: { type, key }, status: 404 })),
   ),
+  'GET /findings': tenant("lists none of acme's findings", () =>
+    lists([{}, { severity: 'medium' }], shows('No findings.')),
+  ),
+  'GET /plugins': tenant("shows the catalogue, with no organization's settings", () => [
+    { status: 200, check: (r) => expect(r.text).not.toContain(ACME_SETTING.name) },
+  ]),
+  'POST /plugins/{plugin_id}/toggle': adminOnly(() => [{ params: { plugin_id: 'hello' } }]),
   'GET /tasks/bulk/{action}': tenant("counts none of acme's tasks for a bulk action", (): Call[] => [
     { params: { action: 'retry' }, query: { plugin_id: 'breaker' }, status: 200, check: shows('<strong>0 failed') },
     {

@@ -20,6 +20,7 @@ import { AuditLogRepository } from './audit/audit-log.repository';
 import { PluginRepository } from './plugins/plugin.repository';
 import { PluginSettingRepository } from './plugins/plugin-setting.repository';
 import { FindingTypeRepository } from './rules/finding-type.repository';
+import { FindingRepository } from './rules/finding.repository';
 import { DatabaseHealthRepository } from './database/database-health.repository';
 import { PostgresTaskOutputStore, TASK_OUTPUT_STORE } from './tasks/task-output.store';
 
@@ -43,6 +44,7 @@ const DATA_ACCESS = [
   PluginRepository,
   PluginSettingRepository,
   FindingTypeRepository,
+  FindingRepository,
   DatabaseHealthRepository,
 ];
 

@@ -41,3 +41,4 @@ export * from './rules/finding-type.repository';
 export * from './database/database-health.repository';
 export * from './database/database-server';
 export * from './objects/object-chain.repository';
+export * from './rules/finding.repository';

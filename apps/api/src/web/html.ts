@@ -50,6 +50,8 @@ svg.chart { width: 100%; max-width: 48rem; height: auto; }
 .meter { vertical-align: middle; } .meter-track { fill: #eee; } .meter-share { fill: var(--accent); }
 .meter-failure { fill: #b42318; }
 details { margin: .5rem 0 1rem; }
+.severity { font-weight: 700; } .severity.critical, .severity.high { color: #b42318; }
+.severity.medium { color: #8a4b00; }
 `;
 
 /**

@@ -90,11 +90,12 @@ export class TaskPagesController {
   @Get('tasks/:id/')
   async detail(@PageShell() shell: SignedInShell, @Param('id', pageIdParam()) id: string): Promise<string> {
     const task = await this.tasks.get(shell.caller.scope, id);
-    const [log, produced] = await Promise.all([
+    const [log, produced, children] = await Promise.all([
       this.taskRows.findLog(task.id),
       this.objects.objectTasks(shell.caller.scope, { task_id: task.id, limit: '500' }),
+      this.taskRows.children(task.id, shell.caller.scope, 200),
     ]);
-    return taskDetailPage(shell, task, log, produced.results);
+    return taskDetailPage(shell, task, log, produced.results, children);
   }
 
   @FormPost('tasks/:id/run')

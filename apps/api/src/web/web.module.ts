@@ -11,6 +11,7 @@ import { TokenPagesController } from './token-pages.controller';
 import { AuditPagesController } from './audit-pages.controller';
 import { DashboardPagesController } from './dashboard-pages.controller';
 import { ObjectPagesController } from './object-pages.controller';
+import { CataloguePagesController } from './catalogue-pages.controller';
 
 /**
  * The operators' pages, served by the api: server-rendered HTML, a small stylesheet, and one small
@@ -29,6 +30,7 @@ import { ObjectPagesController } from './object-pages.controller';
     DashboardPagesController,
     TaskPagesController,
     ObjectPagesController,
+    CataloguePagesController,
     SchedulePagesController,
     SchedulerPagesController,
     ReportPagesController,

@@ -231,6 +231,16 @@ export class TaskRepository {
     });
   }
 
+  /** The tasks chained from a task (follow-ups, normalizers), oldest first: task_parent. */
+  children(id: string, scope: TenantScope, limit: number): Promise<TaskView[]> {
+    return this.db.query(
+      `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id
+       WHERE t.parent_task_id = $1 AND ($2::int IS NULL OR t.organization_id = $2)
+       ORDER BY t.created_at, t.id LIMIT $3`,
+      [id, scope.organizationId, limit],
+    );
+  }
+
   async findById(id: string, scope: TenantScope): Promise<TaskView | null> {
     const rows: TaskView[] = await this.db.query(
       `SELECT ${VIEW_COLUMNS} FROM task t JOIN organization o ON o.id = t.organization_id

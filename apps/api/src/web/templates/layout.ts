@@ -23,6 +23,8 @@ const NAV: Array<{ label: string; path: string; scoped: boolean; admin?: true; t
   { label: 'Dashboard', path: '/dashboard/', scoped: true },
   { label: 'Tasks', path: '/tasks/', scoped: true },
   { label: 'Objects', path: '/objects/', scoped: true },
+  { label: 'Findings', path: '/findings/', scoped: true },
+  { label: 'Plugins', path: '/plugins/', scoped: false },
   { label: 'Schedules', path: '/schedules/', scoped: true },
   { label: 'Reports', path: '/reports/', scoped: true },
   { label: 'Audit log', path: '/audit-log/', scoped: true },

@@ -1,7 +1,7 @@
 import { ObjectTaskRecord, TaskLog, TaskStatus, TaskView } from '@kat/domain';
 import { escape, shortId } from '../html';
 import { layout, SignedInShell } from './layout';
-import { actionButton, badge, definitions, duration, table, waitingFor, when, withOrg } from './parts';
+import { actionButton, badge, definitions, duration, table, waitingFor, what, when, withOrg } from './parts';
 
 const NO_LOG = { stdout: '', stderr: '', stdout_truncated: false, stderr_truncated: false };
 
@@ -11,6 +11,7 @@ export function taskDetailPage(
   task: TaskView,
   log: TaskLog | null,
   produced: ObjectTaskRecord[],
+  children: TaskView[],
 ): string {
   const { caller, csrf } = shell;
   const action = (name: string) => withOrg(caller, `/tasks/${task.id}/${name}`);
@@ -71,6 +72,7 @@ export function taskDetailPage(
           : '—',
       ],
     ])}
+    <h2>Timeline</h2>${timeline(task)}
     <h2>Data</h2><pre>${escape(JSON.stringify(data, null, 2))}</pre>
     ${
       error
@@ -81,7 +83,41 @@ export function taskDetailPage(
     ${attempts.length ? `<h2>Failed attempts</h2>${table(['Attempt', 'At', 'Error'], attemptRows, null)}` : ''}
     <h2>Output</h2>${fileLink}<h3>stdout${cut(stdout_truncated)}</h3><pre>${output(stdout)}</pre>
     <h3>stderr${cut(stderr_truncated)}</h3><pre>${output(stderr)}</pre>
-    <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}`,
+    <h2>Objects it produced</h2>${table(['Type', 'Object'], objectRows, 'None.')}
+    <h2>Tasks chained from it</h2>${table(
+      ['Task', 'Plugin / rule / report', 'Input', 'Status'],
+      children.map(
+        (c) =>
+          `<tr><td><a href="${withOrg(caller, `/tasks/${c.id}/`)}">task ${shortId(c.id)}</a></td>` +
+          `<td>${escape(what(c))}</td><td>${escape(String(c.data.input_data ?? '—'))}</td>` +
+          `<td>${badge(c.status)}</td></tr>`,
+      ),
+      'None: no follow-up or normalizer task came from it.',
+    )}`,
     { refresh: active },
   );
+}
+
+/** Created, waited, started, ran, ended: each step's time, and a bar of waiting against running. */
+function timeline(task: TaskView): string {
+  const at = (date: Date | string | null) => (date ? new Date(date).getTime() : null);
+  const [created, started, ended] = [at(task.created_at), at(task.started_at), at(task.ended_at)];
+  const span = (from: number | null, to: number | null) =>
+    from !== null && to !== null ? `${((to - from) / 1000).toFixed(1)} s` : '—';
+  const waited = started ?? ended ?? Date.now();
+  const ran = started === null ? 0 : (ended ?? Date.now()) - started;
+  const total = Math.max(1, waited - (created ?? waited) + ran);
+  const share = (ms: number) => Math.round((100 * ms) / total);
+  const label = `waited ${span(created, started ?? ended)}, ran ${span(started, ended)}`;
+  const bar = `<svg class="meter" viewBox="0 0 100 10" width="300" height="12" role="img" aria-label="${label}">
+    <rect class="meter-track" width="100" height="10"></rect>
+    <rect class="meter-share" x="${share(waited - (created ?? waited))}" width="${share(ran)}" height="10">
+    </rect></svg>`;
+  return `${definitions([
+    ['Created', when(task.created_at)],
+    ['Waited', span(created, started ?? ended)],
+    ['Started', when(task.started_at)],
+    ['Ran', span(started, ended)],
+    ['Ended', when(task.ended_at)],
+  ])}<p>${bar} <span class="muted">grey: waiting, blue: running</span></p>`;
 }
