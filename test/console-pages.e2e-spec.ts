@@ -294,4 +294,17 @@ describe('operator console', () => {
     expect((await client(api, adminToken).get('/plugins/http_headers/')).body.enabled).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'plugins.png'), fullPage: true });
   });
+
+  it('has no serious accessibility violations on any other page either', async () => {
+    const signInPage = await (await browser.newContext()).newPage();
+    await signInPage.goto(`${base}/sign-in`);
+    expect(await seriousViolations(signInPage)).toEqual([]);
+    const page = await signIn(adminToken);
+    const seen: Record<string, string[]> = {};
+    for (const path of ['/schedules/', '/reports/', '/audit-log/', '/tokens/', '/admin/tasks/task/', '/scheduler/']) {
+      await page.goto(`${base}${path}?organization=acme`);
+      seen[path] = await seriousViolations(page);
+    }
+    expect(seen).toEqual(Object.fromEntries(Object.keys(seen).map((path) => [path, []])));
+  });
 });

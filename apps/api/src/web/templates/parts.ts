@@ -49,7 +49,9 @@ export function table(columns: Column[], rows: string[], empty: string | null, c
     )
     .join('');
   const body = rows.join('') || (empty === null ? '' : `<tr><td colspan="${columns.length}">${empty}</td></tr>`);
-  return `<div class="table-wrap"><table>${caption}<thead><tr>${headings}</tr></thead>
+  // Focusable, so a keyboard can scroll a table wider than the screen.
+  return `<div class="table-wrap" tabindex="0" role="group" aria-label="Table (scrolls sideways)">
+    <table>${caption}<thead><tr>${headings}</tr></thead>
     <tbody>${body}</tbody></table></div>`;
 }
 
