@@ -138,6 +138,26 @@ describe('audit log', () => {
       target: () => made.waiting,
       organization: 'acme',
     },
+    'POST /api/v1/tasks/retry': {
+      call: async () => {
+        await acmeTask('FAILED', 'bulk-retry.example');
+        return acme.post('/tasks/retry/', { input_data: 'internet|bulk-retry.example' });
+      },
+      action: 'task.retry_bulk',
+      target: () => null,
+      organization: 'acme',
+      changes: { filters: { input_data: 'internet|bulk-retry.example' }, count: 1 },
+    },
+    'POST /api/v1/tasks/cancel': {
+      call: async () => {
+        await acmeTask('PENDING', 'bulk-cancel.example');
+        return acme.post('/tasks/cancel/', { input_data: 'internet|bulk-cancel.example' });
+      },
+      action: 'task.cancel_bulk',
+      target: () => null,
+      organization: 'acme',
+      changes: { filters: { input_data: 'internet|bulk-cancel.example' }, count: 1 },
+    },
     'POST /api/v1/tasks/{id}/retry': {
       call: async () => acme.post(`/tasks/${(made.failed = await acmeTask('FAILED', 'retry.example'))}/retry/`),
       action: 'task.retry',

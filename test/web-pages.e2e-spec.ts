@@ -99,14 +99,14 @@ describe('web pages', () => {
     await page.getByRole('button', { name: 'Retry' }).click();
     await expect(page.getByRole('status').textContent()).resolves.toBe('Retrying: the task is PENDING again.');
     await badgeBecomes(page, 'COMPLETED');
-    expect(await page.locator('dl').innerText()).toMatch(/Attempts\s+2/);
+    expect(await page.locator('dl').first().innerText()).toMatch(/Attempts\s+2/);
 
     // A pending task (no worker running): press Run task.
     await worker.close();
     const pending = await create('ok', 'pending.example');
     await page.goto(`${base}/tasks/${pending}/`);
     // No worker offers a slot: it waits for its turn, and says so with its priority.
-    expect(await page.locator('dl').innerText()).toMatch(
+    expect(await page.locator('dl').first().innerText()).toMatch(
       /Priority\s+3 \(1 first, 9 last\)\s+Waiting for\s+its turn: higher priorities and other organizations go first/,
     );
     await page.getByRole('button', { name: 'Run task' }).click();
