@@ -292,6 +292,34 @@ describe('operator console', () => {
     expect((await client(api, adminToken).get('/plugins/http_headers/')).body.enabled).toBe(false);
     await page.locator('tbody tr', { hasText: 'http_headers' }).getByRole('button', { name: 'Enable' }).click();
     expect((await client(api, adminToken).get('/plugins/http_headers/')).body.enabled).toBe(true);
+
+    // Limits and settings, checked by the API's own rules.
+    const edit = async (fields: Record<string, string>) => {
+      const row = page.locator('tbody tr', { hasText: 'http_headers' });
+      await row.getByText('Edit limits and settings of http_headers').click();
+      for (const [label, value] of Object.entries(fields)) await row.getByLabel(label, { exact: true }).fill(value);
+      await row.getByRole('button', { name: 'Save' }).click();
+      return page.getByRole('status').textContent();
+    };
+    expect(await edit({ 'rate limit key': '{name}', 'at once': '2', 'settings (NAME=value)': 'TIMEOUT_MS=1500' })).toBe(
+      'http_headers changed.',
+    );
+    expect((await client(api, adminToken).get('/plugins/http_headers/')).body).toMatchObject({
+      rate_limit: { key: '{name}', concurrency: 2 },
+      settings: { TIMEOUT_MS: '1500' },
+    });
+    expect(await edit({ 'per minute': '-5' })).toBe(
+      'Not done: rate_limit.per_minute must be an integer from 1 to 100000',
+    );
+    expect(await edit({ 'rate limit key': '{address}', 'per minute': '' })).toBe(
+      'Not done: rate_limit.key: hostname has no key field {address}',
+    );
+    expect((await client(api, adminToken).get('/plugins/http_headers/')).body.rate_limit).toEqual({
+      key: '{name}',
+      concurrency: 2,
+    });
+    await page.locator('tbody tr', { hasText: 'http_headers' }).getByText('Edit limits and settings').click();
+    expect(await seriousViolations(page)).toEqual([]);
     await page.screenshot({ path: join(OUTPUT, 'plugins.png'), fullPage: true });
   });
 

@@ -516,6 +516,7 @@ const ROUTES: Record<string, RouteCase> = {
     { status: 200, check: (r) => expect(r.text).not.toContain(ACME_SETTING.name) },
   ]),
   'POST /plugins/{plugin_id}/toggle': adminOnly(() => [{ params: { plugin_id: 'hello' } }]),
+  'POST /plugins/{plugin_id}/edit': adminOnly(() => [{ params: { plugin_id: 'hello' }, body: { settings: 'X=1' } }]),
   'GET /tasks/bulk/{action}': tenant("counts none of acme's tasks for a bulk action", (): Call[] => [
     { params: { action: 'retry' }, query: { plugin_id: 'breaker' }, status: 200, check: shows('<strong>0 failed') },
     {

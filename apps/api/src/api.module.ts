@@ -1,3 +1,4 @@
+import { PluginsService } from './plugins/plugins.service';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { DashboardService } from './dashboard/dashboard.service';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -70,8 +71,8 @@ export class ApiModule {
         AuditLogController,
         DashboardController,
       ],
-      providers: [TasksService, ObjectsService, TokensService, DashboardService],
-      exports: [TasksService, ObjectsService, TokensService, DashboardService],
+      providers: [TasksService, ObjectsService, TokensService, DashboardService, PluginsService],
+      exports: [TasksService, ObjectsService, TokensService, DashboardService, PluginsService],
     };
   }
 }

@@ -1,9 +1,12 @@
-import { Get, Param, Query } from '@nestjs/common';
+import { Body, Get, Param, Query } from '@nestjs/common';
 import { FindingRepository, PluginRepository, SEVERITIES, Severity } from '@kat/domain';
-import { AuditTrail } from '../audit/audit-trail';
+import { plainToInstance } from 'class-transformer';
+import { validate, ValidationError } from 'class-validator';
 import { AdminOnly } from '../auth/authenticated';
 import { SignedIn } from '../auth/session.guard';
-import { notFound } from '../common/errors';
+import { badRequest } from '../common/errors';
+import { UpdatePluginDto } from '../plugins/dto/plugin.dto';
+import { PluginsService } from '../plugins/plugins.service';
 import { OrganizationChoices } from './organization-choices';
 import { FormPost, formOutcome, PageController } from './page-controller';
 import { PageShell } from './page-shell';
@@ -12,15 +15,15 @@ import { SignedInShell } from './templates/layout';
 
 const FINDINGS_SHOWN = 500;
 
-/** What the rules found, and the plugins that scan. */
+/** What the rules found, and the plugins that scan (admins switch them and edit their limits and settings). */
 @PageController()
 @SignedIn()
 export class CataloguePagesController {
   constructor(
     private readonly findings: FindingRepository,
     private readonly plugins: PluginRepository,
+    private readonly pluginChanges: PluginsService,
     private readonly organizations: OrganizationChoices,
-    private readonly audit: AuditTrail,
   ) {}
 
   @Get('findings/')
@@ -40,13 +43,60 @@ export class CataloguePagesController {
 
   @FormPost('plugins/:plugin_id/toggle')
   @AdminOnly()
-  toggle(@PageShell() shell: SignedInShell, @Param('plugin_id') pluginId: string) {
+  toggle(@Param('plugin_id') pluginId: string) {
     return formOutcome('/plugins/', async () => {
-      const plugin = await this.plugins.findByPluginId(pluginId);
-      if (!plugin) throw notFound(`plugin ${pluginId} does not exist`);
-      await this.plugins.update(plugin.id, { enabled: !plugin.enabled });
-      await this.audit.record('plugin.update', { id: pluginId, organization: null }, { enabled: !plugin.enabled });
+      const plugin = await this.pluginChanges.get(pluginId);
+      await this.pluginChanges.update(pluginId, { enabled: !plugin.enabled });
       return `${pluginId} ${plugin.enabled ? 'disabled' : 'enabled'}.`;
     });
   }
+
+  /** The limits and settings form: checked by the API's own rules (PATCH /plugins/{id}/), then applied the same way. */
+  @FormPost('plugins/:plugin_id/edit')
+  @AdminOnly()
+  edit(@Param('plugin_id') pluginId: string, @Body() form: Record<string, unknown>) {
+    return formOutcome('/plugins/', async () => {
+      await this.pluginChanges.update(pluginId, await limitsAndSettings(form));
+      return `${pluginId} changed.`;
+    });
+  }
+}
+
+/** The form's fields as a PATCH body: an empty rate-limit key or retry count removes that limit. */
+async function limitsAndSettings(form: Record<string, unknown>): Promise<UpdatePluginDto> {
+  const text = (name: string) => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
+  const number = (name: string) => (text(name) === '' ? undefined : Number(text(name)));
+  const settings: Record<string, string> = {};
+  for (const line of text('settings')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
+    const equals = line.indexOf('=');
+    if (equals < 1) throw badRequest(`settings: "${line.slice(0, 60)}" is not NAME=value`);
+    settings[line.slice(0, equals).trim()] = line.slice(equals + 1).trim();
+  }
+  // Fields left empty are left out; anything else is handed to the validator as typed (NaN included).
+  const given = (fields: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  const body = {
+    rate_limit: text('rate_limit_key')
+      ? given({
+          key: text('rate_limit_key'),
+          concurrency: number('rate_limit_concurrency'),
+          per_minute: number('rate_limit_per_minute'),
+        })
+      : null,
+    retry: text('retry_max_attempts')
+      ? { max_attempts: number('retry_max_attempts'), backoff_seconds: number('retry_backoff_seconds') ?? 0 }
+      : null,
+    settings,
+  };
+  const dto = plainToInstance(UpdatePluginDto, body);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw badRequest(messages(errors));
+  return dto;
+}
+
+function messages(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...messages(e.children ?? [])]);
 }

@@ -52,7 +52,29 @@ export function findingsPage(
   );
 }
 
-/** The plugin catalogue; admins switch plugins on and off here (the rest through the API). */
+/** An admin's form for a plugin's rate limit, retry policy and settings (one `NAME=value` per line). */
+function limitsForm(csrf: string, p: Plugin): string {
+  const id = (field: string) => `${escape(p.plugin_id)}-${field}`;
+  const field = (name: string, label: string, value: unknown, type = 'text') =>
+    `<div><label for="${id(name)}">${label}</label>
+      <input id="${id(name)}" name="${name}" type="${type}" value="${escape(String(value ?? ''))}"></div>`;
+  const settings = Object.entries(p.settings)
+    .map(([name, value]) => `${name}=${value}`)
+    .join('\n');
+  return `<details><summary>Edit limits and settings of ${escape(p.plugin_id)}</summary>
+    <form method="post" action="/plugins/${encodeURIComponent(p.plugin_id)}/edit" class="filters">
+      <input type="hidden" name="csrf" value="${csrf}">
+      ${field('rate_limit_key', 'rate limit key', p.rate_limit?.key)}
+      ${field('rate_limit_concurrency', 'at once', p.rate_limit?.concurrency, 'number')}
+      ${field('rate_limit_per_minute', 'per minute', p.rate_limit?.per_minute, 'number')}
+      ${field('retry_max_attempts', 'attempts', p.retry?.max_attempts, 'number')}
+      ${field('retry_backoff_seconds', 'back-off (s)', p.retry?.backoff_seconds, 'number')}
+      <div><label for="${id('settings')}">settings (NAME=value)</label>
+        <textarea id="${id('settings')}" name="settings" rows="3">${escape(settings)}</textarea></div>
+      <button>Save</button></form></details>`;
+}
+
+/** The plugin catalogue; admins switch plugins on and off and edit their limits and settings here. */
 export function pluginsPage(shell: SignedInShell, plugins: Plugin[]): string {
   const { caller, csrf } = shell;
   const list = (values: string[]) => escape(values.join(', ') || '—');
@@ -71,7 +93,8 @@ export function pluginsPage(shell: SignedInShell, plugins: Plugin[]): string {
       `<td>${list(p.consumes)}</td><td class="optional">${list(p.produces)}</td><td>${output}</td>` +
       `<td class="optional">${escape(p.image)}<br>${limits.join('<br>')}` +
       `${Object.keys(p.settings).length ? `<br>settings: ${list(Object.keys(p.settings))}` : ''}</td>` +
-      `<td>${p.enabled ? 'enabled' : '<strong>disabled</strong>'} ${toggle}</td></tr>`
+      `<td>${p.enabled ? 'enabled' : '<strong>disabled</strong>'} ${toggle}` +
+      `${caller.isAdmin ? limitsForm(csrf, p) : ''}</td></tr>`
     );
   });
   const columns = [
