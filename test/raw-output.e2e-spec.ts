@@ -119,6 +119,19 @@ describe('raw output and normalizers', () => {
     ).expect(200);
     expect(Buffer.compare(viaPage.body, expected)).toBe(0);
 
+    // A file is served only from a COMPLETED task: an attempt that saved one, then lost its task
+    // (here: cancelled), left it on a task that did not complete with it.
+    const [{ id: cancelled }] = await environment.withDataSource((db) =>
+      db.query(
+        `WITH t AS (INSERT INTO task (organization_id, type, status, data)
+                    SELECT organization_id, 'plugin', 'CANCELLED', data FROM task WHERE id = $1 RETURNING id)
+         INSERT INTO task_output (task_id, media_type, content, bytes, truncated)
+         SELECT id, 'text/plain', 'left over', 9, false FROM t RETURNING task_id AS id`,
+        [task.id],
+      ),
+    );
+    await acme.get(`/tasks/${cancelled}/output/`).expect(404);
+
     // Another organization's token: no such file. A task without a file: 404 too.
     await globex.get(`/tasks/${task.id}/output/`).expect(404);
     await registerShellPlugin(admin, 'plain', 'true');
@@ -145,6 +158,14 @@ describe('raw output and normalizers', () => {
   it("gives a normalizer's token its own input file and no other", async () => {
     const other = (await acme.get('/tasks/?plugin_id=raw_flood')).body.results[0].id;
     const get = (url: string) => `wget -q -O - --header "Authorization: Bearer $KAT_API_TOKEN" "${url}"`;
+    // A plugin that is no normalizer, given a task's id as its input (a valid network name): refused too.
+    await registerShellPlugin(admin, 'net_peeker', get(`$KAT_API_URL/tasks/${other}/output/`), {
+      consumes: ['network'],
+    });
+    const net = await run('net_peeker', other);
+    expect(net.data.error).toBe(
+      'plugin net_peeker exited with code 1: wget: server returned error: HTTP/1.1 403 Forbidden',
+    );
     await registerShellPlugin(
       admin,
       'peeker',
@@ -268,6 +289,9 @@ describe('raw output and normalizers', () => {
     expect(await refused({ consumes: ['file:nmap', 'hostname'] })).toEqual([
       'consumes: a normalizer consumes one file:<plugin_id> and nothing else',
     ]);
+    expect(await refused({ consumes: ['file:nmap'], output: 'raw', media_type: 'text/plain' })).toEqual([
+      'output: a normalizer prints objects, not raw output',
+    ]);
     expect(await refused({ consumes: ['file:'] })).toEqual([
       expect.stringContaining('consumes must contain only: network, hostname'),
     ]);
@@ -275,5 +299,15 @@ describe('raw output and normalizers', () => {
       'media_type must be a media type such as application/xml',
     ]);
     await admin.get('/plugins/misfit/').expect(404);
+  });
+
+  it("masks the organization's setting values in the file, as in the log", async () => {
+    await registerShellPlugin(admin, 'raw_echo', 'echo "GET /?key=$KAT_SETTING_API_KEY"', {
+      output: 'raw',
+      media_type: 'text/plain',
+    });
+    await acme.patch('/plugins/raw_echo/settings/', { settings: { API_KEY: 'acme-secret-key-1234' } }).expect(200);
+    const task = await run('raw_echo', 'internet|secret.example');
+    expect((await acme.get(`/tasks/${task.id}/output/`).expect(200)).text).toBe('GET /?key=********\n');
   });
 });

@@ -34,15 +34,24 @@ describe('retention', () => {
 
   beforeEach(() => sql('DELETE FROM task'));
 
-  /** A plugin task of acme in `status`, ended `endedDaysAgo` days ago (null: not ended); its id. */
-  async function task(status: string, endedDaysAgo: number | null, parent: string | null = null): Promise<string> {
+  /**
+   * A plugin task of acme in `status`, ended `endedDaysAgo` days ago (null: not ended), on `input`
+   * (by default one of its own); its id. Tasks made later are newer.
+   */
+  async function task(
+    status: string,
+    endedDaysAgo: number | null,
+    parent: string | null = null,
+    input: string | null = null,
+  ): Promise<string> {
     const [{ id }] = await sql(
       `INSERT INTO task (organization_id, type, status, data, parent_task_id, created_at, ended_at)
        SELECT id, 'plugin', $1,
-              jsonb_build_object('plugin_id', 'dns_records', 'input_data', 'internet|' || gen_random_uuid() || '.test'),
+              jsonb_build_object('plugin_id', 'dns_records',
+                                 'input_data', coalesce($4, 'internet|' || gen_random_uuid() || '.test')),
               $3, now() - interval '400 days', now() - make_interval(days => $2)
        FROM organization WHERE code = 'acme' RETURNING id`,
-      [status, endedDaysAgo, parent],
+      [status, endedDaysAgo, parent, input],
     );
     return id;
   }
@@ -53,9 +62,12 @@ describe('retention', () => {
   };
 
   it("deletes ended tasks past their status's age, with their logs and files, and keeps what they found", async () => {
-    const oldCompleted = await task('COMPLETED', 31);
+    const oldCompleted = await task('COMPLETED', 31, null, 'internet|twice.test');
     const tasks = {
       oldCompleted,
+      // The newest COMPLETED scan of a plugin and input stays however old: rules judge objects by it.
+      newestOfTwo: await task('COMPLETED', 31, null, 'internet|twice.test'),
+      onlyScan: await task('COMPLETED', 60),
       youngCompleted: await task('COMPLETED', 29),
       youngFailed: await task('FAILED', 31),
       oldFailed: await task('FAILED', 91),
@@ -85,9 +97,15 @@ describe('retention', () => {
       `SELECT id, parent_task_id FROM task ORDER BY created_at, id`,
     );
     const byId = new Map(left.map((t) => [t.id, t]));
-    expect([...byId.keys()].sort()).toEqual(
-      [tasks.youngCompleted, tasks.youngFailed, tasks.waiting, tasks.child].sort(),
-    );
+    const kept = [
+      tasks.newestOfTwo,
+      tasks.onlyScan,
+      tasks.youngCompleted,
+      tasks.youngFailed,
+      tasks.waiting,
+      tasks.child,
+    ];
+    expect([...byId.keys()].sort()).toEqual(kept.sort());
     expect(byId.get(tasks.child)?.parent_task_id).toBeNull();
     expect(await sql(`SELECT task_id FROM task_log UNION ALL SELECT task_id FROM task_output`)).toEqual([]);
     // What the deleted task found is still known: by its plugin and input, without the task.
@@ -107,7 +125,8 @@ describe('retention', () => {
   });
 
   it('runs beside the other jobs: a prune that waits on a lock holds up no tick', async () => {
-    await task('COMPLETED', 31);
+    const doomed = await task('COMPLETED', 31, null, 'internet|twice.test');
+    const newest = await task('COMPLETED', 31, null, 'internet|twice.test');
     // Deleting a task deletes its log rows: with task_log locked, the prune waits.
     const blocker = new Client({ connectionString: environment.settings().DATABASE_URL });
     await blocker.connect();
@@ -126,7 +145,8 @@ describe('retention', () => {
       await blocker.query('COMMIT');
       await waitFor('the prune to finish', () => ran('prune-tasks'));
       // (The poll ran every due job: run-business-rules made acme a business_rule task meanwhile.)
-      expect(await sql(`SELECT id FROM task WHERE type = 'plugin'`)).toEqual([]);
+      expect(await sql(`SELECT id FROM task WHERE type = 'plugin'`)).toEqual([{ id: newest }]);
+      expect(doomed).not.toBe(newest);
     } finally {
       await blocker.end();
     }

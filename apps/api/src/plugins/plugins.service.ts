@@ -58,11 +58,14 @@ function checkRateKey(key: string | undefined, consumes: string[]): void {
   if (errors.length > 0) throw badRequest(errors.map((e) => `rate_limit.key: ${e}`));
 }
 
-/** A normalizer consumes one plugin's files and nothing else; a raw-output plugin names its media type, only it. */
+/** A normalizer consumes one plugin's files, nothing else, and prints objects; only raw output has a media type. */
 function checkInputAndOutput(consumes: string[], output: PluginOutput, mediaType: string | null): void {
   const errors: string[] = [];
-  if (consumes.some((type) => type.startsWith(FILE_INPUT_PREFIX)) && consumes.length > 1)
+  const normalizer = consumes.some((type) => type.startsWith(FILE_INPUT_PREFIX));
+  if (normalizer && consumes.length > 1)
     errors.push(`consumes: a normalizer consumes one ${FILE_INPUT_PREFIX}<plugin_id> and nothing else`);
+  // Else files would chain into files for ever (a plugin of its own files, or two of each other's).
+  if (normalizer && output === PluginOutput.raw) errors.push('output: a normalizer prints objects, not raw output');
   if (output === PluginOutput.raw && mediaType === null) errors.push('media_type: required when output is raw');
   if (output === PluginOutput.objects && mediaType !== null)
     errors.push('media_type: only a plugin whose output is raw has one');

@@ -1,9 +1,7 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { TASK_OUTPUT_STORE, TaskOutputStore } from '@kat/domain';
 import { Caller, CurrentCaller, PluginTokenAllowed } from '../auth/authenticated';
-import { forbidden, notFound } from '../common/errors';
 import { ApiTokenAuth } from '../common/api-auth';
 import { ApiErrors } from '../common/api-errors';
 import { uuidParam } from '../common/uuid-param';
@@ -37,7 +35,6 @@ export class TasksController {
   constructor(
     private readonly tasks: TasksService,
     private readonly objectStore: ObjectsService,
-    @Inject(TASK_OUTPUT_STORE) private readonly outputs: TaskOutputStore,
   ) {}
 
   @Post()
@@ -226,10 +223,7 @@ export class TasksController {
     @Param('id', uuidParam('id')) id: string,
     @Res() response: Response,
   ): Promise<void> {
-    if (caller.plugin && caller.plugin.inputObject !== id)
-      throw forbidden(`a plugin token may only read the output file of task ${caller.plugin.inputObject}`);
-    const file = await this.outputs.read(id, caller.scope);
-    if (!file) throw notFound(`task ${id} has no output file`);
+    const file = await this.tasks.outputFile(caller, id);
     response
       .status(200)
       .set({

@@ -1,5 +1,6 @@
 import { AuditTarget, AuditTrail } from '../audit/audit-trail';
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Caller } from '../auth/authenticated';
 import {
   BUSINESS_RULES,
   consumedFile,
@@ -11,6 +12,9 @@ import {
   REPORT_TYPES,
   TaskCursor,
   TaskRepository,
+  TASK_OUTPUT_STORE,
+  TaskOutputFile,
+  TaskOutputStore,
   TaskStatsRepository,
   TaskStatus,
   TASK_PRIORITY,
@@ -22,7 +26,7 @@ import { TaskIntake } from '@kat/queue';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { QueryFailedError } from 'typeorm';
-import { badRequest, conflict, notFound } from '../common/errors';
+import { badRequest, conflict, forbidden, notFound } from '../common/errors';
 import { COUNT_CAP, DEFAULT_PAGE_SIZE, decodeCursor, encodeCursor, Page } from '../common/pagination';
 import {
   CreatedTasksResponse,
@@ -53,6 +57,7 @@ export class TasksService {
     private readonly plugins: PluginRepository,
     private readonly sets: ObjectSetRepository,
     private readonly audit: AuditTrail,
+    @Inject(TASK_OUTPUT_STORE) private readonly outputs: TaskOutputStore,
   ) {}
 
   async create(scope: TenantScope, dto: CreateTaskDto): Promise<{ task: TaskView; created: boolean }> {
@@ -215,7 +220,9 @@ export class TasksService {
    */
   async countMatching(scope: TenantScope, filters: TaskFiltersDto, statuses: TaskStatus[]): Promise<number> {
     const wanted = filters.status ? statuses.filter((s) => s === filters.status) : statuses;
-    const counts = await Promise.all(wanted.map((status) => this.tasks.count(scope, { ...filters, status }, COUNT_CAP)));
+    const counts = await Promise.all(
+      wanted.map((status) => this.tasks.count(scope, { ...filters, status }, COUNT_CAP)),
+    );
     return counts.reduce((a, b) => a + b, 0);
   }
 
@@ -231,6 +238,23 @@ export class TasksService {
     if (!task) throw await this.refusal(scope, id, 'cancelled', 'PENDING or RUNNING');
     await this.audit.record('task.cancel', task);
     return task;
+  }
+
+  /**
+   * A task's output file. A plugin token reads only its own input's, and only if its plugin is a
+   * normalizer of that file's plugin (a task of any other plugin might be given a task id as input).
+   */
+  async outputFile(caller: Caller, id: string): Promise<TaskOutputFile> {
+    if (caller.plugin) {
+      const reader = await this.plugins.findByPluginId(caller.plugin.pluginId);
+      const [file] =
+        caller.plugin.inputObject === id ? await this.tasks.outputFilesOf(requireOrganization(caller.scope), [id]) : [];
+      if (!file || !reader || consumedFile(reader.consumes) !== file.plugin_id)
+        throw forbidden(`a plugin token may only read the output file its task normalizes`);
+    }
+    const file = await this.outputs.read(id, caller.scope);
+    if (!file) throw notFound(`task ${id} has no output file`);
+    return file;
   }
 
   async logs(scope: TenantScope, id: string): Promise<TaskLogsResponse> {

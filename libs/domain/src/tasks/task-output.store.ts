@@ -22,7 +22,7 @@ export interface TaskOutputFile extends TaskOutputInfo {
 export interface TaskOutputStore {
   /** Keeps the file of the attempt that is running; false (nothing kept) if the task is no longer that attempt's. */
   save(taskId: string, attempt: number, file: TaskOutputFile): Promise<boolean>;
-  /** The file, if the task has one and is visible in the scope. */
+  /** The file, if the task completed with one and is visible in the scope. */
   read(taskId: string, scope: TenantScope): Promise<TaskOutputFile | null>;
   /** The file's fields without its content: what a normalizer is told about its input. */
   describe(taskId: string, scope: TenantScope): Promise<TaskOutputInfo | null>;
@@ -30,7 +30,11 @@ export interface TaskOutputStore {
 
 export const TASK_OUTPUT_STORE = Symbol('TASK_OUTPUT_STORE');
 
-/** Output files as rows of task_output (bytea), deleted with their task. */
+/**
+ * Output files as rows of task_output (bytea), deleted with their task. A file is read only while its
+ * task is COMPLETED: an attempt that saved one and then lost its task (cancelled, taken over) left it
+ * on a task that did not complete with it, and a retry that completes replaces it.
+ */
 @Injectable()
 export class PostgresTaskOutputStore implements TaskOutputStore {
   constructor(private readonly db: DataSource) {}
@@ -50,7 +54,7 @@ export class PostgresTaskOutputStore implements TaskOutputStore {
   async read(taskId: string, scope: TenantScope): Promise<TaskOutputFile | null> {
     const rows: Array<TaskOutputFile & { bytes: string }> = await this.db.query(
       `SELECT f.media_type, f.content, f.bytes, f.truncated FROM task_output f JOIN task t ON t.id = f.task_id
-       WHERE f.task_id = $1 AND ($2::int IS NULL OR t.organization_id = $2)`,
+       WHERE f.task_id = $1 AND t.status = 'COMPLETED' AND ($2::int IS NULL OR t.organization_id = $2)`,
       [taskId, scope.organizationId],
     );
     return rows[0] ? { ...rows[0], bytes: Number(rows[0].bytes) } : null;
@@ -59,7 +63,7 @@ export class PostgresTaskOutputStore implements TaskOutputStore {
   async describe(taskId: string, scope: TenantScope): Promise<TaskOutputInfo | null> {
     const rows: Array<TaskOutputInfo & { bytes: string }> = await this.db.query(
       `SELECT f.media_type, f.bytes, f.truncated FROM task_output f JOIN task t ON t.id = f.task_id
-       WHERE f.task_id = $1 AND ($2::int IS NULL OR t.organization_id = $2)`,
+       WHERE f.task_id = $1 AND t.status = 'COMPLETED' AND ($2::int IS NULL OR t.organization_id = $2)`,
       [taskId, scope.organizationId],
     );
     return rows[0] ? { ...rows[0], bytes: Number(rows[0].bytes) } : null;

@@ -499,11 +499,19 @@ export class TaskRepository {
    * Retention: deletes up to `batch` of the oldest tasks of `status` that ended more than `days`
    * ago, their logs and output files with them (ObjectTasks, findings and reports stay, without
    * the task); how many. Rows being written are skipped. Served by task_ended.
+   * The newest COMPLETED plugin task of each plugin and input is kept, however old: business rules
+   * judge an object by it ("was it scanned by dns_records?"), and so do a schedule's intervals.
    */
   async pruneEnded(status: TaskStatus, days: number, batch: number): Promise<number> {
     const rows: Array<{ n: number }> = await this.db.query(
       `WITH doomed AS (
-         SELECT id FROM task WHERE status = $1 AND ended_at IS NOT NULL AND ended_at < now() - make_interval(days => $2)
+         SELECT id FROM task t
+         WHERE status = $1 AND ended_at IS NOT NULL AND ended_at < now() - make_interval(days => $2)
+           AND (status <> 'COMPLETED' OR type <> 'plugin' OR EXISTS (
+             SELECT 1 FROM task newer  -- task_completed_plugin_input
+             WHERE newer.organization_id = t.organization_id AND newer.plugin_id = t.plugin_id
+               AND newer.input_object = t.input_object AND newer.status = 'COMPLETED'
+               AND (newer.created_at, newer.id) > (t.created_at, t.id)))
          ORDER BY ended_at LIMIT $3 FOR UPDATE SKIP LOCKED),
        gone AS (DELETE FROM task t USING doomed d WHERE t.id = d.id RETURNING 1)
        SELECT count(*)::int AS n FROM gone`,
@@ -656,11 +664,11 @@ export class TaskRepository {
     return rows.length > 0;
   }
 
-  /** Which of these tasks of the organization have an output file, and of which plugin. */
+  /** Which of these tasks of the organization completed with an output file, and of which plugin. */
   outputFilesOf(organizationId: number, taskIds: string[]): Promise<Array<{ task_id: string; plugin_id: string }>> {
     return this.db.query(
       `SELECT t.id AS task_id, t.plugin_id FROM task t JOIN task_output f ON f.task_id = t.id
-       WHERE t.id = ANY($2::uuid[]) AND t.organization_id = $1`,
+       WHERE t.id = ANY($2::uuid[]) AND t.organization_id = $1 AND t.status = 'COMPLETED'`,
       [organizationId, taskIds],
     );
   }

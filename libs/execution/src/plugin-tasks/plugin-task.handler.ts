@@ -60,7 +60,7 @@ export class PluginTaskHandler implements TaskHandler {
     const mask = new SecretMask(Object.values(organizationSettings));
     let outcome: HandlerOutcome;
     try {
-      outcome = await this.run(task, signal, organizationSettings);
+      outcome = await this.run(task, signal, organizationSettings, mask);
     } catch (error) {
       if (mask.empty || !(error instanceof Error)) throw error;
       const masked = new Error(mask.text(error.message));
@@ -79,6 +79,7 @@ export class PluginTaskHandler implements TaskHandler {
     task: ClaimedTask,
     signal: AbortSignal,
     organizationSettings: Record<string, string>,
+    mask: SecretMask,
   ): Promise<HandlerOutcome> {
     const fail = (error: string, log?: RunLog): HandlerOutcome => ({
       status: TaskStatus.FAILED,
@@ -139,7 +140,7 @@ export class PluginTaskHandler implements TaskHandler {
       case 'exited': {
         const { exitCode } = result.outcome;
         if (exitCode === 0)
-          return raw ? this.keepOutput(task, plugin, result, log) : { status: TaskStatus.COMPLETED, log };
+          return raw ? this.keepOutput(task, plugin, result, log, mask) : { status: TaskStatus.COMPLETED, log };
         if (exitCode === 137)
           return fail(
             `plugin ${plugin.plugin_id} was killed (out of memory? its limit is ${plugin.memory_mb} MB)`,
@@ -187,13 +188,16 @@ export class PluginTaskHandler implements TaskHandler {
     plugin: Plugin,
     result: PluginRunResult,
     log: RunLog,
+    mask: SecretMask,
   ): Promise<HandlerOutcome> {
     const output = {
       media_type: plugin.media_type ?? 'application/octet-stream',
       bytes: result.stdout.bytes,
       truncated: result.stdout.truncated,
     };
-    if (!(await this.outputs.save(task.id, task.attempts, { ...output, content: result.stdout.content })))
+    // The organization's setting values are masked in the file as in the log (a tool may echo its API key).
+    const content = mask.bytes(result.stdout.content, result.stdout.truncated);
+    if (!(await this.outputs.save(task.id, task.attempts, { ...output, content })))
       return { status: 'stopped', reason: 'the task was cancelled or taken over before its output was kept', log };
     return { status: TaskStatus.COMPLETED, data: { output }, log };
   }

@@ -34,4 +34,14 @@ describe('SecretMask', () => {
     expect(mask.tail('89abcdef\nerror', true)).toBe(`${MASK}\nerror`);
     expect(mask.head('x 0123456789abcdef y 01234', true)).toBe(`x ${MASK} y ${MASK}`);
   });
+
+  it("masks values in a binary file and leaves every other byte as printed; a cut file loses a value's start", () => {
+    const mask = new SecretMask(['s3cr3t-value']);
+    const file = Buffer.concat([Buffer.from([0, 255]), Buffer.from('k=s3cr3t-value\n'), Buffer.from([1, 2, 3])]);
+    expect(mask.bytes(file, false)).toEqual(
+      Buffer.concat([Buffer.from([0, 255]), Buffer.from(`k=${MASK}\n`), Buffer.from([1, 2, 3])]),
+    );
+    expect(mask.bytes(Buffer.from('end: s3cr3t-v'), true).toString()).toBe(`end: ${MASK}`);
+    expect(mask.bytes(Buffer.from('end: s3cr3t-v'), false).toString()).toBe('end: s3cr3t-v');
+  });
 });

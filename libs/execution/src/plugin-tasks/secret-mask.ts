@@ -42,6 +42,24 @@ export class SecretMask {
     return truncated ? this.cutStart(this.text(text)) : this.text(text);
   }
 
+  /**
+   * A raw output file, as bytes: each value (as its UTF-8 bytes, and JSON-escaped) replaced, and a
+   * value's start at the end of a file cut at its cap. The file's other bytes stay as printed.
+   */
+  bytes(content: Buffer, truncated: boolean): Buffer {
+    if (this.empty) return content;
+    let masked = content;
+    for (const form of this.forms) masked = replaceAll(masked, Buffer.from(form), Buffer.from(MASK));
+    if (!truncated) return masked;
+    for (const value of this.values)
+      for (let n = value.length - 1; n >= MIN_MASKED_LENGTH; n--) {
+        const start = Buffer.from(value.slice(0, n));
+        if (masked.subarray(masked.length - start.length).equals(start))
+          return Buffer.concat([masked.subarray(0, masked.length - start.length), Buffer.from(MASK)]);
+      }
+    return masked;
+  }
+
   /** A run's log: stdout keeps its head, stderr its tail. */
   log(log: RunLog): RunLog {
     if (this.empty) return log;
@@ -67,4 +85,14 @@ export class SecretMask {
         if (text.startsWith(value.slice(value.length - n))) return MASK + text.slice(n);
     return text;
   }
+}
+
+function replaceAll(content: Buffer, find: Buffer, replacement: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let from = 0;
+  for (let at = content.indexOf(find); at !== -1; at = content.indexOf(find, from)) {
+    parts.push(content.subarray(from, at), replacement);
+    from = at + find.length;
+  }
+  return parts.length === 0 ? content : Buffer.concat([...parts, content.subarray(from)]);
 }
