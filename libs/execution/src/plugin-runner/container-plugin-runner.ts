@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
-import type { Duplex } from 'node:stream';
+import { Duplex, Writable } from 'node:stream';
 import { LineSplitter, OutputCapture, Tee } from './output-capture';
-import { PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
+import { CapturedOutput, PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
 const PIDS_LIMIT = 256;
 const NANO_CPUS = 1_000_000_000; // one CPU
@@ -75,6 +75,8 @@ export class ContainerPluginRunner implements PluginRunner {
       // the attach stream: wait until it has been quiet for a moment.
       await quiet.settled();
       (stream as Duplex).destroy(); // the hijacked HTTP connection of the attach
+      const streamed = { stdout: stdout.result(), stderr: stderr.result() };
+      const logged = await this.fromLog(container, spec, streamed.stdout.bytes, lines);
       if (lines) await new Promise<void>((resolve) => lines.end(resolve));
       const finalReason = stopReason as string | null;
       return {
@@ -84,14 +86,56 @@ export class ContainerPluginRunner implements PluginRunner {
             : finalReason === 'timed_out'
               ? { kind: 'timed_out' }
               : { kind: 'aborted', reason: finalReason },
-        stdout: stdout.result(),
-        stderr: stderr.result(),
+        ...(logged ?? streamed),
         durationMs: Date.now() - started,
       };
     } finally {
       await container.remove({ force: true, v: true }).catch((error: Error) => {
         this.logger.error(`Could not remove container ${container.id}: ${error.message}`);
       });
+    }
+  }
+
+  /**
+   * The attach stream can lose its last bytes, or carry the engine's own error instead, when a
+   * container exits (Podman's attach race, containers/podman#11446). The engine's log of the
+   * container is whole: the captures are taken from it once the container has exited, and stdout
+   * bytes past the `streamed` ones the attach delivered still reach `lines`. Null (keep the
+   * attach's captures) if the engine keeps no log or does not answer within LOG_READ_MS.
+   */
+  private async fromLog(
+    container: Docker.Container,
+    spec: PluginRunSpec,
+    streamed: number,
+    lines: LineSplitter | null,
+  ): Promise<{ stdout: CapturedOutput; stderr: CapturedOutput } | null> {
+    const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
+    const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
+    let skip = streamed;
+    const missed = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        if (skip >= chunk.length) skip -= chunk.length;
+        else {
+          lines?.write(chunk.subarray(skip));
+          skip = 0;
+        }
+        done();
+      },
+    });
+    try {
+      const log = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      const read = new Promise<boolean>((resolve) => {
+        this.docker.modem.demuxStream(log, lines ? new Tee([stdout, missed]) : stdout, stderr);
+        log.on('end', () => resolve(true));
+        log.on('error', () => resolve(false));
+      });
+      const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LOG_READ_MS).unref());
+      const whole = await Promise.race([read, timeout]);
+      (log as unknown as Duplex).destroy?.();
+      return whole ? { stdout: stdout.result(), stderr: stderr.result() } : null;
+    } catch (error) {
+      this.logger.warn(`Could not read the log of container ${container.id}: ${errorText(error)}`);
+      return null;
     }
   }
 
@@ -152,6 +196,7 @@ function errorText(error: unknown): string {
 }
 
 const EXIT_POLL_MS = 2000;
+const LOG_READ_MS = 15_000;
 
 async function pollExitCode(container: Docker.Container, stop: AbortSignal): Promise<{ StatusCode: number }> {
   while (!stop.aborted) {
