@@ -1,14 +1,12 @@
 import { Body, Get, Param, Query } from '@nestjs/common';
 import { FindingRepository, PluginRepository, SEVERITIES, Severity } from '@kat/domain';
-import { plainToInstance } from 'class-transformer';
-import { validate, ValidationError } from 'class-validator';
 import { AdminOnly } from '../auth/authenticated';
 import { SignedIn } from '../auth/session.guard';
 import { badRequest } from '../common/errors';
 import { UpdatePluginDto } from '../plugins/dto/plugin.dto';
 import { PluginsService } from '../plugins/plugins.service';
 import { OrganizationChoices } from './organization-choices';
-import { FormPost, formOutcome, PageController } from './page-controller';
+import { FormPost, formOutcome, PageController, validated } from './page-controller';
 import { PageShell } from './page-shell';
 import { findingsPage, pluginsPage } from './templates/catalogue';
 import { SignedInShell } from './templates/layout';
@@ -91,12 +89,5 @@ async function limitsAndSettings(form: Record<string, unknown>): Promise<UpdateP
       : null,
     settings,
   };
-  const dto = plainToInstance(UpdatePluginDto, body);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length > 0) throw badRequest(messages(errors));
-  return dto;
-}
-
-function messages(errors: ValidationError[]): string[] {
-  return errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...messages(e.children ?? [])]);
+  return validated(UpdatePluginDto, body);
 }

@@ -1,5 +1,8 @@
 import { applyDecorators, Controller, HttpException, Post, Redirect, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
+import { validate, ValidationError } from 'class-validator';
+import { badRequest } from '../common/errors';
 import { WebExceptionFilter } from './web-exception.filter';
 
 /** A controller of web pages: errors as HTML pages, and no part of the API's OpenAPI document. */
@@ -30,4 +33,19 @@ export async function formOutcome(page: string, action: () => Promise<string>): 
 export function notDone(error: unknown): string {
   const response = error instanceof HttpException ? (error.getResponse() as { message?: string[] | string }) : null;
   return `Not done: ${[response?.message ?? (error as Error).message].flat().join('; ')}`;
+}
+
+/**
+ * A form's or query's values as the API's DTO of that action, checked by the same rules (whitelist,
+ * nothing else allowed); a 400 whose messages name the fields, nested ones too, if not.
+ */
+export async function validated<T extends object>(metatype: ClassConstructor<T>, plain: object): Promise<T> {
+  const dto = plainToInstance(metatype, plain);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw badRequest(messages(errors));
+  return dto;
+}
+
+function messages(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => [...Object.values(e.constraints ?? {}), ...messages(e.children ?? [])]);
 }

@@ -1,8 +1,6 @@
 import { Body, Get, Param, Query } from '@nestjs/common';
 import { TaskRepository, TaskStatus } from '@kat/domain';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import { badRequest, notFound } from '../common/errors';
+import { notFound } from '../common/errors';
 import { COUNT_CAP } from '../common/pagination';
 import { AdminOnly } from '../auth/authenticated';
 import { SignedIn } from '../auth/session.guard';
@@ -11,7 +9,7 @@ import { ListTasksQuery, TaskFiltersDto } from '../tasks/dto/task.dto';
 import { TasksService } from '../tasks/tasks.service';
 import { shortId } from './html';
 import { OrganizationChoices } from './organization-choices';
-import { FormPost, formOutcome, PageController } from './page-controller';
+import { FormPost, formOutcome, PageController, validated } from './page-controller';
 import { PageShell } from './page-shell';
 import { SignedInShell } from './templates/layout';
 import { BULK_ACTIONS, BulkAction, bulkActionPage } from './templates/bulk-action';
@@ -67,7 +65,11 @@ export class TaskPagesController {
   ): Promise<string> {
     const chosen = bulkAction(action);
     const filters = bulkFilters(query);
-    const count = await this.tasks.countMatching(shell.caller.scope, await checked(filters), BULK_STATUSES[chosen]);
+    const count = await this.tasks.countMatching(
+      shell.caller.scope,
+      await validated(TaskFiltersDto, filters),
+      BULK_STATUSES[chosen],
+    );
     return bulkActionPage(shell, chosen, filters, count, count >= COUNT_CAP);
   }
 
@@ -78,7 +80,7 @@ export class TaskPagesController {
     const filters = bulkFilters(form);
     return formOutcome(withOrg(shell.caller, '/tasks/', filters), async () => {
       const scope = shell.caller.scope;
-      const matching = await checked(filters);
+      const matching = await validated(TaskFiltersDto, filters);
       const { count } =
         chosen === 'retry'
           ? await this.tasks.retryMatching(scope, matching)
@@ -152,12 +154,4 @@ function bulkFilters(given: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
     BULK_FILTERS.flatMap((name) => (typeof given[name] === 'string' && given[name] ? [[name, given[name]]] : [])),
   );
-}
-
-/** The filters as the API's bulk actions take them, checked by the same rules; 400 naming the field if not. */
-async function checked(filters: Record<string, string>): Promise<TaskFiltersDto> {
-  const dto = plainToInstance(TaskFiltersDto, filters);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length > 0) throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {})));
-  return dto;
 }

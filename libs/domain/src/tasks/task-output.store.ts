@@ -52,17 +52,17 @@ export class PostgresTaskOutputStore implements TaskOutputStore {
   }
 
   async read(taskId: string, scope: TenantScope): Promise<TaskOutputFile | null> {
-    const rows: Array<TaskOutputFile & { bytes: string }> = await this.db.query(
-      `SELECT f.media_type, f.content, f.bytes, f.truncated FROM task_output f JOIN task t ON t.id = f.task_id
-       WHERE f.task_id = $1 AND t.status = 'COMPLETED' AND ($2::int IS NULL OR t.organization_id = $2)`,
-      [taskId, scope.organizationId],
-    );
-    return rows[0] ? { ...rows[0], bytes: Number(rows[0].bytes) } : null;
+    return this.find<TaskOutputFile>(taskId, scope, 'f.media_type, f.content, f.bytes, f.truncated');
   }
 
-  async describe(taskId: string, scope: TenantScope): Promise<TaskOutputInfo | null> {
-    const rows: Array<TaskOutputInfo & { bytes: string }> = await this.db.query(
-      `SELECT f.media_type, f.bytes, f.truncated FROM task_output f JOIN task t ON t.id = f.task_id
+  describe(taskId: string, scope: TenantScope): Promise<TaskOutputInfo | null> {
+    return this.find<TaskOutputInfo>(taskId, scope, 'f.media_type, f.bytes, f.truncated');
+  }
+
+  /** A COMPLETED task's file in the scope, these columns of it (bytes, a bigint, as a number). */
+  private async find<T extends TaskOutputInfo>(taskId: string, scope: TenantScope, columns: string): Promise<T | null> {
+    const rows: Array<T & { bytes: string }> = await this.db.query(
+      `SELECT ${columns} FROM task_output f JOIN task t ON t.id = f.task_id
        WHERE f.task_id = $1 AND t.status = 'COMPLETED' AND ($2::int IS NULL OR t.organization_id = $2)`,
       [taskId, scope.organizationId],
     );

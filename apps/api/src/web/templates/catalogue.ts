@@ -1,10 +1,8 @@
 import { FindingView, Plugin, SEVERITIES, Severity } from '@kat/domain';
 import { escape, shortId } from '../html';
 import { layout, SignedInShell } from './layout';
-import { actionButton, organizationPicker, table, when, withOrg } from './parts';
+import { actionButton, link, organizationPicker, table, when, withOrg } from './parts';
 import { objectHref } from './objects';
-
-const link = (href: string, text: string) => `<a href="${escape(href)}">${escape(text)}</a>`;
 
 /** Findings, most severe first, each with the object it is about and the task that observed it. */
 export function findingsPage(

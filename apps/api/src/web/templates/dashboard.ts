@@ -2,7 +2,7 @@ import { Caller } from '../../auth/authenticated';
 import { DashboardResponse } from '../../dashboard/dashboard.dto';
 import { escape } from '../html';
 import { layout, SignedInShell } from './layout';
-import { table, when, withOrg } from './parts';
+import { link, table, when, withOrg } from './parts';
 
 /** How often the page fetches its panels again (dashboard.js), in ms. */
 export const REFRESH_MS = 5000;
@@ -13,7 +13,6 @@ const hour = (date: Date | string) => new Date(date).toISOString().slice(11, 16)
 const seconds = (s: number | null) => (s === null ? '—' : `${s.toFixed(s < 10 ? 2 : 1)} s`);
 const percent = (rate: number) => `${(100 * rate).toFixed(rate > 0 && rate < 0.1 ? 1 : 0)} %`;
 const cells = (values: Array<string | number>) => `<tr>${values.map((v) => `<td>${v}</td>`).join('')}</tr>`;
-const link = (href: string, text: string) => `<a href="${escape(href)}">${escape(text)}</a>`;
 const section = (id: string, heading: string, body: string) =>
   `<section aria-labelledby="${id}-heading"><h2 id="${id}-heading">${heading}</h2>${body}</section>`;
 

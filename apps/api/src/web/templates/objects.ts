@@ -2,12 +2,11 @@ import { ObjectChain, OBJECT_KEY_FIELDS, OBJECT_TYPES, ObjectType, StoredObject 
 import { Caller } from '../../auth/authenticated';
 import { escape, shortId } from '../html';
 import { layout, SignedInShell } from './layout';
-import { badge, definitions, organizationPicker, table, when, withOrg } from './parts';
+import { badge, definitions, link, organizationPicker, table, when, withOrg } from './parts';
 
 /** The page of the object of `type` with key `key`. */
 export const objectHref = (caller: Caller, type: string, key: string) =>
   withOrg(caller, `/objects/${encodeURIComponent(type)}/${encodeURIComponent(key)}/`);
-const link = (href: string, text: string) => `<a href="${escape(href)}">${escape(text)}</a>`;
 const taskLink = (caller: Caller, id: string | null) =>
   id
     ? `<a href="${escape(withOrg(caller, `/tasks/${id}/`))}">task ${shortId(id)}</a>`

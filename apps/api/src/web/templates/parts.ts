@@ -12,6 +12,9 @@ export const duration = (t: TaskView) =>
     ? `${((new Date(t.ended_at).getTime() - new Date(t.started_at).getTime()) / 1000).toFixed(1)} s`
     : '—';
 
+/** A link: its address and text, both escaped. */
+export const link = (href: string, text: string) => `<a href="${escape(href)}">${escape(text)}</a>`;
+
 export const badge = (status: string) => `<span class="badge ${escape(status)}">${escape(status)}</span>`;
 
 /** Why a PENDING task has not started yet, in words; empty for any other task. */
