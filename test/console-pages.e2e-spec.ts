@@ -106,6 +106,14 @@ describe('operator console', () => {
     expect(body.errors).toEqual([
       { error: `plugin fails exited with code 2: ${FAILURE}`, plugin_id: 'fails', count: 1 },
     ]);
+
+    // A waiting task: counted by its priority, and, for an admin of all organizations, by organization.
+    const waiting = await environment.taskInBackOff('acme', 'ok', 'internet|waiting.example');
+    expect((await acme.get('/dashboard/')).body.queue.pending_by_priority).toEqual([{ priority: 3, pending: 1 }]);
+    expect((await client(api, adminToken).get('/dashboard/')).body.queue.pending_by_organization).toEqual([
+      { organization: 'acme', pending: 1 },
+    ]);
+    await acme.post(`/tasks/${waiting}/cancel/`).expect(200);
   });
 
   it('lands on the dashboard with the charts of a real run, and updates itself without a reload', async () => {
