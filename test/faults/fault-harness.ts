@@ -2,7 +2,7 @@ import { ChildProcess } from 'node:child_process';
 import { exited, spawnApp } from '../support/apps';
 import { TestEnvironment, waitFor } from '../support/environment';
 import { BUSYBOX_IMAGE } from '../support/plugins';
-import { PrivateRedis } from '../support/private-redis';
+import { freePort, PrivateRedis } from '../support/private-redis';
 import { RunRecorder } from '../support/run-recorder';
 
 type Entry = 'api/main' | 'worker/main' | 'scheduler/main';
@@ -21,12 +21,12 @@ const MAX_ATTEMPTS = 3;
 export class FaultHarness {
   readonly apps: Array<ReturnType<typeof spawnApp>> = [];
   private token = '';
-  readonly port = 21000 + Math.floor(Math.random() * 20000);
-
   private constructor(
     readonly environment: TestEnvironment,
     readonly redis: PrivateRedis,
     readonly recorder: RunRecorder,
+    /** The api's: chosen by the OS, as a random one may be a port some connection is using. */
+    readonly port: number,
   ) {}
 
   /** Migrated database (on `adminUrl`'s server), private Redis, plugins, and the api running. */
@@ -35,13 +35,18 @@ export class FaultHarness {
       await TestEnvironment.create(adminUrl),
       await PrivateRedis.start(),
       await RunRecorder.start(),
+      await freePort(),
     );
     harness.token = await harness.environment.token('acme');
     await harness.sql(`UPDATE scheduler_job SET cron = '* * * * * *' WHERE name = 'reconcile-tasks'`);
     await harness.sql(`UPDATE scheduler_job SET enabled = false WHERE name <> 'reconcile-tasks'`);
     await harness.plugin('work', harness.recorder.script(`sleep 1; echo '${FOUND_FOR_NAME}'`));
     harness.start('api/main');
-    await waitFor('the api', async () => (await fetch(`http://127.0.0.1:${harness.port}/health/ready`)).ok, 30_000);
+    try {
+      await waitFor('the api', async () => (await fetch(`http://127.0.0.1:${harness.port}/health/ready`)).ok, 30_000);
+    } catch (error) {
+      harness.explain(error);
+    }
     return harness;
   }
 
@@ -118,11 +123,15 @@ export class FaultHarness {
       await this.allEnded(ids, timeoutMs);
       await this.expectAllWell(ids);
     } catch (error) {
-      // The apps' own account (warnings and errors) is what explains a failure seen only in CI.
-      const tails = this.apps.map((app, i) => `--- app ${i} (pid ${app.pid}):\n${app.output().slice(-4000)}`);
-      (error as Error).message += `\n\nThe apps' last output:\n${tails.join('\n')}`;
-      throw error;
+      this.explain(error);
     }
+  }
+
+  /** Rethrows `error` with the apps' own account (warnings and errors): what explains a failure seen only in CI. */
+  private explain(error: unknown): never {
+    const tails = this.apps.map((app, i) => `--- app ${i} (pid ${app.pid}):\n${app.output().slice(-4000)}`);
+    (error as Error).message += `\n\nThe apps' last output:\n${tails.join('\n')}`;
+    throw error;
   }
 
   private async expectAllWell(ids: string[]): Promise<void> {

@@ -49,7 +49,8 @@ export class PrivateRedis {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on or is connected from now (the OS's choice), for a process about to listen. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
