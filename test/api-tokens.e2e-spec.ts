@@ -3,6 +3,7 @@ import request from 'supertest';
 import { exited, spawnApp } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { cookieOf, signIn, signInForm } from './support/web-session';
+import { freePort } from './support/free-port';
 
 /** An API client of one API process, by URL. */
 function caller(url: string, token: string) {
@@ -30,7 +31,7 @@ describe('API tokens and web sessions', () => {
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
-    const ports = [0, 1].map(() => 21000 + Math.floor(Math.random() * 20000));
+    const ports = [await freePort(), await freePort()];
     apps = ports.map((port) => spawnApp('api/main', environment.processEnv({ PORT: String(port) })));
     [urlA, urlB] = ports.map((port) => `http://127.0.0.1:${port}`);
     for (const url of [urlA, urlB]) {

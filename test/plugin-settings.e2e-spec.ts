@@ -6,6 +6,7 @@ import { ApiClient, client, exited, spawnApp, startApi } from './support/apps';
 import { TestEnvironment, waitFor } from './support/environment';
 import { OrganizationRows } from './support/organization-rows';
 import { registerShellPlugin } from './support/plugins';
+import { freePort } from './support/free-port';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const MASK = '********';
@@ -37,7 +38,7 @@ describe('per-organization plugin settings', () => {
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
-    const port = 21000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const env = environment.processEnv({ PORT: String(port), LOG_LEVEL: 'verbose' });
     apps = [spawnApp('api/main', env), spawnApp('worker/main', env)];
     const url = `http://127.0.0.1:${port}`;

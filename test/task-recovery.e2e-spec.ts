@@ -5,6 +5,7 @@ import { ApiClient, client, exited, spawnApp, startApi, startScheduler, startWor
 import { TestEnvironment, waitFor } from './support/environment';
 import { PrivateRedis } from './support/private-redis';
 import { containersOfTask, registerShellPlugin } from './support/plugins';
+import { freePort } from './support/free-port';
 
 /**
  * No task is lost or run twice when Redis goes away or a worker dies: the row is the truth, and
@@ -130,7 +131,7 @@ describe('task recovery', () => {
   }, 240_000);
 
   it('hands running tasks back on SIGTERM, and another worker completes them', async () => {
-    const healthPort = 20000 + Math.floor(Math.random() * 20000);
+    const healthPort = await freePort();
     const stopping = spawnApp(
       'worker/main',
       environment.processEnv({ ...fast(), SHUTDOWN_GRACE_SECONDS: '1', HEALTH_PORT: String(healthPort) }),

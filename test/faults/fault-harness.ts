@@ -2,7 +2,8 @@ import { ChildProcess } from 'node:child_process';
 import { exited, spawnApp } from '../support/apps';
 import { TestEnvironment, waitFor } from '../support/environment';
 import { BUSYBOX_IMAGE } from '../support/plugins';
-import { freePort, PrivateRedis } from '../support/private-redis';
+import { freePort } from '../support/free-port';
+import { PrivateRedis } from '../support/private-redis';
 import { RunRecorder } from '../support/run-recorder';
 
 type Entry = 'api/main' | 'worker/main' | 'scheduler/main';

@@ -7,7 +7,7 @@ describe('a PostgreSQL restart', () => {
   let h: FaultHarness;
 
   beforeAll(async () => {
-    postgres = PrivatePostgres.create(22000 + Math.floor(Math.random() * 20000));
+    postgres = await PrivatePostgres.create();
     h = await FaultHarness.start(postgres.serverUrl);
   });
 

@@ -1,34 +1,53 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { freePort } from './free-port';
 
 /**
  * A PostgreSQL cluster of the test's own (Debian's pg_createcluster), which the test may restart
  * without disturbing the machine's shared server. Trust auth on 127.0.0.1 only.
  */
 export class PrivatePostgres {
-  private readonly version = readdirSync('/etc/postgresql').sort().pop()!;
-  readonly name = `katfault${randomBytes(3).toString('hex')}`;
+  private static readonly version = readdirSync('/etc/postgresql').sort().pop()!;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+  ) {}
 
-  static create(port: number): PrivatePostgres {
-    const cluster = new PrivatePostgres(port);
-    execFileSync(
-      'pg_createcluster',
-      [
-        cluster.version,
-        cluster.name,
-        '--port',
-        String(port),
-        '--start',
-        '--',
-        '--auth-local=trust',
-        '--auth-host=trust',
-      ],
-      { stdio: 'pipe' },
-    );
-    return cluster;
+  /**
+   * On a port the OS reports free. The port can still be taken before the postmaster binds it (a CI run
+   * lost that race once, on a random port among live connections' ephemeral ones), so a failed start
+   * drops the half-made cluster and tries again on another port.
+   */
+  static async create(attempts = 3): Promise<PrivatePostgres> {
+    for (let attempt = 1; ; attempt++) {
+      const cluster = new PrivatePostgres(`katfault${randomBytes(3).toString('hex')}`, await freePort());
+      try {
+        execFileSync(
+          'pg_createcluster',
+          [
+            PrivatePostgres.version,
+            cluster.name,
+            '--port',
+            String(cluster.port),
+            '--start',
+            '--',
+            '--auth-local=trust',
+            '--auth-host=trust',
+          ],
+          { stdio: 'pipe' },
+        );
+        return cluster;
+      } catch (error) {
+        try {
+          cluster.drop();
+        } catch {
+          // pg_createcluster failed before it made the cluster: nothing to drop
+        }
+        if (attempt >= attempts) throw error;
+      }
+    }
   }
 
   get serverUrl(): string {
@@ -36,12 +55,14 @@ export class PrivatePostgres {
   }
 
   restart(): void {
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', this.version, this.name, 'restart', '-m', 'fast'], {
-      stdio: 'pipe',
-    });
+    execFileSync(
+      'pg_ctlcluster',
+      ['--skip-systemctl-redirect', PrivatePostgres.version, this.name, 'restart', '-m', 'fast'],
+      { stdio: 'pipe' },
+    );
   }
 
   drop(): void {
-    execFileSync('pg_dropcluster', ['--stop', this.version, this.name], { stdio: 'pipe' });
+    execFileSync('pg_dropcluster', ['--stop', PrivatePostgres.version, this.name], { stdio: 'pipe' });
   }
 }

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { waitFor } from './environment';
+import { freePort } from './free-port';
 import Redis from 'ioredis';
 
 /** A redis-server of the test's own on a free port, which the test may stop and start again. */
@@ -47,16 +47,4 @@ export class PrivateRedis {
     child.kill('SIGKILL');
     await exited;
   }
-}
-
-/** A port nothing listens on or is connected from now (the OS's choice), for a process about to listen. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
