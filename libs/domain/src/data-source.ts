@@ -17,6 +17,7 @@ import { SteadyTicks1764240000000 } from './migrations/1764240000000-steady-tick
 import { RawOutput1764250000000 } from './migrations/1764250000000-raw-output';
 import { Retention1764260000000 } from './migrations/1764260000000-retention';
 import { ObjectPages1764270000000 } from './migrations/1764270000000-object-pages';
+import { CheaperTaskInserts1764280000000 } from './migrations/1764280000000-cheaper-task-inserts';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   RawOutput1764250000000,
   Retention1764260000000,
   ObjectPages1764270000000,
+  CheaperTaskInserts1764280000000,
 ];
 
 /**

@@ -7,7 +7,7 @@ import { TaskType } from './task-state';
 /*
  * The statements that create a schedule's tasks, set-based: one per schedule per tick, never one
  * per object (TaskRepository.createScheduledTasks and createFollowUpTasks call them). Served by
- * object's primary key (a set's members) and task_org_plugin_input_created (recent tasks).
+ * object's primary key (a set's members) and task_org_input (an object's recent tasks).
  */
 
 /** A task just created by a schedule, enough to queue it. */
