@@ -158,10 +158,7 @@ export class TasksService {
         )
       : undefined;
     const position: TaskCursor | undefined = after && { created_at: after.c, id: after.i };
-    const [{ tasks, next }, count] = await Promise.all([
-      this.tasks.list(scope, query, limit, position),
-      this.tasks.count(scope, query, COUNT_CAP),
-    ]);
+    const { tasks, next, count } = await this.tasks.list(scope, query, limit, position, COUNT_CAP);
     return { results: tasks, next_cursor: next && encodeCursor({ c: next.created_at, i: next.id }), count };
   }
 

@@ -253,31 +253,48 @@ export class TaskRepository {
   /**
    * Newest first, keyset-paginated on (created_at, id): served by task_org_created /
    * task_org_status_created. `next` is where the following page starts, null on the last page.
+   * `count`: how many tasks match the filters (whatever the cursor), exact up to `countUpTo` (0: not counted). One
+   * statement for both: a list is the API's most frequent request, and a second statement cost a
+   * second round trip, parse and plan on every one.
    */
   async list(
     scope: TenantScope,
     filters: TaskFilters,
     limit: number,
     after?: TaskCursor,
-  ): Promise<{ tasks: TaskView[]; next: TaskCursor | null }> {
+    countUpTo = 0,
+  ): Promise<{ tasks: TaskView[]; next: TaskCursor | null; count: number }> {
     const { where, params } = taskFilterSql(scope, filters);
+    const matching = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    const onPage = [...where];
     if (after) {
       params.push(after.created_at, after.id);
-      where.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+      onPage.push(`(t.created_at, t.id) < ($${params.length - 1}::timestamptz, $${params.length})`);
     }
-    params.push(limit + 1);
+    params.push(limit + 1, countUpTo);
     // The position as stored: tasks made by one statement share created_at to the microsecond.
-    const rows: Array<TaskView & { position: string }> = await this.db.query(
-      `SELECT ${VIEW_COLUMNS},
-         to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
-       FROM task t JOIN organization o ON o.id = t.organization_id
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length}`,
+    // The count's one row is joined to the page, so an empty page still carries it.
+    const rows: Array<TaskView & { position: string | null; matches: number }> = await this.db.query(
+      `WITH page AS (
+         SELECT ${VIEW_COLUMNS},
+           to_char(t.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position
+         FROM task t JOIN organization o ON o.id = t.organization_id
+         ${onPage.length ? 'WHERE ' + onPage.join(' AND ') : ''}
+         ORDER BY t.created_at DESC, t.id DESC LIMIT $${params.length - 1})
+       SELECT page.*, matches.n AS matches
+       FROM (SELECT count(*)::int AS n FROM (SELECT 1 FROM task t ${matching} LIMIT $${params.length}) m) matches
+       LEFT JOIN page ON true
+       ORDER BY page.created_at DESC, page.id DESC`,
       params,
     );
-    const tasks = rows.slice(0, limit).map(({ position: _position, ...task }) => task);
-    const last = rows[limit - 1];
-    return { tasks, next: rows.length > limit ? { created_at: last.position, id: last.id } : null };
+    const found = rows.filter((row) => row.position !== null);
+    const tasks = found.slice(0, limit).map(({ position: _position, matches: _matches, ...task }) => task);
+    const last = found[limit - 1];
+    return {
+      tasks,
+      next: found.length > limit ? { created_at: last.position!, id: last.id } : null,
+      count: rows[0].matches,
+    };
   }
 
   /** How many tasks match, counting no further than `cap` (an index-only scan of at most cap rows). */
