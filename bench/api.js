@@ -53,24 +53,27 @@ function paced(title, { path, headers, rate }) {
       agent.destroy();
       latencies.sort((a, b) => a - b);
       const at = (q) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] * 10) / 10;
-      const summary = { cpu: cpu(), requests_per_second: rate, requests: total, failures,
+      const seconds = (performance.now() - started) / 1000;
+      const summary = { cpu: cpu(), requests_per_second: Math.round(total / seconds), requests: total, failures,
         latency_ms: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) } };
-      console.log(`api ${title}: ${rate} requests/s evenly spaced, p50 ${summary.latency_ms.p50} ms, p90 ${summary.latency_ms.p90} ms, ` +
+      console.log(`api ${title}: ${rate} requests/s evenly spaced (${summary.requests_per_second} done), p50 ${summary.latency_ms.p50} ms, p90 ${summary.latency_ms.p90} ms, ` +
         `p99 ${summary.latency_ms.p99} ms, max ${summary.latency_ms.max} ms (CPU ${summary.cpu.busy_pct} % busy, ${summary.cpu.steal_pct} % stolen)` +
         (failures ? ` (${failures} failed)` : ''));
       resolve(summary);
     };
+    // Each request ends once, on 'close' (an answer, an error, a connection dropped mid-answer or a
+    // timeout); a failure counts in the latencies too, as the wait it was.
     const send = (due) => {
-      const request = http.get({ host: '127.0.0.1', port: PORT, path, headers, agent }, (response) => {
+      let ok = false;
+      const request = http.get({ host: '127.0.0.1', port: PORT, path, headers, agent, timeout: 10_000 }, (response) => {
         response.resume();
-        response.on('end', () => {
-          if (response.statusCode !== 200) failures++;
-          latencies.push(performance.now() - due);
-          if (++done === total) finish();
-        });
+        response.on('end', () => (ok = response.statusCode === 200));
       });
-      request.on('error', () => {
-        failures++;
+      request.on('timeout', () => request.destroy(new Error('timed out')));
+      request.on('error', () => {});
+      request.on('close', () => {
+        if (!ok) failures++;
+        latencies.push(performance.now() - due);
         if (++done === total) finish();
       });
     };

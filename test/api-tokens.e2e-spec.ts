@@ -31,7 +31,8 @@ describe('API tokens and web sessions', () => {
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
-    const ports = [await freePort(), await freePort()];
+    const ports = [await freePort()];
+    while (ports.length < 2) ports.push(...[await freePort()].filter((port) => port !== ports[0]));
     apps = ports.map((port) => spawnApp('api/main', environment.processEnv({ PORT: String(port) })));
     [urlA, urlB] = ports.map((port) => `http://127.0.0.1:${port}`);
     for (const url of [urlA, urlB]) {
