@@ -1,16 +1,37 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/**
- * A port nothing listens on or is connected from now (the OS's choice), for a process about to listen.
- * Another process can still take it before ours binds, so a caller that starts a server retries on a busy port.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Where the OS picks the local ports of outgoing connections (Linux's default when unreadable). */
+function ephemeralPorts(): { low: number; high: number } {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return { low, high };
+  } catch {
+    // not Linux: the default range
+  }
+  return { low: 32768, high: 60999 };
+}
+
+function listensOn(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A port nothing listens on now, for a server a test is about to start (or restart), chosen below
+ * the ephemeral range: a port in it can be taken at any moment as the local end of an outgoing
+ * connection (a CI run lost a PostgreSQL start that way). Another test's server can still take it
+ * first, so a caller that starts a server retries on a busy port.
+ */
+export async function freePort(): Promise<number> {
+  const { low } = ephemeralPorts();
+  const first = 20_000;
+  for (let tries = 0; tries < 50 && low > first; tries++) {
+    const port = first + Math.floor(Math.random() * (low - first));
+    if (await listensOn(port)) return port;
+  }
+  throw new Error(`no free port found between ${first} and ${low}`);
 }

@@ -16,9 +16,9 @@ export class PrivatePostgres {
   ) {}
 
   /**
-   * On a port the OS reports free. The port can still be taken before the postmaster binds it (a CI run
-   * lost that race once, on a random port among live connections' ephemeral ones), so a failed start
-   * drops the half-made cluster and tries again on another port.
+   * On a free port below the ephemeral range (freePort). Another test's server can still take it
+   * before the postmaster binds it, so a failed start drops the half-made cluster and tries again
+   * on another port.
    */
   static async create(attempts = 3): Promise<PrivatePostgres> {
     for (let attempt = 1; ; attempt++) {
