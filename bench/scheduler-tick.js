@@ -3,6 +3,7 @@
 // workers' admission, not queued by the tick) and a steady tick (nothing due), run through `kat run-job` exactly as a replica runs
 // it; then the seed's loop (a query and an insert per object, each its own commit) at 10,000.
 //   npm run bench -- scheduler-tick [sizes=10000,100000,1000000] [seed loop size=10000] [--fresh]
+// SCHEDULER_SWEEP_PARTS in the environment is passed on (a full sweep's parts; the app's default otherwise).
 const { Client } = require('pg');
 const { createEnvironment, progress, saveResult, machine, run } = require('./harness');
 
@@ -12,6 +13,7 @@ const SIZES = (sizes ?? '10000,100000,1000000').split(',').map(Number);
 const LOOP_SIZE = Number(loopSize ?? 10000);
 const FOUND = FRESH ? 'now()' : "now() - interval '1 hour'";
 const NAME = 'kat_bench_tick';
+const SETTINGS = process.env.SCHEDULER_SWEEP_PARTS ? { SCHEDULER_SWEEP_PARTS: process.env.SCHEDULER_SWEEP_PARTS } : {};
 
 /**
  * One organization, one schedule over every hostname of `size`. The objects were found an hour
@@ -61,7 +63,7 @@ async function main() {
   const rows = [];
   for (const size of SIZES) {
     progress(`scheduler-tick: filling ${size} objects`);
-    const bench = await createEnvironment(NAME);
+    const bench = await createEnvironment(NAME, SETTINGS);
     try {
       await fill(bench, size);
       progress(`scheduler-tick: first tick over ${size} objects`);
@@ -97,7 +99,7 @@ async function main() {
   } finally {
     await bench.drop();
   }
-  console.log(`saved ${saveResult('scheduler-tick', { benchmark: 'scheduler-tick', fresh: FRESH, set_based: rows, seed_loop: loop, machine: machine(), at: new Date().toISOString() })}`);
+  console.log(`saved ${saveResult('scheduler-tick', { benchmark: 'scheduler-tick', fresh: FRESH, settings: SETTINGS, set_based: rows, seed_loop: loop, machine: machine(), at: new Date().toISOString() })}`);
 }
 
 run(main);

@@ -35,7 +35,8 @@ describe('steady ticks (only what changed since the last tick) create what a ful
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
-    db = await new DataSource(dataSourceOptions(environment.databaseUrl, 2)).initialize();
+    // Room for a full sweep in three parts beside the schedule's own transaction.
+    db = await new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize();
     tasks = new TaskRepository(db);
     await db.query(
       `INSERT INTO plugin (plugin_id, name, image, command, consumes)
@@ -135,9 +136,13 @@ describe('steady ticks (only what changed since the last tick) create what a ful
   }
 
   /** The inputs a tick of the schedule creates tasks for, and whether it swept fully; then undone. */
-  async function tick(schedule: string, sweep: 'full' | 'auto'): Promise<{ inputs: string[]; full: boolean }> {
+  async function tick(
+    schedule: string,
+    sweep: 'full' | 'auto',
+    sweepParts = 1,
+  ): Promise<{ inputs: string[]; full: boolean }> {
     const [before] = await db.query(`SELECT swept_at, full_swept_at FROM schedule WHERE id = $1`, [schedule]);
-    const created = await tasks.createScheduledTasks(schedule, { sweep });
+    const created = await tasks.createScheduledTasks(schedule, { sweep, sweepParts });
     const ids = created.map((t) => t.id);
     const inputs = await db.query(`SELECT input_object FROM task WHERE id = ANY($1) ORDER BY input_object`, [ids]);
     const [after] = await db.query(`SELECT full_swept_at FROM schedule WHERE id = $1`, [schedule]);
@@ -159,8 +164,11 @@ describe('steady ticks (only what changed since the last tick) create what a ful
       const schedule = await history(seed);
       const steady = await tick(schedule, 'auto');
       const full = await tick(schedule, 'full');
+      const inParts = await tick(schedule, 'full', 3);
       expect({ seed, swept: steady.full, inputs: steady.inputs }).toEqual({ seed, swept: false, inputs: full.inputs });
       expect(full.full).toBe(true);
+      // A full sweep in parts, each inserted by its own connection, creates the same tasks as one.
+      expect({ seed, inputs: inParts.inputs }).toEqual({ seed, inputs: full.inputs });
       due += full.inputs.length;
     }
     // The histories are not trivial: across them, many objects were due, and many were not.

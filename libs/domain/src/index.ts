@@ -13,7 +13,7 @@ export * from './tasks/task-admission.repository';
 export * from './tasks/task-output.store';
 export * from './tasks/task-stats.repository';
 export * from './tasks/task-filters';
-export type { CreatedTask } from './tasks/scheduled-task-inserts';
+export type { CreatedTask, ScheduledTaskOptions } from './tasks/scheduled-task-inserts';
 export * from './domain.module';
 export * from './seed/seed';
 export * from './auth/plugin-token.service';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   AdmittedCursor,
   NewTask,
+  ScheduledTaskOptions,
   TaskFilters,
   TaskRepository,
   TaskStatus,
@@ -64,10 +65,7 @@ export class TaskIntake {
   }
 
   /** A schedule's due tasks (a tick), or all of its set's objects now (`run now`). */
-  async submitScheduled(
-    scheduleId: string,
-    options: { ignoreInterval?: boolean; includeDisabled?: boolean } = {},
-  ): Promise<Submitted<QueueableTask>> {
+  async submitScheduled(scheduleId: string, options: ScheduledTaskOptions = {}): Promise<Submitted<QueueableTask>> {
     return this.deliver(await this.tasks.createScheduledTasks(scheduleId, options));
   }
 

@@ -162,6 +162,17 @@ export class KatSettings {
   @Min(100)
   SCHEDULER_POLL_MS = 1000;
 
+  /**
+   * A schedule's full sweep (its first tick, and one an hour) inserts its tasks over this many
+   * database connections at once: PostgreSQL checks and indexes a statement's rows on one core.
+   * Set it to the cores the database can give a tick.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(8)
+  SCHEDULER_SWEEP_PARTS = 2;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: string = 'log';
 

@@ -6,7 +6,7 @@ import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugins/plugin.entity';
 import { SealedPluginSetting } from '../plugins/plugin-setting.repository';
 import { MicroBatcher } from './micro-batcher';
-import { CreatedTask, insertFollowUpTasks, insertScheduledTasks } from './scheduled-task-inserts';
+import { CreatedTask, insertFollowUpTasks, insertScheduledTasks, ScheduledTaskOptions } from './scheduled-task-inserts';
 import { TaskFilters, taskFilterSql } from './task-filters';
 import { TASK_PRIORITY } from './task-admission.repository';
 import { Task, TaskData, TaskLog } from './task.entity';
@@ -610,10 +610,7 @@ export class TaskRepository {
    * `ignoreInterval`, no active one; one statement. Nothing for a disabled plugin, nor for a
    * disabled schedule unless `includeDisabled` (a user's "run now").
    */
-  createScheduledTasks(
-    scheduleId: string,
-    options: { ignoreInterval?: boolean; includeDisabled?: boolean; sweep?: 'full' | 'auto' } = {},
-  ): Promise<CreatedTask[]> {
+  createScheduledTasks(scheduleId: string, options: ScheduledTaskOptions = {}): Promise<CreatedTask[]> {
     return insertScheduledTasks(this.db, scheduleId, options);
   }
 
