@@ -218,4 +218,47 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     await db.query(`UPDATE schedule SET full_swept_at = now() - interval '61 minutes' WHERE id = $1`, [schedule]);
     expect((await tick(schedule, 'auto')).full).toBe(true);
   });
+  it('a full sweep in parts whose one part fails leaves the schedule due for a full sweep, which creates the rest', async () => {
+    const [{ id: organization }] = await db.query(
+      `INSERT INTO organization (code, name) VALUES ('parts', 'parts') RETURNING id`,
+    );
+    const keys = Array.from({ length: 40 }, (_, i) => `internet|p${i}.example`);
+    await db.query(
+      `INSERT INTO object (organization_id, object_type, primary_key, data)
+       SELECT $1, 'hostname', k, jsonb_build_object('network', 'internet', 'name', split_part(k, '|', 2))
+       FROM unnest($2::text[]) k`,
+      [organization, keys],
+    );
+    const [{ id: set }] = await db.query(
+      `INSERT INTO object_set (organization_id, name, object_type, query) VALUES ($1, 'all', 'hostname', '') RETURNING id`,
+      [organization],
+    );
+    const [{ id: schedule }] = await db.query(
+      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds)
+       VALUES ($1, 'scan', $2, 3600) RETURNING id`,
+      [organization, set],
+    );
+    // One object's task cannot be inserted: the part it hashes to fails, the others commit.
+    await db.query(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.data ->> 'input_data' = 'internet|p7.example' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$`);
+    await db.query(`CREATE TRIGGER poison BEFORE INSERT ON task FOR EACH ROW EXECUTE FUNCTION poison()`);
+    const inputs = async () =>
+      (await db.query(`SELECT input_object FROM task WHERE schedule_id = $1 ORDER BY input_object`, [schedule])).map(
+        (r: { input_object: string }) => r.input_object,
+      );
+    try {
+      await expect(tasks.createScheduledTasks(schedule, { sweepParts: 3 })).rejects.toThrow('poisoned');
+    } finally {
+      await db.query(`DROP TRIGGER poison ON task; DROP FUNCTION poison()`);
+    }
+    const [after] = await db.query(`SELECT swept_at, full_swept_at FROM schedule WHERE id = $1`, [schedule]);
+    expect(after).toEqual({ swept_at: null, full_swept_at: null }); // the schedule's own transaction rolled back
+    const survivors = await inputs();
+    expect(survivors.length).toBeGreaterThan(0); // the other parts' tasks committed...
+    expect(survivors.length).toBeLessThan(keys.length); // ...and the poisoned part's did not
+
+    const created = await tasks.createScheduledTasks(schedule, { sweepParts: 3 });
+    expect(created.length).toBe(keys.length - survivors.length);
+    expect(await inputs()).toEqual([...keys].sort()); // every member once
+  });
 });
