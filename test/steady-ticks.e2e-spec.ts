@@ -218,7 +218,7 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     await db.query(`UPDATE schedule SET full_swept_at = now() - interval '61 minutes' WHERE id = $1`, [schedule]);
     expect((await tick(schedule, 'auto')).full).toBe(true);
   });
-  it('a full sweep in parts whose one part fails leaves the schedule due for a full sweep, which creates the rest', async () => {
+  it('a sweep in parts whose one part fails leaves the schedule due for a full sweep, which adds the rest', async () => {
     const [{ id: organization }] = await db.query(
       `INSERT INTO organization (code, name) VALUES ('parts', 'parts') RETURNING id`,
     );
@@ -230,7 +230,8 @@ describe('steady ticks (only what changed since the last tick) create what a ful
       [organization, keys],
     );
     const [{ id: set }] = await db.query(
-      `INSERT INTO object_set (organization_id, name, object_type, query) VALUES ($1, 'all', 'hostname', '') RETURNING id`,
+      `INSERT INTO object_set (organization_id, name, object_type, query)
+       VALUES ($1, 'all', 'hostname', '') RETURNING id`,
       [organization],
     );
     const [{ id: schedule }] = await db.query(
@@ -240,7 +241,10 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     );
     // One object's task cannot be inserted: the part it hashes to fails, the others commit.
     await db.query(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.data ->> 'input_data' = 'internet|p7.example' THEN RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$`);
+      BEGIN
+        IF NEW.data ->> 'input_data' = 'internet|p7.example' THEN RAISE EXCEPTION 'poisoned'; END IF;
+        RETURN NEW;
+      END $$`);
     await db.query(`CREATE TRIGGER poison BEFORE INSERT ON task FOR EACH ROW EXECUTE FUNCTION poison()`);
     const inputs = async () =>
       (await db.query(`SELECT input_object FROM task WHERE schedule_id = $1 ORDER BY input_object`, [schedule])).map(
