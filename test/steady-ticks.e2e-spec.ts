@@ -218,7 +218,7 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     await db.query(`UPDATE schedule SET full_swept_at = now() - interval '61 minutes' WHERE id = $1`, [schedule]);
     expect((await tick(schedule, 'auto')).full).toBe(true);
   });
-  it('a sweep in parts whose one part fails leaves the schedule due for a full sweep, which adds the rest', async () => {
+  it('a sweep in parts, one of which fails, leaves the schedule due for a full sweep that adds the rest', async () => {
     const [{ id: organization }] = await db.query(
       `INSERT INTO organization (code, name) VALUES ('parts', 'parts') RETURNING id`,
     );
