@@ -35,8 +35,8 @@ describe('steady ticks (only what changed since the last tick) create what a ful
 
   beforeAll(async () => {
     environment = await TestEnvironment.create();
-    // Room for a full sweep in three parts beside the schedule's own transaction.
-    db = await new DataSource(dataSourceOptions(environment.databaseUrl, 4)).initialize();
+    // Room for a full sweep in three parts (a pool keeps two connections beside them).
+    db = await new DataSource(dataSourceOptions(environment.databaseUrl, 5)).initialize();
     tasks = new TaskRepository(db);
     await db.query(
       `INSERT INTO plugin (plugin_id, name, image, command, consumes)
@@ -264,5 +264,52 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     const created = await tasks.createScheduledTasks(schedule, { sweepParts: 3 });
     expect(created.length).toBe(keys.length - survivors.length);
     expect(await inputs()).toEqual([...keys].sort()); // every member once
+  });
+  it('a sweep in parts is not recorded when what the schedule scans changed while it ran', async () => {
+    const [{ id: organization }] = await db.query(
+      `INSERT INTO organization (code, name) VALUES ('changed', 'changed') RETURNING id`,
+    );
+    const keys = Array.from({ length: 20 }, (_, i) => `internet|c${i}.example`);
+    await db.query(
+      `INSERT INTO object (organization_id, object_type, primary_key, data)
+       SELECT $1, 'hostname', k, jsonb_build_object('network', 'internet', 'name', split_part(k, '|', 2))
+       FROM unnest($2::text[]) k`,
+      [organization, keys],
+    );
+    const [{ id: set }] = await db.query(
+      `INSERT INTO object_set (organization_id, name, object_type, query)
+       VALUES ($1, 'all', 'hostname', '') RETURNING id`,
+      [organization],
+    );
+    // Swept before, fully over an hour ago: this tick sweeps fully, in parts.
+    const [{ id: schedule }] = await db.query(
+      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds, swept_at, full_swept_at)
+       VALUES ($1, 'scan', $2, 3600, now() - interval '2 hours', now() - interval '2 hours') RETURNING id`,
+      [organization, set],
+    );
+    // While a part runs, a change to what the schedule scans clears swept_at (as the triggers do).
+    await db.query(`CREATE FUNCTION clear_sweep() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data ->> 'input_data' = 'internet|c3.example' THEN
+          UPDATE schedule SET swept_at = NULL WHERE id = NEW.schedule_id;
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(`CREATE TRIGGER clear_sweep BEFORE INSERT ON task FOR EACH ROW EXECUTE FUNCTION clear_sweep()`);
+    try {
+      expect(await tasks.createScheduledTasks(schedule, { sweepParts: 3 })).toHaveLength(keys.length);
+    } finally {
+      await db.query(`DROP TRIGGER clear_sweep ON task; DROP FUNCTION clear_sweep()`);
+    }
+    const [after] = await db.query(`SELECT swept_at FROM schedule WHERE id = $1`, [schedule]);
+    expect(after.swept_at).toBeNull(); // the next tick sweeps fully again
+
+    // Without the change, the sweep is recorded: the next tick is a steady one and creates nothing.
+    await db.query(`DELETE FROM task WHERE schedule_id = $1`, [schedule]);
+    expect(await tasks.createScheduledTasks(schedule, { sweepParts: 3 })).toHaveLength(keys.length);
+    const [recorded] = await db.query(`SELECT swept_at, full_swept_at FROM schedule WHERE id = $1`, [schedule]);
+    expect(recorded.swept_at).not.toBeNull();
+    expect(recorded.full_swept_at).toEqual(recorded.swept_at);
+    expect(Date.now() - recorded.swept_at.getTime()).toBeLessThan(60_000);
   });
 });

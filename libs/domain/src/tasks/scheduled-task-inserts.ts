@@ -129,31 +129,37 @@ export interface ScheduledTaskOptions {
  * A full sweep reads every member; a steady tick, after one, only what changed since the last
  * tick (changedSinceLastTick) and creates the same tasks. `sweep: 'full'` forces a full one.
  *
- * A full sweep in parts: the first part is inserted in the transaction that holds the schedule's
- * row (so a second tick of it waits), the others in transactions of their own, and the schedule's
- * transaction commits only once every part has. If a part fails, the schedule's new swept_at is
- * rolled back with it, so the next tick sweeps fully again and creates what is missing (the parts
- * that committed are tasks of due objects, which that sweep then skips).
+ * A full sweep in parts (sweepParts > 1) runs outside the transaction that claims the schedule:
+ * each part in a transaction of its own, none of them waiting on another (their objects differ),
+ * so no transaction of ours ever waits in this process for another while it holds locks, which
+ * PostgreSQL could not see as a deadlock. The sweep is recorded (swept_at, full_swept_at at the
+ * time the tick began) only once every part has committed, and only if nothing cleared swept_at
+ * meanwhile (a change to what the schedule scans): a part that fails leaves the schedule due for
+ * another full sweep, which creates the rest (the parts that committed are tasks of due objects).
  */
 export async function insertScheduledTasks(
   db: DataSource,
   scheduleId: string,
   options: ScheduledTaskOptions = {},
 ): Promise<CreatedTask[]> {
-  return db.transaction(async (tx) => {
-    const full = `$3 OR previous.swept_at IS NULL OR previous.full_swept_at IS NULL
-                  OR previous.full_swept_at < now() - make_interval(secs => ${FULL_SWEEP_SECONDS})`;
+  const parts = sweepParts(db, options.sweepParts);
+  const tick = await db.transaction(async (tx): Promise<TickStart> => {
+    const full = `($3 OR previous.swept_at IS NULL OR previous.full_swept_at IS NULL
+                  OR previous.full_swept_at < now() - make_interval(secs => ${FULL_SWEEP_SECONDS}))`;
+    const inParts = `(${full} AND $4::int > 1)`;
     const [schedule] = await tx
       .query(
-        `UPDATE schedule s SET last_run_at = now(), swept_at = now(),
-           full_swept_at = CASE WHEN ${full} THEN now() ELSE s.full_swept_at END
+        `UPDATE schedule s SET last_run_at = now(),
+           swept_at = CASE WHEN ${inParts} THEN s.swept_at ELSE now() END,
+           full_swept_at = CASE WHEN ${inParts} THEN s.full_swept_at WHEN ${full} THEN now() ELSE s.full_swept_at END
          FROM plugin p, object_set os, (SELECT swept_at, full_swept_at FROM schedule WHERE id = $1) previous
          WHERE s.id = $1 AND (s.enabled OR $2) AND p.plugin_id = s.plugin_id AND p.enabled AND os.id = s.object_set_id
            AND os.object_type = ANY(p.consumes)
          RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids,
            coalesce(s.priority, ${TASK_PRIORITY.tick}) AS priority, p.rate_limit->>'key' AS rate_key_template,
-           CASE WHEN ${full} THEN NULL ELSE previous.swept_at END AS since`,
-        [scheduleId, options.includeDisabled ?? false, options.ignoreInterval || options.sweep === 'full'],
+           CASE WHEN ${full} THEN NULL ELSE previous.swept_at END AS since, ${inParts} AS in_parts,
+           now()::text AS began_at, previous.swept_at::text AS previous_swept_at`,
+        [scheduleId, options.includeDisabled ?? false, options.ignoreInterval || options.sweep === 'full', parts],
       )
       .then(
         ([rows]: [unknown[]]) =>
@@ -166,10 +172,13 @@ export async function insertScheduledTasks(
               priority: number;
               rate_key_template: string | null;
               since: Date | null;
+              in_parts: boolean;
+              began_at: string;
+              previous_swept_at: string | null;
             } & ObjectSet
           >,
       );
-    if (!schedule) return [];
+    if (!schedule) return { created: [] };
     const interval = options.ignoreInterval ? 0 : schedule.interval_seconds;
     const steady =
       schedule.since !== null &&
@@ -198,23 +207,32 @@ export async function insertScheduledTasks(
          FROM object o
          WHERE o.organization_id = $1 AND o.object_type = $2 AND ${where} AND ${members} AND ${NOT_RECENTLY_SCANNED}`;
     if (steady) {
-      return insertTasks(
-        tx,
-        insert(`o.primary_key IN (${changedSinceLastTick('$1', '$2', '$3', '$5', '$8')})`),
-        params,
-      );
+      const changed = `o.primary_key IN (${changedSinceLastTick('$1', '$2', '$3', '$5', '$8')})`;
+      return { created: await insertTasks(tx, insert(changed), params) };
     }
-    const parts = sweepParts(db, options.sweepParts);
-    const part = (into: EntityManager, k: number) => sweepPart(into, insert, [...params, parts, k]);
-    const [mine, ...others] = await Promise.allSettled([
-      part(tx, 0),
-      ...Array.from({ length: parts - 1 }, (_, k) => db.transaction((own) => part(own, k + 1))),
-    ]);
-    const failed = [mine, ...others].find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
-    return [mine, ...others].flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+    if (!schedule.in_parts) return { created: await sweepPart(tx, insert, [...params, 1, 0]) };
+    return { inParts: { insert, params, began: schedule.began_at, previous: schedule.previous_swept_at } };
   });
+  if ('created' in tick) return tick.created;
+
+  const { insert, params, began, previous } = tick.inParts;
+  const settled = await Promise.allSettled(
+    Array.from({ length: parts }, (_, k) => db.transaction((own) => sweepPart(own, insert, [...params, parts, k]))),
+  );
+  const failed = settled.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+  await db.query(
+    `UPDATE schedule SET swept_at = $2::timestamptz, full_swept_at = $2::timestamptz
+     WHERE id = $1 AND swept_at IS NOT DISTINCT FROM $3::timestamptz`,
+    [scheduleId, began, previous],
+  );
+  return settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
 }
+
+/** What the schedule's transaction leaves: the tasks it created, or a full sweep to run in parts. */
+type TickStart =
+  | { created: CreatedTask[] }
+  | { inParts: { insert: (where: string) => string; params: unknown[]; began: string; previous: string | null } };
 
 /**
  * One part of a full sweep: the members whose key hashes to part `k` of `parts` (the last two
@@ -229,13 +247,12 @@ async function sweepPart(tx: EntityManager, insert: (where: string) => string, p
 }
 
 /**
- * The parts a full sweep may use: each beyond the first takes a connection of the pool while the
- * schedule's transaction holds one, so never more than the pool has beside it (with a pool of one,
- * a second part would wait for ever).
+ * The parts a full sweep may use: one connection of the pool each, beside the scheduler's job lock
+ * (JobRunner holds one) and one left for a job running beside it.
  */
 function sweepParts(db: DataSource, wanted = 1): number {
   const pool = (db.options.extra as { max?: number } | undefined)?.max ?? 10;
-  return Math.max(1, Math.min(wanted, pool - 1));
+  return Math.max(1, Math.min(wanted, pool - 2));
 }
 
 /**
