@@ -394,4 +394,25 @@ describe('scheduling', () => {
       await dns.close();
     }
   });
+  it('goes on with the other schedules when one fails, and creates its tasks on a later tick', async () => {
+    await hostnames('healthy', 3);
+    await hostnames('poisoned', 3);
+    const healthy = await schedule('healthy', 'name $= ".healthy.example"');
+    const poisoned = await schedule('poisoned', 'name $= ".poisoned.example"');
+    await sql(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.data ->> 'input_data' LIKE '%.poisoned.example' THEN RAISE EXCEPTION 'poisoned'; END IF;
+        RETURN NEW;
+      END $$`);
+    await sql(`CREATE TRIGGER poison BEFORE INSERT ON task FOR EACH ROW EXECUTE FUNCTION poison()`);
+    try {
+      expect(await tick()).toMatchObject({ schedules_failed: 1, tasks_created: 3 });
+    } finally {
+      await sql(`DROP TRIGGER poison ON task; DROP FUNCTION poison()`);
+    }
+    expect(await tasksOf(healthy.id)).toBe(3);
+    expect(await tasksOf(poisoned.id)).toBe(0);
+    expect(await tick()).toMatchObject({ schedules_failed: 0, tasks_created: 3 });
+    expect(await tasksOf(poisoned.id)).toBe(3);
+  });
 });

@@ -281,17 +281,18 @@ describe('steady ticks (only what changed since the last tick) create what a ful
        VALUES ($1, 'all', 'hostname', '') RETURNING id`,
       [organization],
     );
-    // Swept before, fully over an hour ago: this tick sweeps fully, in parts.
+    // Never swept: swept_at is null before the change as after it, so only the count can tell.
     const [{ id: schedule }] = await db.query(
-      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds, swept_at, full_swept_at)
-       VALUES ($1, 'scan', $2, 3600, now() - interval '2 hours', now() - interval '2 hours') RETURNING id`,
+      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds)
+       VALUES ($1, 'scan', $2, 3600) RETURNING id`,
       [organization, set],
     );
-    // While a part runs, a change to what the schedule scans clears swept_at (as the triggers do).
+    // While a part runs, the set's filter changes (its trigger clears swept_at and counts a resweep).
     await db.query(`CREATE FUNCTION clear_sweep() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF NEW.data ->> 'input_data' = 'internet|c3.example' THEN
-          UPDATE schedule SET swept_at = NULL WHERE id = NEW.schedule_id;
+          UPDATE object_set SET query = 'network = "internet"'
+          WHERE id = (SELECT object_set_id FROM schedule WHERE id = NEW.schedule_id);
         END IF;
         RETURN NEW;
       END $$`);

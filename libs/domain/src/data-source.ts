@@ -18,6 +18,7 @@ import { RawOutput1764250000000 } from './migrations/1764250000000-raw-output';
 import { Retention1764260000000 } from './migrations/1764260000000-retention';
 import { ObjectPages1764270000000 } from './migrations/1764270000000-object-pages';
 import { CheaperTaskInserts1764280000000 } from './migrations/1764280000000-cheaper-task-inserts';
+import { ResweepCount1764290000000 } from './migrations/1764290000000-resweep-count';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -39,6 +40,7 @@ export const MIGRATIONS = [
   Retention1764260000000,
   ObjectPages1764270000000,
   CheaperTaskInserts1764280000000,
+  ResweepCount1764290000000,
 ];
 
 /**

@@ -133,8 +133,9 @@ export interface ScheduledTaskOptions {
  * each part in a transaction of its own, none of them waiting on another (their objects differ),
  * so no transaction of ours ever waits in this process for another while it holds locks, which
  * PostgreSQL could not see as a deadlock. The sweep is recorded (swept_at, full_swept_at at the
- * time the tick began) only once every part has committed, and only if nothing cleared swept_at
- * meanwhile (a change to what the schedule scans): a part that fails leaves the schedule due for
+ * time the tick began, as ISO 8601 whatever the session's DateStyle) only once every part has
+ * committed, and only if what the schedule scans did not change meanwhile (`resweeps`, counted by
+ * the triggers that clear swept_at): a part that fails leaves the schedule due for
  * another full sweep, which creates the rest (the parts that committed are tasks of due objects).
  */
 export async function insertScheduledTasks(
@@ -158,7 +159,7 @@ export async function insertScheduledTasks(
          RETURNING s.id, s.organization_id, s.plugin_id, s.interval_seconds, os.object_type, os.query, os.object_ids,
            coalesce(s.priority, ${TASK_PRIORITY.tick}) AS priority, p.rate_limit->>'key' AS rate_key_template,
            CASE WHEN ${full} THEN NULL ELSE previous.swept_at END AS since, ${inParts} AS in_parts,
-           now()::text AS began_at, previous.swept_at::text AS previous_swept_at`,
+           to_json(now()) #>> '{}' AS began_at, s.resweeps`,
         [scheduleId, options.includeDisabled ?? false, options.ignoreInterval || options.sweep === 'full', parts],
       )
       .then(
@@ -174,7 +175,7 @@ export async function insertScheduledTasks(
               since: Date | null;
               in_parts: boolean;
               began_at: string;
-              previous_swept_at: string | null;
+              resweeps: string;
             } & ObjectSet
           >,
       );
@@ -211,11 +212,11 @@ export async function insertScheduledTasks(
       return { created: await insertTasks(tx, insert(changed), params) };
     }
     if (!schedule.in_parts) return { created: await sweepPart(tx, insert, [...params, 1, 0]) };
-    return { inParts: { insert, params, began: schedule.began_at, previous: schedule.previous_swept_at } };
+    return { inParts: { insert, params, began: schedule.began_at, resweeps: schedule.resweeps } };
   });
   if ('created' in tick) return tick.created;
 
-  const { insert, params, began, previous } = tick.inParts;
+  const { insert, params, began, resweeps } = tick.inParts;
   const settled = await Promise.allSettled(
     Array.from({ length: parts }, (_, k) => db.transaction((own) => sweepPart(own, insert, [...params, parts, k]))),
   );
@@ -223,8 +224,8 @@ export async function insertScheduledTasks(
   if (failed) throw failed.reason;
   await db.query(
     `UPDATE schedule SET swept_at = $2::timestamptz, full_swept_at = $2::timestamptz
-     WHERE id = $1 AND swept_at IS NOT DISTINCT FROM $3::timestamptz`,
-    [scheduleId, began, previous],
+     WHERE id = $1 AND resweeps = $3::bigint`,
+    [scheduleId, began, resweeps],
   );
   return settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
 }
@@ -232,7 +233,7 @@ export async function insertScheduledTasks(
 /** What the schedule's transaction leaves: the tasks it created, or a full sweep to run in parts. */
 type TickStart =
   | { created: CreatedTask[] }
-  | { inParts: { insert: (where: string) => string; params: unknown[]; began: string; previous: string | null } };
+  | { inParts: { insert: (where: string) => string; params: unknown[]; began: string; resweeps: string } };
 
 /**
  * One part of a full sweep: the members whose key hashes to part `k` of `parts` (the last two
