@@ -158,6 +158,36 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     };
   }
 
+  /** An organization of its own with `count` hostnames, all in a set, and a schedule over it never swept. */
+  async function neverSwept(
+    code: string,
+    letter: string,
+    count: number,
+  ): Promise<{ schedule: string; keys: string[] }> {
+    const [{ id: organization }] = await db.query(
+      `INSERT INTO organization (code, name) VALUES ($1::text, $1::text) RETURNING id`,
+      [code],
+    );
+    const keys = Array.from({ length: count }, (_, i) => `internet|${letter}${i}.example`);
+    await db.query(
+      `INSERT INTO object (organization_id, object_type, primary_key, data)
+       SELECT $1, 'hostname', k, jsonb_build_object('network', 'internet', 'name', split_part(k, '|', 2))
+       FROM unnest($2::text[]) k`,
+      [organization, keys],
+    );
+    const [{ id: set }] = await db.query(
+      `INSERT INTO object_set (organization_id, name, object_type, query)
+       VALUES ($1, 'all', 'hostname', '') RETURNING id`,
+      [organization],
+    );
+    const [{ id: schedule }] = await db.query(
+      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds)
+       VALUES ($1, 'scan', $2, 3600) RETURNING id`,
+      [organization, set],
+    );
+    return { schedule, keys };
+  }
+
   it('on 60 random histories', async () => {
     let due = 0;
     for (let seed = 1; seed <= 60; seed++) {
@@ -219,26 +249,7 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     expect((await tick(schedule, 'auto')).full).toBe(true);
   });
   it('a sweep in parts, one of which fails, leaves the schedule due for a full sweep that adds the rest', async () => {
-    const [{ id: organization }] = await db.query(
-      `INSERT INTO organization (code, name) VALUES ('parts', 'parts') RETURNING id`,
-    );
-    const keys = Array.from({ length: 40 }, (_, i) => `internet|p${i}.example`);
-    await db.query(
-      `INSERT INTO object (organization_id, object_type, primary_key, data)
-       SELECT $1, 'hostname', k, jsonb_build_object('network', 'internet', 'name', split_part(k, '|', 2))
-       FROM unnest($2::text[]) k`,
-      [organization, keys],
-    );
-    const [{ id: set }] = await db.query(
-      `INSERT INTO object_set (organization_id, name, object_type, query)
-       VALUES ($1, 'all', 'hostname', '') RETURNING id`,
-      [organization],
-    );
-    const [{ id: schedule }] = await db.query(
-      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds)
-       VALUES ($1, 'scan', $2, 3600) RETURNING id`,
-      [organization, set],
-    );
+    const { schedule, keys } = await neverSwept('parts', 'p', 40);
     // One object's task cannot be inserted: the part it hashes to fails, the others commit.
     await db.query(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -266,27 +277,8 @@ describe('steady ticks (only what changed since the last tick) create what a ful
     expect(await inputs()).toEqual([...keys].sort()); // every member once
   });
   it('a sweep in parts is not recorded when what the schedule scans changed while it ran', async () => {
-    const [{ id: organization }] = await db.query(
-      `INSERT INTO organization (code, name) VALUES ('changed', 'changed') RETURNING id`,
-    );
-    const keys = Array.from({ length: 20 }, (_, i) => `internet|c${i}.example`);
-    await db.query(
-      `INSERT INTO object (organization_id, object_type, primary_key, data)
-       SELECT $1, 'hostname', k, jsonb_build_object('network', 'internet', 'name', split_part(k, '|', 2))
-       FROM unnest($2::text[]) k`,
-      [organization, keys],
-    );
-    const [{ id: set }] = await db.query(
-      `INSERT INTO object_set (organization_id, name, object_type, query)
-       VALUES ($1, 'all', 'hostname', '') RETURNING id`,
-      [organization],
-    );
     // Never swept: swept_at is null before the change as after it, so only the count can tell.
-    const [{ id: schedule }] = await db.query(
-      `INSERT INTO schedule (organization_id, plugin_id, object_set_id, interval_seconds)
-       VALUES ($1, 'scan', $2, 3600) RETURNING id`,
-      [organization, set],
-    );
+    const { schedule, keys } = await neverSwept('changed', 'c', 20);
     // While a part runs, the set's filter changes (its trigger clears swept_at and counts a resweep).
     await db.query(`CREATE FUNCTION clear_sweep() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

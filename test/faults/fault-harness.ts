@@ -26,7 +26,7 @@ export class FaultHarness {
     readonly environment: TestEnvironment,
     readonly redis: PrivateRedis,
     readonly recorder: RunRecorder,
-    /** The api's: chosen by the OS, as a random one may be a port some connection is using. */
+    /** The api's (freePort: below the ports outgoing connections use). */
     readonly port: number,
   ) {}
 

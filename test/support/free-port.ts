@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** Where the OS picks the local ports of outgoing connections (Linux's default when unreadable). */
-function ephemeralPorts(): { low: number; high: number } {
+/** The lowest port the OS gives the local end of an outgoing connection (Linux's default when unreadable). */
+function lowestEphemeralPort(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low > 0 && high >= low) return { low, high };
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 0) return low;
   } catch {
     // not Linux: the default range
   }
-  return { low: 32768, high: 60999 };
+  return 32768;
 }
 
 function listensOn(port: number): Promise<boolean> {
@@ -27,7 +27,7 @@ function listensOn(port: number): Promise<boolean> {
  * first, so a caller that starts a server retries on a busy port.
  */
 export async function freePort(): Promise<number> {
-  const { low } = ephemeralPorts();
+  const low = lowestEphemeralPort();
   const first = 20_000;
   for (let tries = 0; tries < 50 && low > first; tries++) {
     const port = first + Math.floor(Math.random() * (low - first));
