@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
 import { Duplex, Writable } from 'node:stream';
-import { LineSplitter, OutputCapture, Tee } from './output-capture';
+import { LineSplitter, OutputCapture, Tee, Valve } from './output-capture';
 import { CapturedOutput, PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
 const PIDS_LIMIT = 256;
@@ -47,8 +47,8 @@ export class ContainerPluginRunner implements PluginRunner {
       // polling the state backs it up should the engine have seen the exit first.
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
       const quiet = quietWatcher(stream);
-      const lines = spec.onStdoutLine ? new LineSplitter(spec.onStdoutLine) : null;
-      this.docker.modem.demuxStream(stream, lines ? new Tee([stdout, lines]) : stdout, stderr);
+      const valve = spec.onStdoutLine ? new Valve(new LineSplitter(spec.onStdoutLine)) : null;
+      this.docker.modem.demuxStream(stream, valve ? new Tee([stdout, valve]) : stdout, stderr);
       const nextExit = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
       await container.start();
       const polling = new AbortController();
@@ -71,13 +71,17 @@ export class ContainerPluginRunner implements PluginRunner {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
       }
-      // The exit can be reported before the last bytes of output arrive, and Podman never ends
-      // the attach stream: wait until it has been quiet for a moment.
-      await quiet.settled();
+      // The engine's log is whole once it reports the exit; what the attach delivers from here on
+      // is held back, in case the log cannot be had and the attach's output is all there is.
+      const logged = await this.fromLog(container, spec, valve?.close() ?? 0, valve?.target ?? null);
+      if (!logged) {
+        // The exit can be reported before the attach's last bytes arrive, and Podman never ends
+        // the attach stream: wait until it has been quiet for a moment.
+        await quiet.settled();
+        valve?.release();
+      }
       (stream as Duplex).destroy(); // the hijacked HTTP connection of the attach
-      const streamed = { stdout: stdout.result(), stderr: stderr.result() };
-      const logged = await this.fromLog(container, spec, streamed.stdout.bytes, lines);
-      if (lines) await new Promise<void>((resolve) => lines.end(resolve));
+      if (valve) await new Promise<void>((resolve) => valve.target.end(resolve));
       const finalReason = stopReason as string | null;
       return {
         outcome:
@@ -86,7 +90,7 @@ export class ContainerPluginRunner implements PluginRunner {
             : finalReason === 'timed_out'
               ? { kind: 'timed_out' }
               : { kind: 'aborted', reason: finalReason },
-        ...(logged ?? streamed),
+        ...(logged ?? { stdout: stdout.result(), stderr: stderr.result() }),
         durationMs: Date.now() - started,
       };
     } finally {
@@ -99,19 +103,20 @@ export class ContainerPluginRunner implements PluginRunner {
   /**
    * The attach stream can lose its last bytes, or carry the engine's own error instead, when a
    * container exits (Podman's attach race, containers/podman#11446). The engine's log of the
-   * container is whole: the captures are taken from it once the container has exited, and stdout
-   * bytes past the `streamed` ones the attach delivered still reach `lines`. Null (keep the
-   * attach's captures) if the engine keeps no log or does not answer within LOG_READ_MS.
+   * exited container is whole (conmon drains the container's output into it before it records the
+   * exit): the captures are taken from it, and stdout bytes past the `forwarded` ones the attach
+   * already gave to `lines` go there now. Null (keep the attach's captures) if the engine keeps no
+   * log, does not answer within LOG_READ_MS, or logged less stdout than the attach delivered.
    */
   private async fromLog(
     container: Docker.Container,
     spec: PluginRunSpec,
-    streamed: number,
-    lines: LineSplitter | null,
+    forwarded: number,
+    lines: Writable | null,
   ): Promise<{ stdout: CapturedOutput; stderr: CapturedOutput } | null> {
     const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
-    let skip = streamed;
+    let skip = forwarded;
     const missed = new Writable({
       write(chunk: Buffer, _encoding, done) {
         if (skip >= chunk.length) skip -= chunk.length;
@@ -123,20 +128,39 @@ export class ContainerPluginRunner implements PluginRunner {
       },
     });
     try {
-      const log = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+      const log = await this.logOf(container);
       const read = new Promise<boolean>((resolve) => {
-        this.docker.modem.demuxStream(log, lines ? new Tee([stdout, missed]) : stdout, stderr);
+        this.docker.modem.demuxStream(log, new Tee([stdout, missed]), stderr);
         log.on('end', () => resolve(true));
         log.on('error', () => resolve(false));
       });
       const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LOG_READ_MS).unref());
-      const whole = await Promise.race([read, timeout]);
+      const whole = (await Promise.race([read, timeout])) && skip === 0;
       (log as unknown as Duplex).destroy?.();
       return whole ? { stdout: stdout.result(), stderr: stderr.result() } : null;
     } catch (error) {
       this.logger.warn(`Could not read the log of container ${container.id}: ${errorText(error)}`);
       return null;
     }
+  }
+
+  /**
+   * The log so far, streamed. Not `container.logs()`: it buffers the whole log in memory unless
+   * asked to follow, and following an exited container costs Podman a quarter of a second.
+   */
+  protected logOf(container: Docker.Container): Promise<NodeJS.ReadableStream> {
+    return new Promise((resolve, reject) =>
+      this.docker.modem.dial(
+        {
+          path: `/containers/${container.id}/logs?`,
+          method: 'GET',
+          options: { stdout: true, stderr: true },
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        },
+        (error, stream) => (error ? reject(error) : resolve(stream as NodeJS.ReadableStream)),
+      ),
+    );
   }
 
   private async createContainer(spec: PluginRunSpec): Promise<Docker.Container> {

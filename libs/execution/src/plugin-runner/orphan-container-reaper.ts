@@ -46,16 +46,20 @@ export class OrphanContainerReaper implements OnApplicationBootstrap, OnApplicat
       const orphans = containers.filter(
         (c) => !owned.has(`${c.Labels[CONTAINER_LABELS.taskId]}/${c.Labels[CONTAINER_LABELS.attempt]}`),
       );
+      let removed = 0;
       for (const orphan of orphans) {
-        await this.docker
-          .getContainer(orphan.Id)
-          .remove({ force: true, v: true })
-          .catch(() => undefined);
-        this.logger.warn(
-          `Removed orphaned container ${orphan.Id.slice(0, 12)} of task ${orphan.Labels[CONTAINER_LABELS.taskId]}`,
-        );
+        const name = `${orphan.Id.slice(0, 12)} of task ${orphan.Labels[CONTAINER_LABELS.taskId]}`;
+        try {
+          await this.docker.getContainer(orphan.Id).remove({ force: true, v: true });
+          removed++;
+          this.logger.warn(`Removed orphaned container ${name}`);
+        } catch (error) {
+          // Gone already is no orphan: its run removed it, then ended its task, while we looked.
+          if ((error as { statusCode?: number }).statusCode !== 404)
+            this.logger.warn(`Could not remove orphaned container ${name}: ${(error as Error).message}`);
+        }
       }
-      return orphans.length;
+      return removed;
     } catch (error) {
       this.logger.warn(`Could not look for orphaned containers: ${(error as Error).message}`);
       return 0;

@@ -1,4 +1,4 @@
-import { LineSplitter, OutputCapture } from './output-capture';
+import { LineSplitter, OutputCapture, Valve } from './output-capture';
 
 function capture(keep: 'head' | 'tail', cap: number, chunks: string[]) {
   const output = new OutputCapture(cap, keep);
@@ -43,5 +43,21 @@ describe('LineSplitter', () => {
 
   it('cuts an endless line at the limit and drops the rest of it', async () => {
     expect(await split(['x'.repeat(6), 'x'.repeat(6), 'xx\nnext\n'], 8)).toEqual(['x'.repeat(8), 'next']);
+  });
+});
+
+describe('Valve', () => {
+  it('passes bytes on until closed, then holds them back to release or drop', () => {
+    const passed: string[] = [];
+    const target = new LineSplitter((line) => passed.push(line));
+    const valve = new Valve(target);
+    valve.write(Buffer.from('a\nb\n'));
+    expect(valve.close()).toBe(4);
+    valve.write(Buffer.from('c\n'));
+    expect(passed).toEqual(['a', 'b']);
+    valve.release();
+    expect(passed).toEqual(['a', 'b', 'c']);
+    valve.write(Buffer.from('d\n'));
+    expect(passed).toEqual(['a', 'b', 'c']); // still closed: held again
   });
 });

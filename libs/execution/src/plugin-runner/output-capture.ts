@@ -105,3 +105,36 @@ export class Tee extends Writable {
     done();
   }
 }
+
+/**
+ * Passes stdout on to its target until closed; after that holds it back, to be released (the
+ * attach's output is all there is) or dropped (the engine's log had it).
+ */
+export class Valve extends Writable {
+  private passed = 0;
+  private heldBack: Buffer[] | null = null;
+
+  constructor(readonly target: Writable) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    if (this.heldBack) this.heldBack.push(chunk);
+    else {
+      this.passed += chunk.length;
+      this.target.write(chunk);
+    }
+    done();
+  }
+
+  /** Holds back from now on; the bytes passed until now. */
+  close(): number {
+    this.heldBack ??= [];
+    return this.passed;
+  }
+
+  release(): void {
+    for (const chunk of this.heldBack ?? []) this.target.write(chunk);
+    this.heldBack = [];
+  }
+}
