@@ -54,7 +54,7 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** The default run: the task lifecycle statements of TaskRepository (found by name: its folder moves). */
 const DEFAULT_FILE = 'task.repository.ts';
-const LIFECYCLE_METHODS = ['claimMany', 'heartbeat', 'finishMany', 'saveLog', 'handBack', 'transitionInScope', 'recoverStale', 'findById', 'list', 'filterSql'];
+const LIFECYCLE_METHODS = ['CLAIM', 'heartbeat', 'FINISH', 'saveLog', 'handBack', 'transitionInScope', 'recoverStale', 'findById', 'list', 'filterSql'];
 
 /**
  * Test files that exercise each source file, tried in this order (cheap, direct ones first); the

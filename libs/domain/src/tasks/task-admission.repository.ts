@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PreparedStatement } from '../database/prepared-statement';
 import { TaskType } from './task-state';
 
 /** Default priorities by origin (1 first, 9 last): a person's request beats bulk work beats a sweep. */
@@ -77,10 +78,9 @@ export class TaskAdmissionRepository {
         [ADMISSION_LOCK, String(ADMISSION_IDLE_TIMEOUT_MS)],
       );
       if (!locked) return [];
-      // An UPDATE's result through TypeORM: [rows, affected count].
-      const [rows]: [
-        Array<AdmittedTask & { priority: number; turn: string; served_at: Date | null; created_at: Date }>,
-      ] = await tx.query(ADMISSION, [settings.liveSeconds, settings.tasksPerSlot, settings.rateWindowSeconds]);
+      const rows = await ADMISSION.rows<
+        AdmittedTask & { priority: number; turn: string; served_at: Date | null; created_at: Date }
+      >(tx, [settings.liveSeconds, settings.tasksPerSlot, settings.rateWindowSeconds]);
       return rows
         .sort(
           (a, b) =>
@@ -124,7 +124,9 @@ export class TaskAdmissionRepository {
  * $1 live seconds, $2 tasks per slot, $3 rate window seconds.
  */
 const WAITING = `t.status = 'PENDING' AND t.admitted_at IS NULL AND t.type = 'plugin'`;
-const ADMISSION = `
+const ADMISSION = new PreparedStatement(
+  'kat_admit_tasks',
+  `
 WITH RECURSIVE
 room AS (
   SELECT greatest(0,
@@ -178,4 +180,5 @@ served AS (
   ON CONFLICT (organization_id) DO UPDATE SET served_at = now())
 UPDATE task t SET admitted_at = now() FROM chosen
 WHERE t.id = chosen.id AND t.status = 'PENDING' AND t.admitted_at IS NULL
-RETURNING t.id, t.type, t.attempts, chosen.priority, chosen.turn, chosen.served_at, chosen.created_at`;
+RETURNING t.id, t.type, t.attempts, chosen.priority, chosen.turn, chosen.served_at, chosen.created_at`,
+);

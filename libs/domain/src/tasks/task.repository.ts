@@ -5,6 +5,7 @@ import { parseObjectKey } from '../objects/object-keys';
 import { StoredObject, toStored } from '../objects/object.repository';
 import { Plugin } from '../plugins/plugin.entity';
 import { SealedPluginSetting } from '../plugins/plugin-setting.repository';
+import { PreparedStatement } from '../database/prepared-statement';
 import { MicroBatcher } from './micro-batcher';
 import { CreatedTask, insertFollowUpTasks, insertScheduledTasks, ScheduledTaskOptions } from './scheduled-task-inserts';
 import { TaskFilters, taskFilterSql } from './task-filters';
@@ -121,6 +122,106 @@ const CANCELLED = `status = 'CANCELLED', ended_at = now(), data = data || '{"err
 const RETRIED = `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, run_after = NULL,
   admitted_at = ${ADMITTED_AT_ONCE}, data = data - 'error' - 'traceback'`;
 
+/** The hot statements of the lifecycle, planned once per connection (PreparedStatement). */
+const CREATE_PLUGIN_TASKS = new PreparedStatement(
+  'kat_create_plugin_tasks',
+  `WITH wanted AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb)
+             AS w(organization_id int, priority smallint, plugin_id text, input_data text, input_fields jsonb)),
+         inserted AS (
+           INSERT INTO task (organization_id, type, data, priority, rate_key)
+           SELECT w.organization_id, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data),
+                  w.priority,
+                  CASE WHEN p.rate_limit IS NOT NULL THEN kat_rate_key(p.rate_limit->>'key', w.input_fields) END
+           FROM wanted w LEFT JOIN plugin p ON p.plugin_id = w.plugin_id
+           -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
+           ORDER BY w.organization_id, w.plugin_id, w.input_data
+           ON CONFLICT (organization_id, plugin_id, input_object)
+             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
+           RETURNING *)
+         SELECT ${VIEW_COLUMNS}, t.organization_id, true AS inserted
+         FROM inserted t JOIN organization o ON o.id = t.organization_id
+         UNION ALL
+         SELECT ${VIEW_COLUMNS}, t.organization_id, false FROM wanted w
+         JOIN task t ON t.organization_id = w.organization_id AND t.plugin_id = w.plugin_id
+                    AND t.input_object = w.input_data AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
+         JOIN organization o ON o.id = t.organization_id`,
+);
+const CLAIM = new PreparedStatement(
+  'kat_claim_tasks',
+  `WITH t AS (
+         UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
+                         attempts = attempts + 1
+         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND admitted_at IS NOT NULL RETURNING *),
+       started AS (INSERT INTO rate_key_start (rate_key) SELECT rate_key FROM t WHERE rate_key IS NOT NULL)
+       SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
+                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
+                   FROM object ob
+                   WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
+                     AND ob.primary_key = t.input_object), '[]') AS input_objects,
+         coalesce((SELECT jsonb_agg(jsonb_build_object('name', s.name, 'key_id', s.key_id,
+                                    'value_encrypted', encode(s.value_encrypted, 'hex')))
+                   FROM plugin_setting s -- the primary key's prefix
+                   WHERE s.organization_id = t.organization_id
+                     AND s.plugin_id = t.plugin_id), '[]') AS plugin_settings
+       FROM t JOIN organization o ON o.id = t.organization_id
+       LEFT JOIN plugin p ON p.plugin_id = t.plugin_id -- only plugin tasks have a plugin_id`,
+);
+const FINISH = new PreparedStatement(
+  'kat_finish_tasks',
+  `WITH ending AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS e(id uuid, attempt int, status text, data jsonb, log jsonb, retriable bool)
+         ORDER BY id),
+       policy AS (
+         -- Scalar subqueries, not joins: each ending has exactly one task and at most one plugin,
+         -- and a condition lost here would raise an error rather than pick some other row's policy.
+         SELECT e.*,
+           (SELECT p.retry FROM task t JOIN plugin p ON p.plugin_id = t.plugin_id WHERE t.id = e.id) AS retry,
+           (SELECT coalesce(jsonb_array_length(t.data->'errors'), 0) FROM task t WHERE t.id = e.id) AS failures
+         FROM ending e),
+       decided AS (
+         -- A plugin with a retry policy keeps every failure in data.errors; while failures are fewer
+         -- than max_attempts the task waits again, for backoff_seconds · 2^(failures so far) ± 25 %.
+         SELECT e.*, e.retry IS NOT NULL AND e.status = 'FAILED' AS kept,
+           (e.retry IS NOT NULL AND e.status = 'FAILED' AND coalesce(e.retriable, false)
+            AND e.failures + 1 < (e.retry->>'max_attempts')::int) AS again,
+           (e.retry->>'backoff_seconds')::float8 * 2 ^ e.failures AS backoff
+         FROM policy e),
+       ended AS (
+         UPDATE task t SET
+           status = CASE WHEN d.again THEN 'PENDING' ELSE d.status END,
+           ended_at = CASE WHEN d.again THEN NULL ELSE now() END,
+           started_at = CASE WHEN d.again THEN NULL ELSE t.started_at END,
+           heartbeat_at = CASE WHEN d.again THEN NULL ELSE t.heartbeat_at END,
+           admitted_at = CASE WHEN d.again THEN NULL ELSE t.admitted_at END,
+           run_after = CASE WHEN d.again THEN now() + make_interval(secs => d.backoff * (0.75 + random() / 2))
+                            ELSE t.run_after END,
+           data = CASE WHEN d.again THEN t.data - 'error' - 'traceback' ELSE t.data || d.data END
+             || CASE WHEN d.kept THEN jsonb_build_object('errors', coalesce(t.data->'errors', '[]')
+                  || jsonb_build_array(jsonb_build_object('attempt', t.attempts, 'at', now(),
+                       'error', d.data->'error', 'traceback', d.data->'traceback'))) ELSE '{}' END
+         FROM decided d WHERE t.id = d.id AND t.status = 'RUNNING' AND t.attempts = d.attempt
+         RETURNING t.id, t.attempts, t.status),
+       logged AS (
+         -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
+         INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
+         SELECT e.id, e.log->>'stdout', e.log->>'stderr',
+                (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
+         FROM ending e JOIN task t ON t.id = e.id AND t.attempts = e.attempt
+         WHERE e.log IS NOT NULL
+         ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
+           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
+           updated_at = now())
+       SELECT id, attempts, status, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id)
+                                    OR EXISTS (SELECT 1 FROM task_output f WHERE f.task_id = ended.id) AS has_outputs
+       FROM ended`,
+);
+
+/** An input object as a claim's JSON gives it. */
+type StoredInput = Parameters<typeof toStored>[0];
+
 /**
  * Every statement of the task lifecycle. Each write is conditional on the status it expects (and,
  * for a worker, on its attempt), so a redelivered job, a second replica or a late worker changes
@@ -191,30 +292,9 @@ export class TaskRepository {
     const byKey = new Map<string, { task: TaskView; inserted: boolean }>();
     let missing = [...new Map(rows.map((t) => [key(t.organization_id, t.plugin_id, t.input_data), t])).values()];
     while (missing.length > 0) {
-      const found: Array<TaskView & { organization_id: number; inserted: boolean }> = await this.db.query(
-        `WITH wanted AS (
-           SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS w(organization_id int, priority smallint, plugin_id text, input_data text, input_fields jsonb)),
-         inserted AS (
-           INSERT INTO task (organization_id, type, data, priority, rate_key)
-           SELECT w.organization_id, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data),
-                  w.priority,
-                  CASE WHEN p.rate_limit IS NOT NULL THEN kat_rate_key(p.rate_limit->>'key', w.input_fields) END
-           FROM wanted w LEFT JOIN plugin p ON p.plugin_id = w.plugin_id
-           -- One order for every request: two requests sharing inputs wait for each other, never deadlock.
-           ORDER BY w.organization_id, w.plugin_id, w.input_data
-           ON CONFLICT (organization_id, plugin_id, input_object)
-             WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
-           RETURNING *)
-         SELECT ${VIEW_COLUMNS}, t.organization_id, true AS inserted
-         FROM inserted t JOIN organization o ON o.id = t.organization_id
-         UNION ALL
-         SELECT ${VIEW_COLUMNS}, t.organization_id, false FROM wanted w
-         JOIN task t ON t.organization_id = w.organization_id AND t.plugin_id = w.plugin_id
-                    AND t.input_object = w.input_data AND t.type = 'plugin' AND t.status IN ('PENDING', 'RUNNING')
-         JOIN organization o ON o.id = t.organization_id`,
-        [JSON.stringify(missing)],
-      );
+      const found = await CREATE_PLUGIN_TASKS.rows<TaskView & { organization_id: number; inserted: boolean }>(this.db, [
+        JSON.stringify(missing),
+      ]);
       for (const { inserted, organization_id, ...task } of found) {
         byKey.set(key(organization_id, task.data.plugin_id, task.data.input_data), { task, inserted });
       }
@@ -320,29 +400,10 @@ export class TaskRepository {
   }
 
   private async claimMany(ids: string[]): Promise<Array<ClaimedTask | null>> {
-    const rows: Array<Omit<ClaimedTask, 'input_objects'> & { input_objects: Array<Parameters<typeof toStored>[0]> }> =
-      await this.db.query(
-        `WITH t AS (
-         UPDATE task SET status = 'RUNNING', started_at = now(), ended_at = NULL, heartbeat_at = now(),
-                         attempts = attempts + 1
-         WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND admitted_at IS NOT NULL RETURNING *),
-       started AS (INSERT INTO rate_key_start (rate_key) SELECT rate_key FROM t WHERE rate_key IS NOT NULL)
-       SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
-         coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
-                                    'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
-                   FROM object ob
-                   WHERE ob.organization_id = t.organization_id AND ob.object_type = ANY(p.consumes)
-                     AND ob.primary_key = t.input_object), '[]') AS input_objects,
-         coalesce((SELECT jsonb_agg(jsonb_build_object('name', s.name, 'key_id', s.key_id,
-                                    'value_encrypted', encode(s.value_encrypted, 'hex')))
-                   FROM plugin_setting s -- the primary key's prefix
-                   WHERE s.organization_id = t.organization_id
-                     AND s.plugin_id = t.plugin_id), '[]') AS plugin_settings
-       FROM t JOIN organization o ON o.id = t.organization_id
-       LEFT JOIN plugin p ON p.plugin_id = t.plugin_id -- only plugin tasks have a plugin_id`,
-        // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
-        [[...new Set(ids)].sort()],
-      );
+    const rows = await CLAIM.rows<Omit<ClaimedTask, 'input_objects'> & { input_objects: StoredInput[] }>(this.db, [
+      // Sorted: rows are locked in one order by every claimer, so two batches cannot deadlock.
+      [...new Set(ids)].sort(),
+    ]);
     const claimed = new Map<string, ClaimedTask>(
       rows.map((row) => [row.id, { ...row, input_objects: row.input_objects.map(toStored) }]),
     );
@@ -387,59 +448,12 @@ export class TaskRepository {
   private async finishMany(endings: TaskEnding[]): Promise<Array<EndedTask | null>> {
     const sent = new Map<string, TaskEnding>();
     for (const e of endings) if (!sent.has(`${e.id}:${e.attempt}`)) sent.set(`${e.id}:${e.attempt}`, e);
-    const rows: Array<{ id: string; attempts: number } & EndedTask> = await this.db.query(
-      `WITH ending AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb)
-           AS e(id uuid, attempt int, status text, data jsonb, log jsonb, retriable bool)
-         ORDER BY id),
-       policy AS (
-         -- Scalar subqueries, not joins: each ending has exactly one task and at most one plugin,
-         -- and a condition lost here would raise an error rather than pick some other row's policy.
-         SELECT e.*,
-           (SELECT p.retry FROM task t JOIN plugin p ON p.plugin_id = t.plugin_id WHERE t.id = e.id) AS retry,
-           (SELECT coalesce(jsonb_array_length(t.data->'errors'), 0) FROM task t WHERE t.id = e.id) AS failures
-         FROM ending e),
-       decided AS (
-         -- A plugin with a retry policy keeps every failure in data.errors; while failures are fewer
-         -- than max_attempts the task waits again, for backoff_seconds · 2^(failures so far) ± 25 %.
-         SELECT e.*, e.retry IS NOT NULL AND e.status = 'FAILED' AS kept,
-           (e.retry IS NOT NULL AND e.status = 'FAILED' AND coalesce(e.retriable, false)
-            AND e.failures + 1 < (e.retry->>'max_attempts')::int) AS again,
-           (e.retry->>'backoff_seconds')::float8 * 2 ^ e.failures AS backoff
-         FROM policy e),
-       ended AS (
-         UPDATE task t SET
-           status = CASE WHEN d.again THEN 'PENDING' ELSE d.status END,
-           ended_at = CASE WHEN d.again THEN NULL ELSE now() END,
-           started_at = CASE WHEN d.again THEN NULL ELSE t.started_at END,
-           heartbeat_at = CASE WHEN d.again THEN NULL ELSE t.heartbeat_at END,
-           admitted_at = CASE WHEN d.again THEN NULL ELSE t.admitted_at END,
-           run_after = CASE WHEN d.again THEN now() + make_interval(secs => d.backoff * (0.75 + random() / 2))
-                            ELSE t.run_after END,
-           data = CASE WHEN d.again THEN t.data - 'error' - 'traceback' ELSE t.data || d.data END
-             || CASE WHEN d.kept THEN jsonb_build_object('errors', coalesce(t.data->'errors', '[]')
-                  || jsonb_build_array(jsonb_build_object('attempt', t.attempts, 'at', now(),
-                       'error', d.data->'error', 'traceback', d.data->'traceback'))) ELSE '{}' END
-         FROM decided d WHERE t.id = d.id AND t.status = 'RUNNING' AND t.attempts = d.attempt
-         RETURNING t.id, t.attempts, t.status),
-       logged AS (
-         -- The log of the attempt that ran, even if the task was cancelled meanwhile; never a stale attempt's.
-         INSERT INTO task_log (task_id, stdout, stderr, stdout_truncated, stderr_truncated)
-         SELECT e.id, e.log->>'stdout', e.log->>'stderr',
-                (e.log->>'stdout_truncated')::bool, (e.log->>'stderr_truncated')::bool
-         FROM ending e JOIN task t ON t.id = e.id AND t.attempts = e.attempt
-         WHERE e.log IS NOT NULL
-         ON CONFLICT (task_id) DO UPDATE SET stdout = excluded.stdout, stderr = excluded.stderr,
-           stdout_truncated = excluded.stdout_truncated, stderr_truncated = excluded.stderr_truncated,
-           updated_at = now())
-       SELECT id, attempts, status, EXISTS (SELECT 1 FROM object_task ot WHERE ot.task_id = ended.id)
-                                    OR EXISTS (SELECT 1 FROM task_output f WHERE f.task_id = ended.id) AS has_outputs
-       FROM ended`,
+    const rows = await FINISH.rows<{ id: string; attempts: number } & EndedTask>(this.db, [
       // An attempt ends once: a repeated (task, attempt) is not sent (its log row would make the
       // ON CONFLICT fail the whole statement) and learns it lost. A stale attempt's ending may
       // share the batch with the current one's: only the current one matches the row.
-      [JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null })))],
-    );
+      JSON.stringify([...sent.values()].map((e) => ({ ...e, log: e.log ?? null }))),
+    ]);
     const ended = new Map(
       rows.map((row) => [`${row.id}:${row.attempts}`, { status: row.status, has_outputs: row.has_outputs }]),
     );
