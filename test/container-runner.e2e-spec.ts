@@ -1,6 +1,7 @@
 import { loadSettings } from '@kat/domain';
 import { ContainerPluginRunner } from '@kat/execution/plugin-runner/container-plugin-runner';
 import type { PluginRunResult, PluginRunSpec } from '@kat/execution/plugin-runner/plugin-runner';
+import Docker from 'dockerode';
 import { Readable } from 'node:stream';
 import { containerSocket } from './support/container-engine';
 import { BUSYBOX_IMAGE, ensurePluginImages } from './support/plugins';
@@ -14,8 +15,8 @@ describe('the container runner', () => {
   const settings = loadSettings({ ...process.env, DOCKER_SOCKET: containerSocket(), DOCKER_HOST: '' });
   const LINES = 3000;
 
-  /** A plugin printing LINES numbered lines at once, then one line of stderr. */
-  function spec(lines: string[]): PluginRunSpec {
+  /** A plugin printing LINES numbered lines at once, then one line of stderr; `lines` null: no ingester. */
+  function spec(lines: string[] | null): PluginRunSpec {
     return {
       image: BUSYBOX_IMAGE,
       command: ['sh', '-c', `seq 1 ${LINES}; echo done >&2`],
@@ -25,7 +26,7 @@ describe('the container runner', () => {
       capAdd: [],
       network: 'none',
       labels: {},
-      onStdoutLine: (line) => lines.push(line),
+      onStdoutLine: lines ? (line) => lines.push(line) : undefined,
       stdoutCapBytes: 1 << 20,
     };
   }
@@ -33,32 +34,61 @@ describe('the container runner', () => {
   const numbered = Array.from({ length: LINES }, (_, i) => String(i + 1));
 
   /** Every line reached the ingester once and in order, and the captures hold all that was printed. */
-  function expectWhole(result: PluginRunResult, lines: string[]): void {
+  function expectWhole(result: PluginRunResult, lines: string[] | null): void {
     expect(result.outcome).toEqual({ kind: 'exited', exitCode: 0 });
-    expect(lines).toEqual(numbered);
+    if (lines) expect(lines).toEqual(numbered);
     expect(result.stdout.text).toBe(numbered.join('\n') + '\n');
     expect(result.stderr.text).toBe('done\n');
+  }
+
+  /** A runner whose engine log is `log(the real one)`; `read` counts the log bytes it delivered. */
+  function runnerWithLog(log: (real: () => Promise<NodeJS.ReadableStream>) => Promise<NodeJS.ReadableStream>) {
+    const read = { bytes: 0 };
+    class StandIn extends ContainerPluginRunner {
+      protected override async logOf(container: Docker.Container): Promise<NodeJS.ReadableStream> {
+        const stream = await log(() => super.logOf(container));
+        stream.on('data', (chunk: Buffer) => (read.bytes += chunk.length));
+        return stream;
+      }
+    }
+    return { runner: new StandIn(settings), read };
+  }
+
+  /** The first half of the real log, then an error (the connection to the engine lost). */
+  async function halfThenError(real: () => Promise<NodeJS.ReadableStream>): Promise<NodeJS.ReadableStream> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of (await real()) as AsyncIterable<Buffer>) chunks.push(chunk);
+    const whole = Buffer.concat(chunks);
+    return new Readable({
+      read() {
+        this.push(whole.subarray(0, whole.length >> 1));
+        this.destroy(new Error('connection reset'));
+      },
+    });
   }
 
   beforeAll(() => ensurePluginImages());
 
   it('takes the output from the engine log and gives each line to the ingester once', async () => {
     const lines: string[] = [];
-    const result = await new ContainerPluginRunner(settings).run(spec(lines), new AbortController().signal);
+    const { runner, read } = runnerWithLog((real) => real());
+    const result = await runner.run(spec(lines), new AbortController().signal);
     expectWhole(result, lines);
+    expect(read.bytes).toBeGreaterThan(LINES * 2); // the log was read through, with its frame headers
   });
 
   it.each([
     ['cannot be read', () => Promise.reject(new Error('no log driver'))],
     ['holds less than the attach delivered', () => Promise.resolve(Readable.from([]))],
+    ['breaks off halfway', halfThenError],
   ])('falls back to the attach stream when the engine log %s', async (_case, log) => {
-    class RunnerWithoutLog extends ContainerPluginRunner {
-      protected override logOf(): Promise<NodeJS.ReadableStream> {
-        return log();
-      }
-    }
     const lines: string[] = [];
-    const result = await new RunnerWithoutLog(settings).run(spec(lines), new AbortController().signal);
+    const result = await runnerWithLog(log).runner.run(spec(lines), new AbortController().signal);
     expectWhole(result, lines);
+  });
+
+  it('keeps the attach stream when the log is short and no ingester counted bytes (raw output)', async () => {
+    const { runner } = runnerWithLog(() => Promise.resolve(Readable.from([])));
+    expectWhole(await runner.run(spec(null), new AbortController().signal), null);
   });
 });

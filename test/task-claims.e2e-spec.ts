@@ -349,4 +349,31 @@ describe('batched claims and endings in PostgreSQL', () => {
       [dying]: 'FAILED', // three dead workers
     });
   });
+
+  it('keeps claiming and ending on connections with prepared statements when a migration adds a column', async () => {
+    // One connection, so the statements it prepared (and their cached plans) are the ones used after the change.
+    const single = await new DataSource(
+      (await import('@kat/domain')).dataSourceOptions(environment.databaseUrl, 1),
+    ).initialize();
+    const repository = new TaskRepository(single);
+    const claimAndEnd = async (id: string) => {
+      const claim = await repository.claim(id);
+      expect(claim?.status).toBe(TaskStatus.RUNNING);
+      const ended = await repository.finish({
+        id,
+        attempt: claim!.attempts,
+        status: TaskStatus.COMPLETED,
+        data: claim!.data,
+      });
+      expect(ended?.status).toBe(TaskStatus.COMPLETED);
+    };
+    try {
+      for (const id of await createTasks(7)) await claimAndEnd(id); // past PostgreSQL's five custom plans
+      await single.query(`ALTER TABLE task ADD COLUMN added_by_a_migration text`);
+      for (const id of await createTasks(2)) await claimAndEnd(id);
+    } finally {
+      await single.query(`ALTER TABLE task DROP COLUMN IF EXISTS added_by_a_migration`);
+      await single.destroy();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 
 /**
  * A statement PostgreSQL plans once per connection instead of on every call, for the task
@@ -8,7 +8,10 @@ import { DataSource, EntityManager } from 'typeorm';
  * 4–9 ms). TypeORM sends every statement unnamed, so these go to the connection's pg client
  * with the name pg keys its prepared statements by. After five runs PostgreSQL keeps a generic
  * plan when it costs no more than the custom ones: these statements take their rows in one array
- * or JSON parameter, whose estimates do not depend on the value.
+ * or JSON parameter, or a few scalars, whose values do not change the plan.
+ * Name every result column (no `*`): a migration that adds a column would otherwise change the
+ * prepared statement's result, which PostgreSQL refuses ("cached plan must not change result
+ * type") on every connection that prepared it.
  */
 export class PreparedStatement {
   constructor(
@@ -30,6 +33,11 @@ export class PreparedStatement {
   }
 
   private async on<R>(client: PoolClient, values: unknown[]): Promise<R[]> {
-    return (await client.query({ name: this.name, text: this.text, values })).rows as R[];
+    try {
+      return (await client.query({ name: this.name, text: this.text, values })).rows as R[];
+    } catch (error) {
+      // As TypeORM's query() fails, so the API's mapping of database errors applies alike.
+      throw new QueryFailedError(this.text, values, error as Error);
+    }
   }
 }

@@ -122,6 +122,11 @@ const CANCELLED = `status = 'CANCELLED', ended_at = now(), data = data || '{"err
 const RETRIED = `status = 'PENDING', started_at = NULL, ended_at = NULL, heartbeat_at = NULL, run_after = NULL,
   admitted_at = ${ADMITTED_AT_ONCE}, data = data - 'error' - 'traceback'`;
 
+/** The task's own columns as a claim returns them, named: a prepared statement's columns may not change. */
+const CLAIMED_TASK_COLUMNS = `t.id, t.organization_id, t.type, t.status, t.data, t.plugin_id, t.input_object,
+  t.created_at, t.started_at, t.ended_at, t.heartbeat_at, t.attempts, t.schedule_id, t.parent_task_id, t.priority,
+  t.run_after, t.rate_key, t.admitted_at`;
+
 /** The hot statements of the lifecycle, planned once per connection (PreparedStatement). */
 const CREATE_PLUGIN_TASKS = new PreparedStatement(
   'kat_create_plugin_tasks',
@@ -154,7 +159,7 @@ const CLAIM = new PreparedStatement(
                          attempts = attempts + 1
          WHERE id = ANY($1::uuid[]) AND status = 'PENDING' AND admitted_at IS NOT NULL RETURNING *),
        started AS (INSERT INTO rate_key_start (rate_key) SELECT rate_key FROM t WHERE rate_key IS NOT NULL)
-       SELECT t.*, o.code AS organization, to_jsonb(p) AS plugin,
+       SELECT ${CLAIMED_TASK_COLUMNS}, o.code AS organization, to_jsonb(p) AS plugin,
          coalesce((SELECT jsonb_agg(jsonb_build_object('object_type', ob.object_type, 'primary_key', ob.primary_key,
                                     'first_seen', ob.first_seen, 'last_seen', ob.last_seen, 'data', ob.data))
                    FROM object ob

@@ -73,12 +73,15 @@ export class ContainerPluginRunner implements PluginRunner {
       }
       // The engine's log is whole once it reports the exit; what the attach delivers from here on
       // is held back, in case the log cannot be had and the attach's output is all there is.
-      const logged = await this.fromLog(container, spec, valve?.close() ?? 0, valve?.target ?? null);
+      const log = await this.fromLog(container, spec, valve?.close() ?? 0, valve?.target ?? null);
+      // A log with less stdout than the attach delivered is not whole (a log driver that lags).
+      const logged = log.captures && log.captures.stdout.bytes >= stdout.result().bytes ? log.captures : null;
       if (!logged) {
         // The exit can be reported before the attach's last bytes arrive, and Podman never ends
-        // the attach stream: wait until it has been quiet for a moment.
+        // the attach stream: wait until it has been quiet for a moment. The lines get the held
+        // bytes the log did not already give them.
         await quiet.settled();
-        valve?.release();
+        valve?.release(log.sent);
       }
       (stream as Duplex).destroy(); // the hijacked HTTP connection of the attach
       if (valve) await new Promise<void>((resolve) => valve.target.end(resolve));
@@ -105,42 +108,52 @@ export class ContainerPluginRunner implements PluginRunner {
    * container exits (Podman's attach race, containers/podman#11446). The engine's log of the
    * exited container is whole (conmon drains the container's output into it before it records the
    * exit): the captures are taken from it, and stdout bytes past the `forwarded` ones the attach
-   * already gave to `lines` go there now. Null (keep the attach's captures) if the engine keeps no
-   * log, does not answer within LOG_READ_MS, or logged less stdout than the attach delivered.
+   * already gave to `lines` go there now (`sent` counts them). Captures null if the engine keeps no
+   * log or it is not read whole within LOG_READ_MS.
    */
   private async fromLog(
     container: Docker.Container,
     spec: PluginRunSpec,
     forwarded: number,
     lines: Writable | null,
-  ): Promise<{ stdout: CapturedOutput; stderr: CapturedOutput } | null> {
+  ): Promise<{ captures: { stdout: CapturedOutput; stderr: CapturedOutput } | null; sent: number }> {
     const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
     let skip = forwarded;
+    let sent = 0;
     const missed = new Writable({
       write(chunk: Buffer, _encoding, done) {
         if (skip >= chunk.length) skip -= chunk.length;
         else {
           lines?.write(chunk.subarray(skip));
+          sent += chunk.length - skip;
           skip = 0;
         }
         done();
       },
     });
-    try {
-      const log = await this.logOf(container);
-      const read = new Promise<boolean>((resolve) => {
-        this.docker.modem.demuxStream(log, new Tee([stdout, missed]), stderr);
-        log.on('end', () => resolve(true));
-        log.on('error', () => resolve(false));
+    const opened: NodeJS.ReadableStream[] = [];
+    let over = false;
+    const read = this.logOf(container).then((stream) => {
+      opened.push(stream);
+      if (over) return destroyed(stream); // too late: the wait below is over
+      return new Promise<boolean>((resolve) => {
+        this.docker.modem.demuxStream(stream, new Tee([stdout, missed]), stderr);
+        stream.on('end', () => resolve(true));
+        stream.on('error', () => resolve(false));
       });
-      const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LOG_READ_MS).unref());
-      const whole = (await Promise.race([read, timeout])) && skip === 0;
-      (log as unknown as Duplex).destroy?.();
-      return whole ? { stdout: stdout.result(), stderr: stderr.result() } : null;
+    });
+    // From the request on: an engine that never answers must not hold the run.
+    const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LOG_READ_MS).unref());
+    try {
+      const whole = await Promise.race([read, timeout]);
+      return { captures: whole ? { stdout: stdout.result(), stderr: stderr.result() } : null, sent };
     } catch (error) {
       this.logger.warn(`Could not read the log of container ${container.id}: ${errorText(error)}`);
-      return null;
+      return { captures: null, sent };
+    } finally {
+      over = true;
+      opened.forEach(destroyed);
     }
   }
 
@@ -217,6 +230,12 @@ export class ContainerPluginRunner implements PluginRunner {
 function errorText(error: unknown): string {
   const e = error as { json?: { message?: string }; message?: string };
   return (e.json?.message ?? e.message ?? String(error)).split('\n')[0];
+}
+
+/** Ends a response stream of the engine, read or not; false, as a read that did not finish. */
+function destroyed(stream: NodeJS.ReadableStream): false {
+  (stream as unknown as Duplex).destroy?.();
+  return false;
 }
 
 const EXIT_POLL_MS = 2000;

@@ -61,3 +61,16 @@ describe('Valve', () => {
     expect(passed).toEqual(['a', 'b', 'c']); // still closed: held again
   });
 });
+
+describe('Valve.release', () => {
+  it('skips the bytes the target had from elsewhere, across chunks', () => {
+    const passed: string[] = [];
+    const valve = new Valve(new LineSplitter((line) => passed.push(line)));
+    valve.write(Buffer.from('a\n'));
+    valve.close();
+    for (const chunk of ['b\nc', '\nd\n']) valve.write(Buffer.from(chunk));
+    valve.target.write(Buffer.from('b\n')); // from the log, before it broke off
+    valve.release(2);
+    expect(passed).toEqual(['a', 'b', 'c', 'd']);
+  });
+});

@@ -133,8 +133,15 @@ export class Valve extends Writable {
     return this.passed;
   }
 
-  release(): void {
-    for (const chunk of this.heldBack ?? []) this.target.write(chunk);
+  /** Passes on what was held back, but its first `skip` bytes (the target had them from elsewhere). */
+  release(skip = 0): void {
+    for (const chunk of this.heldBack ?? []) {
+      if (skip >= chunk.length) skip -= chunk.length;
+      else {
+        this.target.write(chunk.subarray(skip));
+        skip = 0;
+      }
+    }
     this.heldBack = [];
   }
 }
