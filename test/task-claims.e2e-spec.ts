@@ -1,5 +1,6 @@
 import { FindingsSummary, ReportRepository, TaskRepository, TaskStatus } from '@kat/domain';
-import { DataSource } from 'typeorm';
+import { PreparedStatement } from '@kat/domain/database/prepared-statement';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { TestEnvironment } from './support/environment';
 
 /**
@@ -375,5 +376,12 @@ describe('batched claims and endings in PostgreSQL', () => {
       await single.query(`ALTER TABLE task DROP COLUMN IF EXISTS added_by_a_migration`);
       await single.destroy();
     }
+  });
+
+  it('fails a prepared statement as TypeORM fails a query, so the API maps its errors alike', async () => {
+    const statement = new PreparedStatement('kat_test_bad_input', 'SELECT $1::int AS n');
+    const failure = await statement.rows(workerA, ['not a number']).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(QueryFailedError);
+    expect((failure as QueryFailedError & { code?: string }).code).toBe('22P02'); // invalid_text_representation
   });
 });

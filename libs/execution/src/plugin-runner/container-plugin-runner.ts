@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
 import { Duplex, Writable } from 'node:stream';
-import { LineSplitter, OutputCapture, Tee, Valve } from './output-capture';
+import { LineSplitter, OutputCapture, SkipHead, Tee, Valve } from './output-capture';
 import { CapturedOutput, PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
 const PIDS_LIMIT = 256;
@@ -75,7 +75,7 @@ export class ContainerPluginRunner implements PluginRunner {
       // is held back, in case the log cannot be had and the attach's output is all there is.
       const log = await this.fromLog(container, spec, valve?.close() ?? 0, valve?.target ?? null);
       // A log with less stdout than the attach delivered is not whole (a log driver that lags).
-      const logged = log.captures && log.captures.stdout.bytes >= stdout.result().bytes ? log.captures : null;
+      const logged = log.captures && log.captures.stdout.bytes >= stdout.bytes ? log.captures : null;
       if (!logged) {
         // The exit can be reported before the attach's last bytes arrive, and Podman never ends
         // the attach stream: wait until it has been quiet for a moment. The lines get the held
@@ -119,19 +119,7 @@ export class ContainerPluginRunner implements PluginRunner {
   ): Promise<{ captures: { stdout: CapturedOutput; stderr: CapturedOutput } | null; sent: number }> {
     const stdout = new OutputCapture(spec.stdoutCapBytes, 'head');
     const stderr = new OutputCapture(this.settings.LOG_CAP_BYTES, 'tail');
-    let skip = forwarded;
-    let sent = 0;
-    const missed = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        if (skip >= chunk.length) skip -= chunk.length;
-        else {
-          lines?.write(chunk.subarray(skip));
-          sent += chunk.length - skip;
-          skip = 0;
-        }
-        done();
-      },
-    });
+    const missed = new SkipHead(forwarded, lines);
     const opened: NodeJS.ReadableStream[] = [];
     let over = false;
     const read = this.logOf(container).then((stream) => {
@@ -147,10 +135,10 @@ export class ContainerPluginRunner implements PluginRunner {
     const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), LOG_READ_MS).unref());
     try {
       const whole = await Promise.race([read, timeout]);
-      return { captures: whole ? { stdout: stdout.result(), stderr: stderr.result() } : null, sent };
+      return { captures: whole ? { stdout: stdout.result(), stderr: stderr.result() } : null, sent: missed.passed };
     } catch (error) {
       this.logger.warn(`Could not read the log of container ${container.id}: ${errorText(error)}`);
-      return { captures: null, sent };
+      return { captures: null, sent: missed.passed };
     } finally {
       over = true;
       opened.forEach(destroyed);

@@ -36,6 +36,11 @@ export class OutputCapture extends Writable {
     this.size += chunk.length;
   }
 
+  /** Every byte written, kept or not. */
+  get bytes(): number {
+    return this.seen;
+  }
+
   result(): CapturedOutput {
     let buffer = Buffer.concat(this.chunks);
     let truncated = this.dropped;
@@ -107,8 +112,8 @@ export class Tee extends Writable {
 }
 
 /**
- * Passes stdout on to its target until closed; after that holds it back, to be released (the
- * attach's output is all there is) or dropped (the engine's log had it).
+ * Passes stdout on to its target until closed; after that holds it back, to be released (it is the
+ * only copy there is) or dropped (another source gave the target the same bytes).
  */
 export class Valve extends Writable {
   private passed = 0;
@@ -135,13 +140,30 @@ export class Valve extends Writable {
 
   /** Passes on what was held back, but its first `skip` bytes (the target had them from elsewhere). */
   release(skip = 0): void {
-    for (const chunk of this.heldBack ?? []) {
-      if (skip >= chunk.length) skip -= chunk.length;
-      else {
-        this.target.write(chunk.subarray(skip));
-        skip = 0;
-      }
-    }
+    const rest = new SkipHead(skip, this.target);
+    for (const chunk of this.heldBack ?? []) rest.write(chunk);
     this.heldBack = [];
+  }
+}
+
+/** Drops a stream's first `skip` bytes and passes the rest on to `target`, counting them. */
+export class SkipHead extends Writable {
+  passed = 0;
+
+  constructor(
+    private skip: number,
+    private readonly target: Writable | null,
+  ) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    if (this.skip >= chunk.length) this.skip -= chunk.length;
+    else {
+      this.target?.write(chunk.subarray(this.skip));
+      this.passed += chunk.length - this.skip;
+      this.skip = 0;
+    }
+    done();
   }
 }
