@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
-import { seed } from '@kat/domain';
+import { seed, TaskRepository, TaskType } from '@kat/domain';
+import { DataSource } from 'typeorm';
 import request from 'supertest';
 import { ApiClient, client, exited, spawnApp, startApi } from './support/apps';
 import { TestEnvironment } from './support/environment';
@@ -314,6 +315,38 @@ describe('audit log', () => {
       });
       expect(entry.actor_token_id).toEqual(expect.any(Number));
     }
+  });
+
+  it("records a task's creation once, as the first caller who asked for it, in the task's own commit", async () => {
+    const entriesFor = (db: DataSource, id: string) =>
+      db.query(`SELECT actor_token_id, actor, organization_code FROM audit_entry WHERE target_id = $1`, [id]);
+    await environment.withDataSource(async (db) => {
+      const tasks = new TaskRepository(db);
+      const [{ id: organizationId }] = await db.query(`SELECT id FROM organization WHERE code = 'acme'`);
+      const wanted = {
+        organization_id: organizationId,
+        type: TaskType.PLUGIN,
+        data: { plugin_id: 'dns_records', input_data: 'internet|asked-twice.example' },
+      };
+      const as = (id: number) => ({ actor_token_id: id, actor: `token ${id} (test)`, via: 'api' as const });
+      // Asked for in the same turn, both go in one statement: the first caller creates it.
+      const [first, second] = await Promise.all([tasks.create(wanted, {}, as(1)), tasks.create(wanted, {}, as(2))]);
+      expect([first.created, second.created, second.task.id]).toEqual([true, false, first.task.id]);
+      expect(await entriesFor(db, first.task.id)).toEqual([
+        { actor_token_id: 1, actor: 'token 1 (test)', organization_code: 'acme' },
+      ]);
+      // Asked for again while active: the task is given back, and nothing more is recorded.
+      expect(await tasks.create(wanted, {}, as(3))).toMatchObject({ created: false, task: { id: first.task.id } });
+      expect(await entriesFor(db, first.task.id)).toHaveLength(1);
+      // An entry the database refuses (via must be api, web or cli) leaves no task either.
+      const refused = { ...wanted, data: { ...wanted.data, input_data: 'internet|unaudited.example' } };
+      await expect(tasks.create(refused, {}, { ...as(4), via: 'mail' as 'api' })).rejects.toThrow(
+        /audit_entry_via_check/,
+      );
+      expect(await db.query(`SELECT id FROM task WHERE data->>'input_data' = 'internet|unaudited.example'`)).toEqual(
+        [],
+      );
+    });
   });
 
   it('never records a secret: plugin settings are named, their values are not', async () => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import {
   AdmittedCursor,
+  AuditActor,
   NewTask,
   ScheduledTaskOptions,
   TaskFilters,
@@ -49,10 +50,15 @@ export class TaskIntake {
 
   /**
    * A new task of any type; an active plugin task on the same input is returned instead (`created`
-   * false). `inputFields` are a plugin task's input key fields, for its plugin's rate key.
+   * false). `inputFields` are a plugin task's input key fields, for its plugin's rate key; with
+   * `auditAs`, a task it creates is audited as created by that actor, in the same commit.
    */
-  async submit(task: NewTask, inputFields?: Record<string, string>): Promise<{ task: TaskView; created: boolean }> {
-    const result = await this.tasks.create(task, inputFields);
+  async submit(
+    task: NewTask,
+    inputFields?: Record<string, string>,
+    auditAs?: AuditActor,
+  ): Promise<{ task: TaskView; created: boolean }> {
+    const result = await this.tasks.create(task, inputFields, auditAs);
     if (result.created) await this.deliver([result.task]);
     return result;
   }

@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import { AuditLogRepository } from '@kat/domain';
+import { AuditActor, AuditLogRepository } from '@kat/domain';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Observable } from 'rxjs';
 import type { SessionRequest } from '../auth/session.guard';
@@ -35,17 +35,24 @@ export class AuditTrail {
 
   /** `action` is `<target type>.<verb>`: `task.cancel`, `plugin.settings.update`. */
   async record(action: string, target: AuditTarget, changes: Record<string, unknown> = {}): Promise<void> {
-    const request = requests.getStore();
-    const caller = request?.caller;
     await this.entries.record({
       organization_code: target.organization,
-      actor_token_id: caller?.tokenId || null,
-      actor: caller ? `token ${caller.tokenId} (${caller.tokenName})` : 'unknown',
-      via: request?.csrf ? 'web' : 'api',
+      ...this.actor(),
       action,
       target_type: action.split('.')[0],
       target_id: target.id === null ? null : String(target.id),
       changes,
     });
+  }
+
+  /** The current request's caller, as an entry records it (for a change that writes its own entry). */
+  actor(): AuditActor {
+    const request = requests.getStore();
+    const caller = request?.caller;
+    return {
+      actor_token_id: caller?.tokenId || null,
+      actor: caller ? `token ${caller.tokenId} (${caller.tokenName})` : 'unknown',
+      via: request?.csrf ? 'web' : 'api',
+    };
   }
 }

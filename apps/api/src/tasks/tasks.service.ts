@@ -64,12 +64,12 @@ export class TasksService {
     const organizationId = requireOrganization(scope);
     const { data, inputFields } = await this.validData(dto.type, dto.data, organizationId);
     const priority = dto.priority ?? TASK_PRIORITY.request;
-    const result = await this.intake.submit(
+    // Audited in the statement that creates the task: one commit for both, and no task without its entry.
+    return this.intake.submit(
       { organization_id: organizationId, type: dto.type, data, priority },
       inputFields,
+      this.audit.actor(),
     );
-    if (result.created) await this.audit.record('task.create', result.task, { type: dto.type, data, priority });
-    return result;
   }
 
   /** Many plugin tasks at once: all valid or none created; one INSERT and one queue round trip. */

@@ -22,6 +22,9 @@ export interface NewAuditEntry {
   changes: Record<string, unknown>;
 }
 
+/** Who acted, as an entry records it. */
+export type AuditActor = Pick<NewAuditEntry, 'actor_token_id' | 'actor' | 'via'>;
+
 export interface AuditEntry extends Omit<NewAuditEntry, 'organization_code'> {
   id: string;
   at: Date;

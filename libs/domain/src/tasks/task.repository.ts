@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditActor } from '../audit/audit-log.repository';
 import { TenantScope } from '../auth/tenant-scope';
 import { parseObjectKey } from '../objects/object-keys';
 import { StoredObject, toStored } from '../objects/object.repository';
@@ -41,8 +42,8 @@ export interface WantedPluginTask {
   input_fields: Record<string, string>;
 }
 
-/** A plugin task one request wants, with its organization and priority. */
-interface WantedTaskRow extends WantedPluginTask {
+/** A plugin task one request wants, with its organization and priority, and who to audit its creation as. */
+interface WantedTaskRow extends WantedPluginTask, Partial<AuditActor> {
   organization_id: number;
   priority: number;
 }
@@ -127,12 +128,24 @@ const CLAIMED_TASK_COLUMNS = `t.id, t.organization_id, t.type, t.status, t.data,
   t.created_at, t.started_at, t.ended_at, t.heartbeat_at, t.attempts, t.schedule_id, t.parent_task_id, t.priority,
   t.run_after, t.rate_key, t.admitted_at`;
 
+/**
+ * A task.create audit entry for each task just inserted (`t`) that a caller (`w`, with the actor's
+ * columns) asked to be audited: in the statement that creates the task, so the two commit together.
+ */
+const AUDIT_CREATED = (t: string, w: string) => `
+  INSERT INTO audit_entry (organization_id, organization_code, actor_token_id, actor, via, action, target_type,
+                           target_id, changes)
+  SELECT ${t}.organization_id, (SELECT code FROM organization WHERE id = ${t}.organization_id),
+         ${w}.actor_token_id, ${w}.actor, ${w}.via, 'task.create', 'task', ${t}.id::text,
+         jsonb_build_object('type', ${t}.type, 'data', ${t}.data, 'priority', ${t}.priority)`;
+
 /** The hot statements of the lifecycle, planned once per connection (PreparedStatement). */
 const CREATE_PLUGIN_TASKS = new PreparedStatement(
   'kat_create_plugin_tasks',
   `WITH wanted AS (
            SELECT * FROM jsonb_to_recordset($1::jsonb)
-             AS w(organization_id int, priority smallint, plugin_id text, input_data text, input_fields jsonb)),
+             AS w(organization_id int, priority smallint, plugin_id text, input_data text, input_fields jsonb,
+                  actor_token_id int, actor text, via text)),
          inserted AS (
            INSERT INTO task (organization_id, type, data, priority, rate_key)
            SELECT w.organization_id, 'plugin', jsonb_build_object('plugin_id', w.plugin_id, 'input_data', w.input_data),
@@ -143,7 +156,11 @@ const CREATE_PLUGIN_TASKS = new PreparedStatement(
            ORDER BY w.organization_id, w.plugin_id, w.input_data
            ON CONFLICT (organization_id, plugin_id, input_object)
              WHERE type = 'plugin' AND status IN ('PENDING', 'RUNNING') DO NOTHING
-           RETURNING *)
+           RETURNING *),
+         audited AS (${AUDIT_CREATED('t', 'w')}
+           FROM inserted t JOIN wanted w ON w.organization_id = t.organization_id AND w.plugin_id = t.plugin_id
+                                        AND w.input_data = t.input_object
+           WHERE w.actor IS NOT NULL)
          SELECT ${VIEW_COLUMNS}, t.organization_id, true AS inserted
          FROM inserted t JOIN organization o ON o.id = t.organization_id
          UNION ALL
@@ -246,9 +263,14 @@ export class TaskRepository {
 
   /**
    * Inserts a PENDING task, unless an active plugin task for the same (organization, plugin, input)
-   * exists: then that one is returned with `created` false (task_one_active_plugin_task).
+   * exists: then that one is returned with `created` false (task_one_active_plugin_task). With
+   * `auditAs`, a task.create audit entry is written in the same statement for a task it creates.
    */
-  async create(task: NewTask, inputFields: Record<string, string> = {}): Promise<{ task: TaskView; created: boolean }> {
+  async create(
+    task: NewTask,
+    inputFields: Record<string, string> = {},
+    auditAs?: AuditActor,
+  ): Promise<{ task: TaskView; created: boolean }> {
     if (task.type === TaskType.PLUGIN) {
       const wanted = {
         plugin_id: String(task.data.plugin_id),
@@ -256,13 +278,23 @@ export class TaskRepository {
         input_fields: inputFields,
       };
       const priority = task.priority ?? TASK_PRIORITY.request;
-      return this.pluginCreates.submit({ ...wanted, organization_id: task.organization_id, priority });
+      return this.pluginCreates.submit({ ...wanted, ...auditAs, organization_id: task.organization_id, priority });
     }
     const [inserted]: TaskView[] = await this.db.query(
       `WITH t AS (INSERT INTO task (organization_id, type, data, priority, admitted_at)
-                  VALUES ($1, $2, $3, $4, now()) RETURNING *)
+                  VALUES ($1, $2, $3, $4, now()) RETURNING *),
+            w AS (SELECT $5::int AS actor_token_id, $6::text AS actor, $7::text AS via),
+            audited AS (${AUDIT_CREATED('t', 'w')} FROM t, w WHERE w.actor IS NOT NULL)
        SELECT ${VIEW_COLUMNS} FROM t JOIN organization o ON o.id = t.organization_id`,
-      [task.organization_id, task.type, task.data, task.priority ?? TASK_PRIORITY.request],
+      [
+        task.organization_id,
+        task.type,
+        task.data,
+        task.priority ?? TASK_PRIORITY.request,
+        auditAs?.actor_token_id ?? null,
+        auditAs?.actor ?? null,
+        auditAs?.via ?? null,
+      ],
     );
     return { task: inserted, created: true };
   }
@@ -295,7 +327,13 @@ export class TaskRepository {
     const key = (organizationId: unknown, pluginId: unknown, input: unknown) =>
       `${organizationId}\u0000${pluginId}\u0000${input}`;
     const byKey = new Map<string, { task: TaskView; inserted: boolean }>();
-    let missing = [...new Map(rows.map((t) => [key(t.organization_id, t.plugin_id, t.input_data), t])).values()];
+    // The first row that wants a task is the one it is created (and audited) for.
+    const firsts = new Map<string, WantedTaskRow>();
+    for (const row of rows) {
+      const k = key(row.organization_id, row.plugin_id, row.input_data);
+      if (!firsts.has(k)) firsts.set(k, row);
+    }
+    let missing = [...firsts.values()];
     while (missing.length > 0) {
       const found = await CREATE_PLUGIN_TASKS.rows<TaskView & { organization_id: number; inserted: boolean }>(this.db, [
         JSON.stringify(missing),
