@@ -30,15 +30,23 @@ describe('request log', () => {
     }
   }
 
-  it('logs each request with its method, URL, status and time, and never its token or cookies', async () => {
+  it('logs each request with its method, URL, client, status and time, and never its token or cookies', async () => {
     const lines = await logOf('/api/v1/tasks/?limit=5', {
       Authorization: 'Bearer token-secret',
       Cookie: 'kat_session=cookie-secret',
+      'User-Agent': 'kat-test',
+      'X-Forwarded-For': '192.0.2.7',
     });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       msg: 'request completed',
-      req: { method: 'GET', url: '/api/v1/tasks/?limit=5', remoteAddress: '127.0.0.1' },
+      req: {
+        method: 'GET',
+        url: '/api/v1/tasks/?limit=5',
+        remoteAddress: '127.0.0.1',
+        forwardedFor: '192.0.2.7',
+        userAgent: 'kat-test',
+      },
       res: { statusCode: 201 },
       responseTime: expect.any(Number),
     });

@@ -21,10 +21,13 @@ export function loggingModule(settings: KatSettings): DynamicModule {
 }
 
 /**
- * The logger's options, with the line each request gets: its id, method, URL, client address,
- * status and time. No headers: they hold the token and the session cookie, and redacting them
- * cloned every request's headers (pino binds the request to a logger per request, logged or not).
+ * The logger's options, with the line each request gets: its id, method, URL, client address (and
+ * X-Forwarded-For, user agent), status and time. No other header: they hold the token and the
+ * session cookie, and redacting them cloned every request's headers (pino binds the request to a
+ * logger per request, logged or not).
  */
+type SerializedRequest = Record<string, unknown> & { headers: Record<string, string | undefined> };
+
 export function requestLogOptions(settings: Pick<KatSettings, 'LOG_LEVEL' | 'LOG_FORMAT'>): Options {
   return {
     level: PINO_LEVELS[settings.LOG_LEVEL] ?? 'info',
@@ -34,7 +37,15 @@ export function requestLogOptions(settings: Pick<KatSettings, 'LOG_LEVEL' | 'LOG
         : undefined,
     // Each is given pino's standard serialization of the request or response, and keeps a part.
     serializers: {
-      req: ({ id, method, url, remoteAddress }: Record<string, unknown>) => ({ id, method, url, remoteAddress }),
+      req: ({ id, method, url, remoteAddress, headers }: SerializedRequest) => ({
+        id,
+        method,
+        url,
+        remoteAddress,
+        // Behind an ingress, remoteAddress is the ingress: these name the client.
+        forwardedFor: headers['x-forwarded-for'],
+        userAgent: headers['user-agent'],
+      }),
       res: ({ statusCode }: Record<string, unknown>) => ({ statusCode }),
     },
     // Health probes and scrapes every few seconds would drown the lines that matter.
