@@ -19,6 +19,7 @@ import { Retention1764260000000 } from './migrations/1764260000000-retention';
 import { ObjectPages1764270000000 } from './migrations/1764270000000-object-pages';
 import { CheaperTaskInserts1764280000000 } from './migrations/1764280000000-cheaper-task-inserts';
 import { ResweepCount1764290000000 } from './migrations/1764290000000-resweep-count';
+import { PluginChangeNotice1764300000000 } from './migrations/1764300000000-plugin-change-notice';
 import { ObjectSet } from './object-sets/object-set.entity';
 import { Schedule } from './schedules/schedule.entity';
 
@@ -41,6 +42,7 @@ export const MIGRATIONS = [
   ObjectPages1764270000000,
   CheaperTaskInserts1764280000000,
   ResweepCount1764290000000,
+  PluginChangeNotice1764300000000,
 ];
 
 /**

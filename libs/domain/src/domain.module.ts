@@ -18,6 +18,7 @@ import { ApiTokenRepository } from './auth/api-token.repository';
 import { WebSessionRepository } from './auth/web-session.repository';
 import { AuditLogRepository } from './audit/audit-log.repository';
 import { PluginRepository } from './plugins/plugin.repository';
+import { PluginCatalogue } from './plugins/plugin-catalogue';
 import { PluginSettingRepository } from './plugins/plugin-setting.repository';
 import { FindingTypeRepository } from './rules/finding-type.repository';
 import { FindingRepository } from './rules/finding.repository';
@@ -42,6 +43,7 @@ const DATA_ACCESS = [
   WebSessionRepository,
   AuditLogRepository,
   PluginRepository,
+  PluginCatalogue,
   PluginSettingRepository,
   FindingTypeRepository,
   FindingRepository,

@@ -35,6 +35,7 @@ export * from './auth/api-token.repository';
 export * from './auth/web-session.repository';
 export * from './audit/audit-log.repository';
 export * from './plugins/plugin.repository';
+export * from './plugins/plugin-catalogue';
 export * from './plugins/plugin-setting.repository';
 export * from './plugins/settings-cipher';
 export * from './rules/finding-type.repository';

@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { FILE_INPUT_PREFIX, Plugin, PluginOutput, PluginRepository, rateKeyErrors, TaskRepository } from '@kat/domain';
+import {
+  FILE_INPUT_PREFIX,
+  Plugin,
+  PluginCatalogue,
+  PluginOutput,
+  PluginRepository,
+  rateKeyErrors,
+  TaskRepository,
+} from '@kat/domain';
 import { AuditTrail } from '../audit/audit-trail';
 import { badRequest, conflictOnDuplicate, notFound } from '../common/errors';
 import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
@@ -9,6 +17,7 @@ import { CreatePluginDto, UpdatePluginDto } from './dto/plugin.dto';
 export class PluginsService {
   constructor(
     private readonly plugins: PluginRepository,
+    private readonly catalogue: PluginCatalogue,
     private readonly tasks: TaskRepository,
     private readonly audit: AuditTrail,
   ) {}
@@ -23,6 +32,8 @@ export class PluginsService {
     checkRateKey(dto.rate_limit?.key, dto.consumes);
     checkInputAndOutput(dto.consumes, dto.output ?? PluginOutput.objects, dto.media_type ?? null);
     await conflictOnDuplicate(() => this.plugins.create(dto), `plugin_id: plugin ${dto.plugin_id} exists already`);
+    // Its notice reaches this process's copy a moment later; the caller's next request must not wait for it.
+    this.catalogue.forget();
     await this.audit.record('plugin.create', { id: dto.plugin_id, organization: null }, auditable(dto));
     return this.get(dto.plugin_id);
   }
@@ -38,6 +49,7 @@ export class PluginsService {
       dto.media_type === undefined ? plugin.media_type : dto.media_type,
     );
     await this.plugins.update(plugin.id, dto);
+    this.catalogue.forget();
     await this.audit.record('plugin.update', { id: pluginId, organization: null }, auditable(dto));
     const updated = await this.get(pluginId);
     // Limits apply at once (the admission reads them each round); a new key applies to waiting tasks too.

@@ -8,6 +8,7 @@ import {
   ObjectSetRepository,
   parseObjectKey,
   Plugin,
+  PluginCatalogue,
   PluginRepository,
   REPORT_TYPES,
   TaskCursor,
@@ -55,6 +56,7 @@ export class TasksService {
     private readonly counts: TaskStatsRepository,
     private readonly intake: TaskIntake,
     private readonly plugins: PluginRepository,
+    private readonly catalogue: PluginCatalogue,
     private readonly sets: ObjectSetRepository,
     private readonly audit: AuditTrail,
     @Inject(TASK_OUTPUT_STORE) private readonly outputs: TaskOutputStore,
@@ -321,7 +323,7 @@ export class TasksService {
     if (errors.length > 0) {
       throw badRequest(errors.flatMap((e) => Object.values(e.constraints ?? {}).map((m) => `data.${m}`)));
     }
-    const plugin = await this.plugins.findByPluginId(data.plugin_id);
+    const plugin = await this.catalogue.find(data.plugin_id);
     const check = checkPluginTask(data, plugin);
     if ('errors' in check) throw badRequest(check.errors.map((e) => `data.${e}`));
     const fileErrors = await this.missingFiles(organizationId, [{ ...data, plugin }]);
