@@ -1,4 +1,4 @@
-import { INestApplication } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { Plugin, PluginCatalogue, PluginRepository, seed } from '@kat/domain';
 import { DataSource } from 'typeorm';
 import { ApiClient, client, startApi } from './support/apps';
@@ -36,11 +36,16 @@ describe('plugin catalogue', () => {
     db = await new DataSource((await import('@kat/domain')).dataSourceOptions(environment.databaseUrl, 2)).initialize();
     await seed(db);
     repository = new PluginRepository(db);
-    const find = repository.findByPluginId.bind(repository);
+    const [findOne, list] = [repository.findByPluginId.bind(repository), repository.list.bind(repository)];
     repository.findByPluginId = async (id: string): Promise<Plugin | null> => {
       asked++;
       await gate;
-      return find(id);
+      return findOne(id);
+    };
+    repository.list = async (): Promise<Plugin[]> => {
+      asked++;
+      await gate;
+      return list();
     };
     catalogue = new PluginCatalogue(repository, environment.settings());
   });
@@ -60,7 +65,7 @@ describe('plugin catalogue', () => {
     await waitFor('the notice', async () => (await enabled()) === true, 5000);
   });
 
-  it('does not keep what a lookup read if the catalogue changed while it was under way', async () => {
+  it('does not keep what it read if the catalogue changed while the read was under way', async () => {
     await listening();
     catalogue.forget();
     let open = () => undefined as void;
@@ -97,6 +102,32 @@ describe('plugin catalogue', () => {
     await listening();
     await elsewhere(`UPDATE plugin SET consumes = '{hostname}' WHERE plugin_id = 'dns_records'`);
     await waitFor('the notice', async () => (await catalogue.find('dns_records'))?.consumes.length === 1, 5000);
+  });
+
+  it('answers an id of no plugin from its copy of the whole catalogue, keeping nothing per id', async () => {
+    await listening();
+    const before = asked;
+    for (let i = 0; i < 50; i++) expect(await catalogue.find(`no-such-plugin-${i}`)).toBeNull();
+    expect(asked).toBe(before);
+  });
+
+  it('tries to listen again once a second while it cannot, however many lookups come', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // A server that refuses every connection: the listener fails at once, lookups still work.
+    const unreachable = new PluginCatalogue(
+      repository,
+      environment.settings({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/kat' }),
+    );
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect((await unreachable.find('dns_records'))?.plugin_id).toBe('dns_records');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(warnings.mock.calls.filter(([message]) => /plugin changes/.test(String(message)))).toHaveLength(1);
+    } finally {
+      await unreachable.onModuleDestroy();
+      warnings.mockRestore();
+    }
   });
 
   describe('in the API', () => {
