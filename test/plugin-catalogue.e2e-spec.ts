@@ -111,6 +111,15 @@ describe('plugin catalogue', () => {
     expect(asked).toBe(before);
   });
 
+  it('reads the table once for the lookups that arrive together after a drop', async () => {
+    await listening();
+    catalogue.forget();
+    const before = asked;
+    const found = await Promise.all(Array.from({ length: 10 }, () => catalogue.find('dns_records')));
+    expect(found.every((plugin) => plugin?.plugin_id === 'dns_records')).toBe(true);
+    expect(asked).toBe(before + 1);
+  });
+
   it('tries to listen again once a second while it cannot, however many lookups come', async () => {
     const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     // A server that refuses every connection: the listener fails at once, lookups still work.

@@ -20,14 +20,15 @@ export function loggingModule(settings: KatSettings): DynamicModule {
   return LoggerModule.forRoot({ pinoHttp: requestLogOptions(settings) });
 }
 
+/** A request as pino's standard serializer gives it to ours. */
+type SerializedRequest = Record<string, unknown> & { headers: Record<string, string | undefined> };
+
 /**
  * The logger's options, with the line each request gets: its id, method, URL, client address (and
  * X-Forwarded-For, user agent), status and time. No other header: they hold the token and the
  * session cookie, and redacting them cloned every request's headers (pino binds the request to a
  * logger per request, logged or not).
  */
-type SerializedRequest = Record<string, unknown> & { headers: Record<string, string | undefined> };
-
 export function requestLogOptions(settings: Pick<KatSettings, 'LOG_LEVEL' | 'LOG_FORMAT'>): Options {
   return {
     level: PINO_LEVELS[settings.LOG_LEVEL] ?? 'info',
