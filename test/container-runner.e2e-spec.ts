@@ -2,6 +2,7 @@ import { loadSettings } from '@kat/domain';
 import { ContainerPluginRunner } from '@kat/execution/plugin-runner/container-plugin-runner';
 import type { PluginRunResult, PluginRunSpec } from '@kat/execution/plugin-runner/plugin-runner';
 import Docker from 'dockerode';
+import { createHook } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { containerSocket } from './support/container-engine';
 import { BUSYBOX_IMAGE, ensurePluginImages } from './support/plugins';
@@ -90,5 +91,21 @@ describe('the container runner', () => {
   it('keeps the attach stream when the log is short and no ingester counted bytes (raw output)', async () => {
     const { runner } = runnerWithLog(() => Promise.resolve(Readable.from([])));
     expectWhole(await runner.run(spec(null), new AbortController().signal), null);
+  });
+
+  it('leaves no timer behind that keeps the process alive once the container exited', async () => {
+    const pending = new Map<number, NodeJS.Timeout>();
+    const timers = createHook({
+      init: (id, type, _trigger, resource) => void (type === 'Timeout' && pending.set(id, resource as NodeJS.Timeout)),
+      destroy: (id) => void pending.delete(id),
+    }).enable();
+    try {
+      expectWhole(await new ContainerPluginRunner(settings).run(spec(null), new AbortController().signal), null);
+      await new Promise((resolve) => setImmediate(resolve));
+      // Unreferenced timers (the HTTP agent's idle sockets, the log read's bound) hold nothing up.
+      expect([...pending.values()].filter((timer) => timer.hasRef()).length).toBe(0);
+    } finally {
+      timers.disable();
+    }
   });
 });

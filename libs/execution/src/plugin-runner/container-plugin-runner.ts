@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { KAT_SETTINGS, KatSettings } from '@kat/domain';
 import Docker from 'dockerode';
 import { Duplex, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LineSplitter, OutputCapture, SkipHead, Tee, Valve } from './output-capture';
 import { CapturedOutput, PluginRunResult, PluginRunner, PluginRunSpec, PluginStartError } from './plugin-runner';
 
@@ -229,9 +230,15 @@ function destroyed(stream: NodeJS.ReadableStream): false {
 const EXIT_POLL_MS = 2000;
 const LOG_READ_MS = 15_000;
 
+/**
+ * The exit code, by asking the engine every EXIT_POLL_MS until `stop`. Stopping cancels the sleep
+ * under way: a timer left pending kept a process that ends by itself alive up to 2 s more (Jest's
+ * "did not exit one second after the test run").
+ */
 async function pollExitCode(container: Docker.Container, stop: AbortSignal): Promise<{ StatusCode: number }> {
   while (!stop.aborted) {
-    await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
+    const slept = await sleep(EXIT_POLL_MS, true, { signal: stop }).catch(() => false);
+    if (!slept) break;
     const state = (await container.inspect().catch(() => null))?.State;
     if (state && !state.Running && state.Status === 'exited') return { StatusCode: state.ExitCode };
   }
