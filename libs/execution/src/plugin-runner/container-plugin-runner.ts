@@ -232,12 +232,15 @@ const LOG_READ_MS = 15_000;
 
 /**
  * The exit code, by asking the engine every EXIT_POLL_MS until `stop`. Stopping cancels the sleep
- * under way: a timer left pending kept a process that ends by itself alive up to 2 s more (Jest's
- * "did not exit one second after the test run").
+ * under way: a timer left pending kept a process that ends without process.exit (a test run; the
+ * apps call it) alive up to 2 s more.
  */
 async function pollExitCode(container: Docker.Container, stop: AbortSignal): Promise<{ StatusCode: number }> {
   while (!stop.aborted) {
-    const slept = await sleep(EXIT_POLL_MS, true, { signal: stop }).catch(() => false);
+    const slept = await sleep(EXIT_POLL_MS, true, { signal: stop }).catch((error: unknown) => {
+      if (stop.aborted) return false;
+      throw error;
+    });
     if (!slept) break;
     const state = (await container.inspect().catch(() => null))?.State;
     if (state && !state.Running && state.Status === 'exited') return { StatusCode: state.ExitCode };
