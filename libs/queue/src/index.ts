@@ -3,3 +3,4 @@ export * from './queues';
 export * from './task-dispatcher';
 export * from './task-intake';
 export * from './task-admission';
+export * from './with-timeout';

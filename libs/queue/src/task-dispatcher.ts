@@ -4,8 +4,10 @@ import { ModuleRef } from '@nestjs/core';
 import { TaskType } from '@kat/domain';
 import type { JobOptions, Queue } from 'bull';
 import { TASK_QUEUES, TaskJob } from './queues';
+import { withTimeout } from './with-timeout';
 
 const ENQUEUE_TIMEOUT_MS = 10_000;
+const NO_ANSWER = `no answer from Redis within ${ENQUEUE_TIMEOUT_MS} ms`;
 /** Jobs per addBulk: one Redis pipeline each, big enough to amortise round trips, small enough for memory. */
 const BULK_SIZE = 2000;
 
@@ -59,7 +61,7 @@ export class TaskDispatcher {
       try {
         for (let start = 0; start < jobs.length; start += BULK_SIZE) {
           const chunk = jobs.slice(start, start + BULK_SIZE);
-          await withTimeout(queue.addBulk(chunk), ENQUEUE_TIMEOUT_MS);
+          await withTimeout(queue.addBulk(chunk), ENQUEUE_TIMEOUT_MS, NO_ANSWER);
           queued += chunk.length;
         }
       } catch (error) {
@@ -76,15 +78,7 @@ export class TaskDispatcher {
     const queue = this.queueFor(type);
     const pipeline = queue.client.pipeline();
     for (const task of tasks) pipeline.exists(queue.toKey(jobIdFor(task)));
-    const results = (await withTimeout(pipeline.exec(), ENQUEUE_TIMEOUT_MS)) ?? [];
+    const results = (await withTimeout(pipeline.exec(), ENQUEUE_TIMEOUT_MS, NO_ANSWER)) ?? [];
     return tasks.filter((_, i) => results[i]?.[1] === 0);
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

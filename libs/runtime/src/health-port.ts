@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DatabaseHealthRepository, KAT_SETTINGS, KatSettings, TaskType } from '@kat/domain';
 import { createServer, Server } from 'node:http';
-import { TaskDispatcher } from '@kat/queue';
+import { TaskDispatcher, withTimeout } from '@kat/queue';
 import { KatMetrics } from './metrics';
 
 /**
@@ -47,10 +47,7 @@ export class HealthPort implements OnApplicationBootstrap, OnApplicationShutdown
   private async readiness(): Promise<Record<string, { status: 'up' | 'down'; message?: string }>> {
     const check = async (probe: () => Promise<unknown>) => {
       try {
-        await Promise.race([
-          probe(),
-          new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), 1500)),
-        ]);
+        await withTimeout(probe(), 1500, 'timed out');
         return { status: 'up' as const };
       } catch (error) {
         return { status: 'down' as const, message: (error as Error).message };

@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { TaskType } from '@kat/domain';
-import { TaskDispatcher } from '@kat/queue';
+import { TaskDispatcher, withTimeout } from '@kat/queue';
 import { Public } from '../auth/authenticated';
 import { ApiErrors } from '../common/api-errors';
 
@@ -56,10 +56,7 @@ export class HealthController {
     const client = this.dispatcher.queueFor(TaskType.PLUGIN).client;
     if (client.status !== 'ready') return indicator.down({ message: `Redis connection is ${client.status}` });
     try {
-      await Promise.race([
-        client.ping(),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), CHECK_TIMEOUT_MS)),
-      ]);
+      await withTimeout(client.ping(), CHECK_TIMEOUT_MS, 'ping timed out');
       return indicator.up();
     } catch (error) {
       return indicator.down({ message: (error as Error).message });
