@@ -2,9 +2,9 @@ import { loadSettings } from '@kat/domain';
 import { ContainerPluginRunner } from '@kat/execution/plugin-runner/container-plugin-runner';
 import type { PluginRunResult, PluginRunSpec } from '@kat/execution/plugin-runner/plugin-runner';
 import Docker from 'dockerode';
-import { createHook } from 'node:async_hooks';
 import { Readable } from 'node:stream';
 import { containerSocket } from './support/container-engine';
+import { pendingTimers } from './support/pending-timers';
 import { BUSYBOX_IMAGE, ensurePluginImages } from './support/plugins';
 
 /**
@@ -94,27 +94,8 @@ describe('the container runner', () => {
   });
 
   it('leaves no timer of its own behind once the container exited', async () => {
-    // The runner's timers only: Jest's reporter, for one, sets a timer after a line is logged.
-    const pending = new Map<number, NodeJS.Timeout>();
-    const timers = createHook({
-      init: (id, type, _trigger, resource) => {
-        if (type !== 'Timeout') return;
-        const depth = Error.stackTraceLimit;
-        Error.stackTraceLimit = 30;
-        const stack = new Error().stack ?? '';
-        Error.stackTraceLimit = depth;
-        if (stack.includes('container-plugin-runner')) pending.set(id, resource as NodeJS.Timeout);
-      },
-      destroy: (id) => void pending.delete(id),
-    }).enable();
-    try {
-      expectWhole(await new ContainerPluginRunner(settings).run(spec(null), new AbortController().signal), null);
-      // A cleared timer's destroy hook runs asynchronously: let it, so that only pending ones remain.
-      await new Promise((resolve) => setImmediate(resolve));
-      // Unreferenced timers (the log read's bound) hold nothing up.
-      expect([...pending.values()].filter((timer) => timer.hasRef()).length).toBe(0);
-    } finally {
-      timers.disable();
-    }
+    const run = () => new ContainerPluginRunner(settings).run(spec(null), new AbortController().signal);
+    const ofTheRunner = (stack: string) => stack.includes('container-plugin-runner');
+    expect(await pendingTimers(ofTheRunner, async () => expectWhole(await run(), null))).toBe(0);
   });
 });
